@@ -1,0 +1,667 @@
+"""The built-in sales-team model (docs/model.md states every formula and default).
+
+The model steps month by month. Arrays have shape (paths, seats); a seat is a rep position that
+can fall vacant and be refilled. Epistemic parameters arrive from the engine, one value per path;
+monthly outcomes are drawn per seat and month. Each kind of draw has its own random stream, and
+every stream draws a fixed-shape array each month, so two plans run under one seed share their
+draws (common random numbers). Counts that depend on a lever are drawn by inverse CDF from
+a common uniform or normal, so they move monotonically with the lever on each path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+from scipy import special
+
+from .._sampling import binomial_normal_icdf, poisson_icdf
+from ..params import Distribution
+from .protocol import LeverInfo, MetricInfo, Outcomes, ParameterInfo
+
+__all__ = ["SalesTeamModel", "SalesState", "WEEKS_PER_MONTH", "REFERENCE_PROSPECT_VISITS",
+           "REFERENCE_TRAINING_HOURS", "season_factor", "survey_month"]
+
+WEEKS_PER_MONTH = 52.0 / 12.0
+#: prospect visits per rep-month at which ``base_win_rate`` is stated (6 a week)
+REFERENCE_PROSPECT_VISITS = 6.0 * WEEKS_PER_MONTH
+#: training hours per rep-month whose steady state is one unit of training stock
+REFERENCE_TRAINING_HOURS = 8.0
+#: revisit rate at which ``csat_base`` is stated
+REFERENCE_REVISIT_RATE = 0.8
+
+_D = Distribution
+_P = ParameterInfo
+_DAS = "as quoted in DESIGN.md"
+
+PARAMETERS: dict[str, ParameterInfo] = {
+    "base_win_rate": _P(_D("gamma", {"shape": 25.0, "scale": 0.032}),
+                        "new customers per rep-month at the reference effort (6 prospect visits "
+                        "a week), full ramp, skill 1, no training", (0, math.inf),
+                        "customers/rep-month", "assumption"),
+    "visit_elasticity": _P(_D("normal", {"mu": 0.34, "sigma": 0.08, "low": 0.0, "high": 1.0}),
+                           "elasticity of acquisition in prospect visits", (0, 1), "",
+                           f"Albers, Mantrala & Sridhar (2010) meta-analysis mean 0.34, {_DAS}"),
+    "skill_cv": _P(_D("uniform", {"low": 0.2, "high": 0.4}),
+                   "coefficient of variation of rep skill (lognormal, mean 1)", (0, 3), "",
+                   f"'about 0.3', DESIGN.md section 3 (no study cited); the range is an "
+                   "assumption"),
+    "training_effect": _P(_D("normal", {"mu": 0.10, "sigma": 0.04}),
+                          "relative uplift of conversion at one unit of training stock "
+                          "(steady state of 8 h/month)", (-1, 5), "",
+                          f"assumption: d of 0.2-0.6 (Arthur et al. 2003, d about 0.62, {_DAS}) "
+                          "times a skill CV of about 0.3, shrunk for the small sales-specific "
+                          "effect"),
+    "training_retention": _P(_D("beta", {"a": 14.0, "b": 6.0}),
+                             "share of the training stock kept from one month to the next",
+                             (0, 1), "", f"assumption matching 'large decay within about 4 "
+                             f"months' ({_DAS}): 0.7^4 = 0.24"),
+    "coaching_effect": _P(_D("pert", {"low": 0.0, "mode": 0.08, "high": 0.19}),
+                          "relative uplift of conversion and follow-up reach while coached",
+                          (-1, 5), "", f"up to about +19% (Sales Executive Council / CEB, "
+                          f"{_DAS}); the mode is an assumption"),
+    "followup_targeting": _P(_D("lognormal", {"median": 1.5, "sigma": 0.15}),
+                             "how much better than random follow-up visits reach distinct "
+                             "customers: reach = 1 - exp(-targeting * visits / customers)",
+                             (0, math.inf), "", "assumption"),
+    "churn_base": _P(_D("beta", {"a": 8.0, "b": 192.0}),
+                     "monthly churn hazard of a customer nobody revisits", (0, 1), "",
+                     "assumption"),
+    "churn_revisit_effect": _P(_D("beta", {"a": 12.0, "b": 8.0}),
+                               "share of the churn hazard removed at a revisit rate of 1",
+                               (0, 1), "", "assumption"),
+    "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.01}),
+                            "repeat orders per active customer-month", (0, math.inf),
+                            "orders/customer-month", "assumption"),
+    "order_value": _P(_D("lognormal", {"median": 2000.0, "sigma": 0.1}),
+                      "mean value of one order", (0, math.inf), "currency",
+                      "assumption (scenarios override it in their currency)"),
+    "order_value_cv": _P(_D("fixed", {"value": 0.8}),
+                         "coefficient of variation of one order's value", (0, 10), "",
+                         "assumption"),
+    "quarter_end_uplift": _P(_D("normal", {"mu": 0.15, "sigma": 0.05, "low": -0.5,
+                                           "high": 1.5}),
+                             "extra acquisition and ordering in quarter-end months (others "
+                             "scaled down to keep the annual mean)", (-0.5, 1.5), "",
+                             "assumption; quarter-end bunching is visible in the CRM dataset "
+                             "(calibrate to replace it)"),
+    "marketing_effect": _P(_D("triangular", {"low": 0.0, "mode": 0.05, "high": 0.12}),
+                           "acquisition uplift per doubling of marketing events per quarter",
+                           (-1, 5), "", "assumption"),
+    "csat_base": _P(_D("beta", {"a": 78.0, "b": 22.0}),
+                    "probability a customer is satisfied at a revisit rate of 0.8 and no "
+                    "training", (0, 1), "", f"B2B CSAT typically 75-82% ({_DAS})"),
+    "csat_coverage_effect": _P(_D("normal", {"mu": 2.0, "sigma": 0.7}),
+                               "logit change in satisfaction per unit of revisit rate",
+                               (-20, 20), "", "assumption"),
+    "csat_training_effect": _P(_D("normal", {"mu": 0.2, "sigma": 0.1}),
+                               "logit change in satisfaction per unit of training stock",
+                               (-5, 5), "", "assumption"),
+    "survey_completion": _P(_D("beta", {"a": 18.0, "b": 2.0}),
+                            "probability a scheduled CSAT survey is completed", (0, 1), "",
+                            "assumption"),
+    "survey_response_rate": _P(_D("beta", {"a": 6.0, "b": 14.0}),
+                               "share of active customers answering a survey", (0, 1), "",
+                               f"assumption; at about 100 responses the CSAT standard error is "
+                               f"about 3 points ({_DAS})"),
+    "rep_attrition_annual": _P(_D("beta", {"a": 32.0, "b": 68.0}),
+                               "share of reps leaving in a year", (0, 1), "",
+                               f"25-40% a year, industry surveys (CSO Insights, Bridge Group; "
+                               f"{_DAS})"),
+    "hiring_delay_months": _P(_D("triangular", {"low": 1.0, "mode": 2.0, "high": 4.0}),
+                              "months a vacated seat stays empty (rounded)", (0, 36), "months",
+                              "assumption"),
+    "ramp_months": _P(_D("triangular", {"low": 3.0, "mode": 5.0, "high": 8.0}),
+                      "months for a new rep to reach full productivity (linear ramp)",
+                      (0.5, 36), "months",
+                      f"median ramp about 5 months (Bridge Group 2024, {_DAS})"),
+}
+
+_M = MetricInfo
+METRICS: dict[str, MetricInfo] = {
+    "revenue": _M("currency", "revenue booked in the month", "total", per_rep=True),
+    "cumulative_revenue": _M("currency", "revenue booked from the start through the month",
+                             "level"),
+    "revenue_growth": _M("ratio", "cumulative revenue / cumulative baseline revenue - 1",
+                         "level", (-1.0, math.inf)),
+    "new_customers": _M("customers", "customers won in the month", "total", per_rep=True),
+    "active_customers": _M("customers", "customers held at the start of the month", "total",
+                           per_rep=True),
+    "revisited_customers": _M("customers", "distinct existing customers visited", "total",
+                              per_rep=True),
+    "revisit_rate": _M("share", "revisited / active customers", "rate", (0.0, 1.0),
+                       per_rep=True),
+    "churned_customers": _M("customers", "customers lost in the month", "total", per_rep=True),
+    "csat": _M("share", "satisfied / responses in the last completed survey", "rate",
+               (0.0, 1.0)),
+    "csat_responses": _M("responses", "survey responses in the month", "total"),
+    "csat_satisfied": _M("responses", "responses rating 4 or 5 of 5", "total"),
+    "surveys_done": _M("surveys", "1 when a survey was completed in the month", "total"),
+    "quarters_surveyed": _M("quarters", "quarters so far with a completed survey", "level",
+                            (0.0, 40.0)),
+    "headcount": _M("reps", "filled seats", "level"),
+    "prospect_visits": _M("visits", "prospect visits made", "total", per_rep=True),
+    "customer_visits": _M("visits", "follow-up visits made", "total", per_rep=True),
+    "training_hours": _M("hours", "training and coaching hours received", "total",
+                         per_rep=True),
+    "coaching_hours": _M("hours", "coaching hours from management rules", "total"),
+    "cost": _M("currency", "priced training and coaching hours plus rule costs", "total"),
+}
+
+_L = LeverInfo
+LEVERS: dict[str, LeverInfo] = {
+    "prospect_visits_per_week": _L(6.0, "visits/rep-week", "visits to prospective customers",
+                                   True, (0, 60)),
+    "customer_visits_per_week": _L(8.0, "visits/rep-week", "follow-up visits to customers",
+                                   True, (0, 80)),
+    "training_hours_per_month": _L(4.0, "hours/rep-month", "training received", True, (0, 160)),
+    "marketing_events_per_quarter": _L(1.0, "events/quarter", "marketing events", False,
+                                       (0, 30)),
+    "csat_surveys_per_year": _L(4.0, "surveys/year", "CSAT surveys scheduled (0, 1, 2, 3, 4, "
+                                "6 or 12)", False, (0, 12)),
+}
+
+#: management responses and their defaults
+RESPONSES: dict[str, dict[str, float]] = {
+    "coaching": {"hours_per_month": 4.0, "delay_months": 0, "duration_months": 2, "cost": 0.0},
+    "training": {"hours_per_month": 8.0, "delay_months": 0, "duration_months": 2, "cost": 0.0},
+    "shift_visits": {"visits_per_week": 2.0, "delay_months": 0, "duration_months": 2,
+                     "cost": 0.0},
+    "marketing_push": {"events": 1.0, "delay_months": 0, "duration_months": 3, "cost": 5000.0},
+    "hiring": {"reps": 1, "delay_months": 0, "duration_months": 1, "cost": 10000.0},
+}
+
+_STREAMS = ("skill", "acquisition", "revisit", "churn", "orders", "order_value", "survey",
+            "csat", "attrition", "replacement")
+
+
+def season_factor(calendar_month: np.ndarray | int, uplift: np.ndarray) -> np.ndarray:
+    """Quarter-end seasonality: 1 + u in Mar/Jun/Sep/Dec, 1 - u/2 otherwise (mean 1 a year)."""
+    qe = (np.asarray(calendar_month) % 3) == 0
+    return np.where(qe, 1.0 + uplift, 1.0 - uplift / 2.0)
+
+
+def survey_month(calendar_month: int, per_year: float) -> bool:
+    """Whether a survey is scheduled in a calendar month (evenly spaced, ending in December)."""
+    k = int(round(per_year))
+    if k <= 0:
+        return False
+    step = max(1, int(round(12 / min(k, 12))))
+    return calendar_month % step == 0
+
+
+@dataclass
+class SalesState:
+    """Everything the model needs to resume (all arrays are per path, or per path and seat)."""
+
+    month_index: int
+    seat: np.ndarray  # 0 closed (a hiring slot not yet opened), 1 vacant, 2 filled
+    vacancy_left: np.ndarray
+    tenure: np.ndarray
+    skill: np.ndarray
+    active: np.ndarray
+    train_stock: np.ndarray
+    coach_wait: np.ndarray
+    coach_left: np.ndarray
+    coach_hours: np.ndarray
+    train_wait: np.ndarray
+    train_left: np.ndarray
+    train_extra: np.ndarray
+    shift_wait: np.ndarray
+    shift_left: np.ndarray
+    shift_amount: np.ndarray
+    mkt_wait: np.ndarray
+    mkt_left: np.ndarray
+    mkt_events: np.ndarray
+    hires_done: np.ndarray  # per path and hiring rule
+    cum_revenue: np.ndarray
+    last_csat: np.ndarray
+    quarters_done: np.ndarray  # (paths, n_quarters of horizon) bool
+    acc: dict[str, np.ndarray] = field(default_factory=dict)  # since the last review
+
+    def select(self, idx: np.ndarray) -> "SalesState":
+        """The state of a subset (or resampling) of paths."""
+        kw = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                kw[f.name] = v[idx]
+            elif isinstance(v, dict):
+                kw[f.name] = {k: a[idx] for k, a in v.items()}
+            else:
+                kw[f.name] = v
+        return SalesState(**kw)
+
+
+class SalesTeamModel:
+    """The built-in model of a field sales team (see docs/model.md).
+
+    Examples
+    --------
+    >>> m = SalesTeamModel()
+    >>> sorted(m.levers)[:2]
+    ['csat_surveys_per_year', 'customer_visits_per_week']
+    >>> m.metrics["revisit_rate"].kind
+    'rate'
+    """
+
+    name = "sales_team"
+    metrics = METRICS
+    levers = LEVERS
+    responses = RESPONSES
+    parameter_info = PARAMETERS
+    parameters = {k: v.prior for k, v in PARAMETERS.items()}
+    parameter_bounds = {k: v.bounds for k, v in PARAMETERS.items()}
+
+    # ------------------------------------------------------------------------------------------
+    def n_seats(self, plan) -> int:
+        extra = sum((r.reps or 1) for r in plan.management.rules if r.response == "hiring")
+        return plan.team.n_reps + extra
+
+    def lever(self, plan, name: str) -> float:
+        return float(plan.actions.get(name, LEVERS[name].default))
+
+    def baseline_revenue(self, plan, quarter_end_uplift: float | None = None) -> np.ndarray:
+        """Baseline revenue for each horizon month (cycled when the horizon exceeds a year)."""
+        b = plan.baseline
+        if b is None:
+            return np.full(plan.horizon_months, np.nan)
+        if b.monthly_revenue is not None:
+            base = np.asarray(b.monthly_revenue, dtype=float)
+            return base[np.arange(plan.horizon_months) % 12]
+        u = PARAMETERS["quarter_end_uplift"].prior.mean() if quarter_end_uplift is None \
+            else quarter_end_uplift
+        cal = plan.calendar_months()
+        year_cal = np.arange(1, 13)
+        norm = season_factor(year_cal, u).sum()
+        return b.annual_revenue * season_factor(cal, u) / norm
+
+    def initial_state(self, plan, params: Mapping[str, np.ndarray], n: int,
+                      rng_skill: np.random.Generator) -> SalesState:
+        R = plan.team.n_reps
+        S = self.n_seats(plan)
+        team = plan.team
+        seat = np.zeros((n, S), dtype=np.int8)
+        seat[:, :R] = 2
+        tenure = np.zeros((n, S))
+        active = np.zeros((n, S))
+        z = rng_skill.standard_normal((n, S))
+        cv = np.asarray(params["skill_cv"], dtype=float)[:, None]
+        s2 = np.log1p(cv * cv)
+        skill = np.exp(-s2 / 2 + np.sqrt(s2) * z)
+        if isinstance(team.reps, int):
+            tenure[:, :R] = team.tenure_months
+            active[:, :R] = round(team.customers_per_rep)
+        else:
+            for j, rep in enumerate(team.reps):
+                tenure[:, j] = rep.tenure_months
+                active[:, j] = round(team.customers_per_rep if rep.customers is None
+                                     else rep.customers)
+                if rep.skill is not None:
+                    skill[:, j] = rep.skill
+        n_q = (plan.horizon_months + 2) // 3 + 1
+        n_hire_rules = sum(r.response == "hiring" for r in plan.management.rules)
+        zeros = lambda: np.zeros((n, S))  # noqa: E731
+        return SalesState(
+            month_index=0, seat=seat, vacancy_left=zeros(), tenure=tenure, skill=skill,
+            active=active, train_stock=zeros(), coach_wait=zeros(), coach_left=zeros(),
+            coach_hours=zeros(),
+            train_wait=zeros(), train_left=zeros(), train_extra=zeros(), shift_wait=zeros(),
+            shift_left=zeros(), shift_amount=zeros(), mkt_wait=np.zeros(n),
+            mkt_left=np.zeros(n), mkt_events=np.zeros(n),
+            hires_done=np.zeros((n, max(n_hire_rules, 1)), dtype=bool),
+            cum_revenue=np.zeros(n), last_csat=np.full(n, np.nan),
+            quarters_done=np.zeros((n, n_q), dtype=bool),
+            acc={k: zeros() for k in ("revisited", "active", "new", "revenue", "churned")}
+            | {"months": np.zeros(n)},
+        )
+
+    # ------------------------------------------------------------------------------------------
+    def simulate(self, plan, params: Mapping[str, np.ndarray], rng: np.random.Generator,
+                 initial_state: SalesState | None = None, *, record_reps: bool = False
+                 ) -> Outcomes:
+        """Simulate the remaining months of the horizon for a block of paths.
+
+        Parameters
+        ----------
+        plan : Plan
+        params : mapping of parameter name -> array of shape (n_paths,)
+        rng : numpy Generator; independent streams for each kind of draw are spawned from it
+        initial_state : SalesState, optional
+            Resume from this state (its ``month_index`` months are already done).
+        record_reps : bool
+            Also return per-seat history columns (``Outcomes.per_rep``).
+        """
+        p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+        n = len(next(iter(p.values())))
+        streams = dict(zip(_STREAMS, rng.spawn(len(_STREAMS))))
+        if initial_state is None:
+            st = self.initial_state(plan, p, n, streams["skill"])
+        else:
+            st = initial_state.select(np.arange(n)) if initial_state.seat.shape[0] == n \
+                else initial_state
+            if st.seat.shape[0] != n:
+                raise ValueError(f"initial_state has {st.seat.shape[0]} paths, params have {n}")
+        return self._run(plan, p, streams, st, record_reps)
+
+    def _run(self, plan, p, streams, st: SalesState, record_reps: bool) -> Outcomes:
+        n, S = st.seat.shape
+        H = plan.horizon_months
+        m0 = st.month_index
+        M = H - m0
+        team = plan.team
+        col = {k: v[:, None] for k, v in p.items()}  # (n, 1) for broadcasting over seats
+
+        pv_plan = self.lever(plan, "prospect_visits_per_week") * WEEKS_PER_MONTH
+        cv_plan = self.lever(plan, "customer_visits_per_week") * WEEKS_PER_MONTH
+        th_plan = self.lever(plan, "training_hours_per_month")
+        mkt_plan = self.lever(plan, "marketing_events_per_quarter")
+        surveys = self.lever(plan, "csat_surveys_per_year")
+        hpv, hcv = team.hours_per_prospect_visit, team.hours_per_customer_visit
+        cap_hours = team.selling_hours_per_month
+        hourly = team.hourly_cost
+
+        base_rev = self.baseline_revenue(plan)
+        cum_base = np.cumsum(base_rev)
+        cal = plan.calendar_months()
+        start_y, start_m = map(int, plan.start_month.split("-"))
+        quarter_of = ((start_m - 1 + np.arange(H)) // 3) - (start_m - 1) // 3
+
+        h_att = 1.0 - (1.0 - np.clip(p["rep_attrition_annual"], 0, 1)) ** (1.0 / 12.0)
+        hire_delay = np.maximum(0.0, np.rint(p["hiring_delay_months"]))
+        logit_base = special.logit(np.clip(p["csat_base"], 1e-9, 1 - 1e-9))
+        retention = np.clip(col["training_retention"], 0, 1)
+        sat_norm = 1.0 - math.exp(-1.0)
+        vcv2 = p["order_value_cv"] ** 2
+        mkt_mult_plan = 1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan)
+
+        names = ("revenue", "cumulative_revenue", "revenue_growth", "new_customers",
+                 "active_customers", "revisited_customers", "revisit_rate", "churned_customers",
+                 "csat", "csat_responses", "csat_satisfied", "surveys_done", "quarters_surveyed",
+                 "headcount", "prospect_visits", "customer_visits", "training_hours",
+                 "coaching_hours", "cost")
+        out = {k: np.empty((n, M)) for k in names}
+        rep_cols = ("filled", "prospect_visits", "customer_visits", "new_customers",
+                    "active_customers", "revisited_customers", "churned_customers", "revenue",
+                    "training_hours", "csat_responses", "csat_satisfied")
+        reps = {k: np.zeros((n, S, M)) for k in rep_cols} if record_reps else None
+        diag = {"capacity_capped_rep_months": 0.0, "rep_months": 0.0, "months_no_customers": 0.0,
+                "departures": 0.0, "hires": 0.0}
+        rules = plan.management.rules
+        for r_i, r in enumerate(rules):
+            rid = r.id or f"rule{r_i}"
+            diag[f"rule:{rid}:fired"] = 0.0
+            diag[f"rule:{rid}:cost"] = 0.0
+        every = plan.management.review_every_months
+
+        for j in range(M):
+            g = m0 + j
+            cm = int(cal[g])
+            season = season_factor(cm, p["quarter_end_uplift"])[:, None]
+            filled = st.seat == 2
+            f_filled = filled.astype(float)
+
+            # -- effort and capacity --------------------------------------------------------
+            shift_on = (st.shift_wait <= 0) & (st.shift_left > 0)
+            shift = np.where(shift_on, st.shift_amount, 0.0) * WEEKS_PER_MONTH
+            pv = np.maximum(pv_plan - shift, 0.0)
+            cv = np.maximum(cv_plan + shift, 0.0)
+            coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & filled
+            train_on = (st.train_wait <= 0) & (st.train_left > 0) & filled
+            coach_h = np.where(coach_on, st.coach_hours, 0.0)
+            th = (th_plan + np.where(train_on, st.train_extra, 0.0)) * f_filled
+            visit_h = pv * hpv + cv * hcv
+            free = np.maximum(cap_hours - th - coach_h, 0.0)
+            need = visit_h > free + 1e-9
+            scale = np.where(need, free / np.maximum(visit_h, 1e-12), 1.0)
+            pv = pv * scale * f_filled
+            cv = cv * scale * f_filled
+            diag["capacity_capped_rep_months"] += float((need & filled).sum())
+            diag["rep_months"] += float(filled.sum())
+
+            # -- acquisition ----------------------------------------------------------------
+            ramp = np.minimum(1.0, (st.tenure + 1.0) / np.maximum(col["ramp_months"], 1e-9))
+            uplift = col["training_effect"] * (1.0 - np.exp(-st.train_stock)) / sat_norm
+            coach_mult = 1.0 + coach_on * col["coaching_effect"]
+            mkt_now = (st.mkt_wait <= 0) & (st.mkt_left > 0)
+            mkt_mult = np.where(mkt_now, 1.0 + p["marketing_effect"] *
+                                np.log2(1.0 + mkt_plan + st.mkt_events), mkt_mult_plan)
+            lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * coach_mult
+                   * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
+                   * season * mkt_mult[:, None])
+            lam = np.maximum(lam, 0.0)
+            new = poisson_icdf(streams["acquisition"].random((n, S)), lam)
+
+            # -- follow-ups, churn ----------------------------------------------------------
+            A = st.active
+            reach = 1.0 - np.exp(-col["followup_targeting"] * coach_mult * cv
+                                 / np.maximum(A, 1.0))
+            revisited = binomial_normal_icdf(streams["revisit"].standard_normal((n, S)), A,
+                                             reach)
+            rr_seat = np.divide(revisited, A, out=np.zeros_like(A), where=A > 0)
+            hazard = col["churn_base"] * (1.0 - col["churn_revisit_effect"] * rr_seat)
+            churned = np.minimum(A, poisson_icdf(streams["churn"].random((n, S)),
+                                                 A * np.clip(hazard, 0, 1)))
+
+            # -- orders and revenue ---------------------------------------------------------
+            keep = A - churned
+            orders = new + streams["orders"].poisson(
+                np.maximum(keep * col["repeat_order_rate"] * season, 0.0))
+            shape = orders / vcv2[:, None]
+            revenue = streams["order_value"].standard_gamma(shape) * (col["order_value"]
+                                                                      * vcv2[:, None])
+
+            # -- CSAT survey ----------------------------------------------------------------
+            logit_s = (logit_base[:, None] + col["csat_coverage_effect"]
+                       * (rr_seat - REFERENCE_REVISIT_RATE)
+                       + col["csat_training_effect"] * np.minimum(st.train_stock, 3.0))
+            sat_p = special.expit(logit_s)
+            if survey_month(cm, surveys):
+                # drawn only in survey months: the schedule is fixed by the plan, so plans
+                # with the same schedule still share these draws
+                done = streams["survey"].random(n) < p["survey_completion"]
+                resp_draw = streams["csat"].binomial(
+                    A.astype(np.int64), np.clip(col["survey_response_rate"], 0, 1))
+                sat_draw = streams["csat"].binomial(resp_draw, sat_p)
+                responses = resp_draw * done[:, None]
+                satisfied = sat_draw * done[:, None]
+            else:
+                done = np.zeros(n, dtype=bool)
+                responses = np.zeros((n, S))
+                satisfied = np.zeros((n, S))
+            tot_resp = responses.sum(1)
+            got = done & (tot_resp > 0)
+            st.last_csat = np.where(got, satisfied.sum(1) / np.maximum(tot_resp, 1),
+                                    st.last_csat)
+            st.quarters_done[:, quarter_of[g]] |= got
+
+            # -- team metrics ---------------------------------------------------------------
+            sumA = A.sum(1)
+            st.cum_revenue = st.cum_revenue + revenue.sum(1)
+            rule_cost = np.zeros(n)
+            out["revenue"][:, j] = revenue.sum(1)
+            out["cumulative_revenue"][:, j] = st.cum_revenue
+            out["revenue_growth"][:, j] = st.cum_revenue / cum_base[g] - 1.0
+            out["new_customers"][:, j] = new.sum(1)
+            out["active_customers"][:, j] = sumA
+            out["revisited_customers"][:, j] = revisited.sum(1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["revisit_rate"][:, j] = np.where(sumA > 0, revisited.sum(1) / sumA, np.nan)
+            diag["months_no_customers"] += float((sumA == 0).sum())
+            out["churned_customers"][:, j] = churned.sum(1)
+            out["csat"][:, j] = st.last_csat
+            out["csat_responses"][:, j] = tot_resp
+            out["csat_satisfied"][:, j] = satisfied.sum(1)
+            out["surveys_done"][:, j] = got
+            out["quarters_surveyed"][:, j] = st.quarters_done.sum(1)
+            out["headcount"][:, j] = filled.sum(1)
+            out["prospect_visits"][:, j] = pv.sum(1)
+            out["customer_visits"][:, j] = cv.sum(1)
+            out["training_hours"][:, j] = (th + coach_h).sum(1)
+            out["coaching_hours"][:, j] = coach_h.sum(1)
+            if reps is not None:
+                for k, v in (("filled", f_filled), ("prospect_visits", np.rint(pv)),
+                             ("customer_visits", np.rint(cv)), ("new_customers", new),
+                             ("active_customers", A), ("revisited_customers", revisited),
+                             ("churned_customers", churned), ("revenue", revenue),
+                             ("training_hours", th + coach_h), ("csat_responses", responses),
+                             ("csat_satisfied", satisfied)):
+                    reps[k][:, :, j] = v
+
+            # -- state update ---------------------------------------------------------------
+            st.active = A - churned + new
+            st.train_stock = retention * st.train_stock + (1.0 - retention) * (
+                (th + coach_h) / REFERENCE_TRAINING_HOURS)
+            for a, v in (("revisited", revisited), ("active", A), ("new", new),
+                         ("revenue", revenue), ("churned", churned)):
+                st.acc[a] += v * f_filled
+            st.acc["months"] += 1.0
+            st.tenure = np.where(filled, st.tenure + 1.0, st.tenure)
+            # timers tick after the month they covered
+            for w, left in (("coach_wait", "coach_left"), ("train_wait", "train_left"),
+                            ("shift_wait", "shift_left")):
+                on = (getattr(st, w) <= 0) & (getattr(st, left) > 0)
+                setattr(st, left, getattr(st, left) - on)
+                setattr(st, w, np.maximum(getattr(st, w) - 1, 0))
+            on = (st.mkt_wait <= 0) & (st.mkt_left > 0)
+            st.mkt_left = st.mkt_left - on
+            st.mkt_wait = np.maximum(st.mkt_wait - 1, 0)
+            st.mkt_events = np.where(st.mkt_left > 0, st.mkt_events, 0.0)
+
+            # attrition at the end of the month; vacancies refill after the hiring delay
+            leave = (streams["attrition"].random((n, S)) < h_att[:, None]) & filled
+            diag["departures"] += float(leave.sum())
+            vacant = st.seat == 1
+            st.vacancy_left = np.where(vacant, st.vacancy_left - 1, st.vacancy_left)
+            refill = vacant & (st.vacancy_left <= 0)
+            z_new = streams["replacement"].standard_normal((n, S))
+            if refill.any():
+                cvk = col["skill_cv"]
+                s2 = np.log1p(cvk * cvk)
+                new_skill = np.exp(-s2 / 2 + np.sqrt(s2) * z_new)
+                st.skill = np.where(refill, new_skill, st.skill)
+                st.tenure = np.where(refill, 0.0, st.tenure)
+                st.seat = np.where(refill, 2, st.seat).astype(np.int8)
+                st.train_stock = np.where(refill, 0.0, st.train_stock)
+                diag["hires"] += float(refill.sum())
+            st.seat = np.where(leave, 1, st.seat).astype(np.int8)
+            st.vacancy_left = np.where(leave, hire_delay[:, None], st.vacancy_left)
+            # a zero delay refills at once
+            instant = leave & (st.vacancy_left <= 0)
+            if instant.any():
+                st.seat = np.where(instant, 2, st.seat).astype(np.int8)
+                st.tenure = np.where(instant, 0.0, st.tenure)
+            for name in ("coach_left", "train_left", "shift_left"):
+                setattr(st, name, np.where(leave, 0.0, getattr(st, name)))
+
+            # -- management review at the end of the month -----------------------------------
+            if every > 0 and rules and (g + 1) % every == 0:
+                rule_cost = self._review(plan, st, out, j, p, streams, diag, rule_cost)
+                for k in st.acc:
+                    st.acc[k] = np.zeros_like(st.acc[k])
+            out["cost"][:, j] = (th + coach_h).sum(1) * hourly + rule_cost
+        st.month_index = H
+        return Outcomes(metrics=out, state=st, diagnostics=diag, per_rep=reps)
+
+    def _review(self, plan, st: SalesState, out, j, p, streams, diag, rule_cost):
+        """Apply every management rule at a review; responses start after their delay."""
+        filled = st.seat == 2
+        acc = st.acc
+        n = st.seat.shape[0]
+        hire_k = 0
+        for r_i, r in enumerate(plan.management.rules):
+            rid = r.id or f"rule{r_i}"
+            d = RESPONSES[r.response]
+            get = lambda k: d[k] if getattr(r, k) is None else getattr(r, k)  # noqa: E731
+            if r.per_rep:
+                val = self._rep_metric(r.metric, acc)
+                cond = (val < r.below) if r.below is not None else (val > r.above)
+                cond &= filled & np.isfinite(val)
+            else:
+                val = self._team_metric(r.metric, acc, out, j)
+                cond = (val < r.below) if r.below is not None else (val > r.above)
+                cond &= np.isfinite(val)
+            wait = float(get("delay_months"))
+            dur = float(get("duration_months"))
+            if r.response == "hiring":
+                if r.per_rep:
+                    cond = cond.any(1)
+                cond = cond & ~st.hires_done[:, hire_k]
+                k_reps = int(get("reps"))
+                closed = np.cumsum(st.seat == 0, axis=1)
+                open_now = (st.seat == 0) & (closed <= k_reps) & cond[:, None]
+                st.seat = np.where(open_now, 1, st.seat).astype(np.int8)
+                st.vacancy_left = np.where(open_now, wait + np.maximum(
+                    0.0, np.rint(p["hiring_delay_months"]))[:, None], st.vacancy_left)
+                st.active = np.where(open_now, 0.0, st.active)
+                st.hires_done[:, hire_k] |= cond
+                hire_k += 1
+                fired = cond.astype(float)
+                cost = fired * get("cost") * k_reps
+            elif r.response == "marketing_push":
+                if r.per_rep:
+                    cond = cond.any(1)
+                st.mkt_wait = np.where(cond, wait, st.mkt_wait)
+                st.mkt_left = np.where(cond, dur, st.mkt_left)
+                st.mkt_events = np.where(cond, float(get("events")), st.mkt_events)
+                fired = cond.astype(float)
+                cost = fired * get("cost")
+            else:
+                if not r.per_rep:
+                    cond = np.broadcast_to(cond[:, None], st.seat.shape) & filled
+                if r.response == "coaching":
+                    st.coach_wait = np.where(cond, wait, st.coach_wait)
+                    st.coach_left = np.where(cond, dur, st.coach_left)
+                    st.coach_hours = np.where(cond, float(get("hours_per_month")),
+                                              st.coach_hours)
+                elif r.response == "training":
+                    st.train_wait = np.where(cond, wait, st.train_wait)
+                    st.train_left = np.where(cond, dur, st.train_left)
+                    st.train_extra = np.where(cond, float(get("hours_per_month")),
+                                              st.train_extra)
+                elif r.response == "shift_visits":
+                    st.shift_wait = np.where(cond, wait, st.shift_wait)
+                    st.shift_left = np.where(cond, dur, st.shift_left)
+                    st.shift_amount = np.where(cond, float(get("visits_per_week")),
+                                               st.shift_amount)
+                fired = cond.sum(1).astype(float)
+                cost = fired * get("cost")
+            diag[f"rule:{rid}:fired"] += float(fired.sum())
+            diag[f"rule:{rid}:cost"] += float(cost.sum())
+            rule_cost = rule_cost + cost
+        return rule_cost
+
+    @staticmethod
+    def _rep_metric(metric: str, acc: Mapping[str, np.ndarray]) -> np.ndarray:
+        months = np.maximum(acc["months"], 1.0)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if metric == "revisit_rate":
+                return np.where(acc["active"] > 0, acc["revisited"] / acc["active"], np.nan)
+            if metric == "new_customers":
+                return acc["new"] / months
+            if metric == "revenue":
+                return acc["revenue"] / months
+            if metric == "churned_customers":
+                return acc["churned"] / months
+            if metric == "active_customers":
+                return acc["active"] / months
+            if metric == "revisited_customers":
+                return acc["revisited"] / months
+        raise ValueError(f"metric {metric!r} has no per-rep value")
+
+    @staticmethod
+    def _team_metric(metric: str, acc, out, j) -> np.ndarray:
+        if metric == "revisit_rate":
+            a = acc["active"].sum(1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(a > 0, acc["revisited"].sum(1) / a, np.nan)
+        if metric in ("new_customers", "revenue", "churned_customers", "revisited_customers",
+                      "active_customers"):
+            key = {"new_customers": "new", "churned_customers": "churned",
+                   "revisited_customers": "revisited", "active_customers": "active"
+                   }.get(metric, metric)
+            return acc[key].sum(1) / np.maximum(acc["months"], 1.0)
+        return out[metric][:, j]  # levels and rates: the latest value

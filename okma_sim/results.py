@@ -1,0 +1,345 @@
+"""Results: per-path aggregates become KR and objective verdicts, probabilities with Monte Carlo
+standard errors, quantiles, per-month bands and tidy DataFrames."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .plan import KeyResult, Objective, Plan
+
+__all__ = ["Estimate", "SimulationResult", "estimate", "QUANTILES"]
+
+QUANTILES = (0.05, 0.5, 0.95)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo probability and its standard error.
+
+    Examples
+    --------
+    >>> e = estimate(np.array([True, False, True, True]))
+    >>> e.probability, round(e.stderr, 4)
+    (0.75, 0.2165)
+    """
+
+    probability: float
+    stderr: float
+    n: int = 0
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal-approximation interval, clipped to [0, 1]."""
+        from scipy.stats import norm
+        z = float(norm.ppf(0.5 + level / 2))
+        return (max(0.0, self.probability - z * self.stderr),
+                min(1.0, self.probability + z * self.stderr))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"probability": float(self.probability), "stderr": float(self.stderr)}
+
+    def __str__(self) -> str:
+        return f"{self.probability:.3f} ± {self.stderr:.3f}"
+
+
+def estimate(flags: np.ndarray, replicate_index: np.ndarray | None = None,
+             weights: np.ndarray | None = None) -> Estimate:
+    """P(flag) with its standard error: binomial for plain MC, the spread of replicate means
+    for LHS/Sobol, and the delta-method (effective sample size) form for weighted paths."""
+    f = np.asarray(flags, dtype=float)
+    n = f.size
+    if n == 0:
+        return Estimate(math.nan, math.nan, 0)
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        w = w / w.sum()
+        p = float(np.sum(w * f))
+        se = float(np.sqrt(np.sum(w * w * (f - p) ** 2)))
+        return Estimate(p, se, n)
+    if replicate_index is None:
+        p = float(f.mean())
+        return Estimate(p, math.sqrt(p * (1 - p) / n), n)
+    R = int(replicate_index.max()) + 1
+    sums = np.bincount(replicate_index, weights=f, minlength=R)
+    counts = np.bincount(replicate_index, minlength=R)
+    means = sums / np.maximum(counts, 1)
+    p = float(f.mean())
+    se = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else math.nan
+    return Estimate(p, se, n)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What a simulation produced. Build it with :func:`okma_sim.simulate`.
+
+    Attributes
+    ----------
+    plan : Plan
+    n_paths, seed, sampler :
+        How it was run (``seed`` reproduces it exactly).
+    values : dict of id -> ndarray (n_paths,)
+        Each objective's and key result's aggregated metric, per path.
+    monthly : dict of metric -> ndarray (n_paths, n_months), float32
+        Kept per-month values (for bands and fan charts).
+    params : DataFrame
+        The parameter values drawn for each path.
+    diagnostics : dict
+        Counters summed over paths (capacity caps, rules fired and their cost, ...).
+    warnings : list of str
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()),
+    ...                         n_paths=1000, seed=3)
+    >>> sorted(res.probabilities()["id"])[:2]
+    ['csat', 'new_customers']
+    """
+
+    plan: Plan
+    model_name: str
+    n_paths: int
+    seed: int
+    sampler: str
+    values: Mapping[str, np.ndarray]
+    monthly: Mapping[str, np.ndarray]
+    params: pd.DataFrame
+    diagnostics: Mapping[str, float]
+    warnings: Sequence[str]
+    replicate_index: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    per_rep: Mapping[str, np.ndarray] | None = None
+    states: Sequence[Any] | None = None
+    elapsed: float = 0.0
+    months: Sequence[str] = field(default_factory=list)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------------------------------
+    @classmethod
+    def _from_parts(cls, *, plan: Plan, model: Any, parts: list[dict], n_paths: int, seed: int,
+                    sampler: str, replicate_index, param_names, warnings: list[str],
+                    elapsed: float, pinned: Mapping[str, float]) -> "SimulationResult":
+        values = {t.id: np.concatenate([p["values"][t.id] for p in parts])
+                  for t in plan.targets}
+        monthly = {m: np.concatenate([p["monthly"][m] for p in parts])
+                   for m in (parts[0]["monthly"] if parts else {})}
+        params = pd.DataFrame(np.concatenate([p["params"] for p in parts]),
+                              columns=list(param_names))
+        diag: dict[str, float] = {}
+        for p in parts:
+            for k, v in p["diagnostics"].items():
+                diag[k] = diag.get(k, 0.0) + float(v)
+        per_rep = None
+        states = None
+        if parts and parts[0]["per_rep"] is not None:
+            per_rep = {k: np.concatenate([p["per_rep"][k] for p in parts])
+                       for k in parts[0]["per_rep"]}
+            states = [p["state"] for p in parts]
+        warn = list(warnings) + _diagnostic_warnings(diag, n_paths, plan)
+        months = plan.months()
+        return cls(plan=plan, model_name=getattr(model, "name", type(model).__name__),
+                   n_paths=n_paths, seed=seed, sampler=sampler, values=values, monthly=monthly,
+                   params=params, diagnostics=diag, warnings=warn,
+                   replicate_index=replicate_index, per_rep=per_rep, states=states,
+                   elapsed=elapsed, months=months, extra={"pinned": dict(pinned)})
+
+    # -- verdicts ------------------------------------------------------------------------------
+    def met(self, id: str) -> np.ndarray:
+        """Per-path bool: does this objective or KR meet its target?"""
+        return self.plan.target(id).met(self.values[id])
+
+    def _est(self, flags: np.ndarray) -> Estimate:
+        return estimate(flags, self.replicate_index, self.weights)
+
+    def probability(self, id: str) -> Estimate:
+        """P(objective or KR met) with its Monte Carlo standard error."""
+        return self._est(self.met(id))
+
+    def all_met(self) -> Estimate:
+        """P(every objective met)."""
+        return self._est(self.all_met_flags())
+
+    def all_met_flags(self) -> np.ndarray:
+        flags = np.ones(self.n_paths, dtype=bool)
+        for o in self.plan.objectives:
+            flags &= self.met(o.id)
+        return flags
+
+    def all_key_results_met(self) -> Estimate:
+        """P(every key result met)."""
+        flags = np.ones(self.n_paths, dtype=bool)
+        for k in self.plan.key_results:
+            flags &= self.met(k.id)
+        return self._est(flags)
+
+    def quantiles(self, id: str, q: Sequence[float] = QUANTILES) -> dict[str, float]:
+        """Quantiles of an objective's or KR's aggregated metric, keyed ``p05``, ``p50``..."""
+        v = self.values[id]
+        v = v[~np.isnan(v)]
+        if v.size == 0:
+            return {f"p{round(x * 100):02d}": math.nan for x in q}
+        if self.weights is not None:
+            w = self.weights[~np.isnan(self.values[id])]
+            order = np.argsort(v)
+            cw = np.cumsum(w[order]) / w.sum()
+            return {f"p{round(x * 100):02d}": float(v[order][np.searchsorted(cw, x)])
+                    for x in q}
+        vals = np.quantile(v, q)
+        return {f"p{round(x * 100):02d}": float(y) for x, y in zip(q, vals)}
+
+    def bands(self, metric: str, q: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95)
+              ) -> pd.DataFrame:
+        """Per-month quantiles of a kept metric: one row per month, one column per quantile."""
+        if metric not in self.monthly:
+            raise KeyError(f"metric {metric!r} was not kept; pass keep_monthly=[...] to "
+                           f"simulate (kept: {', '.join(self.monthly)})")
+        arr = np.asarray(self.monthly[metric], dtype=float)
+        with np.errstate(all="ignore"):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                qs = np.nanquantile(arr, q, axis=0).T
+        start = arr.shape[1] - len(self.months)
+        index = pd.Index(self.months, name="month") if start == 0 else \
+            pd.RangeIndex(arr.shape[1], name="month")
+        return pd.DataFrame(qs, index=index,
+                            columns=[f"p{round(x * 100):02d}" for x in q])
+
+    # -- tables --------------------------------------------------------------------------------
+    def probabilities(self) -> pd.DataFrame:
+        """One row per objective and KR: id, kind, metric, target, probability, stderr,
+        p05/p50/p95 of its aggregated metric."""
+        rows = []
+        for t in self.plan.targets:
+            e = self.probability(t.id)
+            qs = self.quantiles(t.id)
+            rows.append({"id": t.id, "kind": "key_result" if isinstance(t, KeyResult)
+                         else "objective", "metric": t.metric, "aggregate": t.aggregate,
+                         "comparison": t.comparison, "target": t.target,
+                         "probability": e.probability, "stderr": e.stderr, **qs})
+        return pd.DataFrame(rows)
+
+    def to_frame(self, *, params: bool = False) -> pd.DataFrame:
+        """Per-path table: each objective's and KR's aggregated value and whether it was met,
+        plus ``all_met`` (and the drawn parameters with ``params=True``)."""
+        data: dict[str, Any] = {"path": np.arange(self.n_paths)}
+        for t in self.plan.targets:
+            data[t.id] = self.values[t.id]
+            data[f"{t.id}_met"] = self.met(t.id)
+        data["all_met"] = self.all_met_flags()
+        df = pd.DataFrame(data)
+        if params:
+            df = pd.concat([df, self.params.add_prefix("param_")], axis=1)
+        return df
+
+    def rules(self) -> pd.DataFrame:
+        """How often each management rule fired and what it cost, per path on average."""
+        rows = []
+        for k, v in self.diagnostics.items():
+            if k.startswith("rule:") and k.endswith(":fired"):
+                rid = k[5:-6]
+                rows.append({"rule": rid, "fired_per_path": v / self.n_paths,
+                             "cost_per_path": self.diagnostics.get(f"rule:{rid}:cost", 0.0)
+                             / self.n_paths})
+        return pd.DataFrame(rows, columns=["rule", "fired_per_path", "cost_per_path"])
+
+    def grading(self) -> pd.DataFrame:
+        """OKR grading for KRs with a ``baseline``: expected 0-1 score and a label."""
+        from .grading import grade
+        return grade(self)
+
+    # -- export --------------------------------------------------------------------------------
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``check --json`` document (without the common CLI keys)."""
+        def entry(t: Objective) -> dict[str, Any]:
+            e = self.probability(t.id)
+            d: dict[str, Any] = {"id": t.id}
+            if isinstance(t, KeyResult):
+                d["objective"] = t.objective[0] if len(t.objective) == 1 else list(t.objective)
+            d.update({"metric": t.metric, "aggregate": t.aggregate,
+                      "comparison": t.comparison, "target": t.target,
+                      "probability": e.probability, "stderr": e.stderr,
+                      "quantiles": self.quantiles(t.id)})
+            return d
+
+        return {
+            "objectives": [entry(o) for o in self.plan.objectives],
+            "key_results": [entry(k) for k in self.plan.key_results],
+            "all_met": self.all_met().to_dict(),
+            "all_key_results_met": self.all_key_results_met().to_dict(),
+            "sampler": self.sampler,
+            "diagnostics": {k: float(v) for k, v in self.diagnostics.items()},
+        }
+
+    def table(self) -> str:
+        """A readable achievability table."""
+        df = self.probabilities()
+        cur = self.plan.currency
+        lines = [f"{self.plan.name}: {self.n_paths:,} paths, seed {self.seed}, "
+                 f"sampler {self.sampler}", ""]
+        head = f"{'':2}{'id':<22}{'metric (aggregate)':<34}{'target':>12}  {'P(met)':>15}" \
+               f"  {'p05':>10} {'p50':>10} {'p95':>10}"
+        lines.append(head)
+        lines.append("-" * len(head))
+        for _, r in df.iterrows():
+            tag = "O " if r["kind"] == "objective" else "KR"
+            metric = f"{r['metric']} ({r['aggregate']})"
+            lines.append(f"{tag:<2}{r['id']:<22}{metric:<34}{r['comparison']:>3}"
+                         f"{_fmt(r['target']):>9}  {r['probability']:>7.3f} ± "
+                         f"{r['stderr']:.3f}  {_fmt(r['p05']):>10} {_fmt(r['p50']):>10} "
+                         f"{_fmt(r['p95']):>10}")
+        lines.append("-" * len(head))
+        a, k = self.all_met(), self.all_key_results_met()
+        lines.append(f"P(all objectives met)  = {a.probability:.3f} ± {a.stderr:.3f}")
+        lines.append(f"P(all key results met) = {k.probability:.3f} ± {k.stderr:.3f}")
+        rules = self.rules()
+        for _, r in rules.iterrows():
+            lines.append(f"rule {r['rule']}: fired {r['fired_per_path']:.2f} times per path, "
+                         f"cost {r['cost_per_path']:,.0f} {cur} per path")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        a = self.all_met()
+        return (f"<SimulationResult {self.plan.name!r}: {self.n_paths} paths, seed {self.seed}, "
+                f"P(all objectives met) = {a}>")
+
+    # -- plots ---------------------------------------------------------------------------------
+    def plot(self, kind: str = "fan", *args, **kwargs):
+        """Plot: ``fan`` (a metric over the months), ``bars`` (probabilities) or ``hist``."""
+        from . import plots
+        fn = {"fan": plots.fan_chart, "bars": plots.probability_bars,
+              "hist": plots.histogram}[kind]
+        return fn(self, *args, **kwargs)
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    ax = abs(x)
+    if ax >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if ax >= 1e4:
+        return f"{x / 1e3:.1f}k"
+    if ax >= 100 or float(x).is_integer():
+        return f"{x:.0f}"
+    return f"{x:.3f}"
+
+
+def _diagnostic_warnings(diag: Mapping[str, float], n: int, plan: Plan) -> list[str]:
+    out = []
+    capped = diag.get("capacity_capped_rep_months", 0.0)
+    if capped > 0:
+        share = capped / max(diag.get("rep_months", 1.0), 1.0)
+        out.append(f"capacity capped in {share:.1%} of rep-months: the planned visits, training "
+                   f"and coaching exceed {plan.team.selling_hours_per_month:g} selling hours")
+    empty = diag.get("months_no_customers", 0.0)
+    if empty > 0:
+        out.append(f"{empty / n:.2f} months per path had no customers; their revisit rate was "
+                   f"skipped")
+    return out
