@@ -1,0 +1,74 @@
+"""``okma-sim check [SCENARIO]``: P(each KR, each objective, all) with standard errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import (add_json, add_sim_options, check_output_path, emit_json, envelope,
+                     executor_from_args, load_scenario, sim_kwargs)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="probability of meeting each KR, objective and all",
+                       description="Simulate a scenario (default: the bundled case study) and "
+                                   "print its achievability table.")
+    p.add_argument("scenario", nargs="?", default=None, help="scenario TOML file")
+    add_sim_options(p)
+    add_json(p)
+    p.add_argument("--figures", metavar="DIR", default=None,
+                   help="write fan_chart.png and probabilities.png into DIR")
+    p.add_argument("--export", metavar="FILE.csv", default=None,
+                   help="write the per-path table of aggregates as CSV")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import okma_sim
+    from .. import plots
+    from ..plan import atomic_write
+
+    plan, path, sha = load_scenario(args.scenario)
+    # check outputs before the (possibly long) run, so bad paths fail fast and write nothing
+    fig_paths = []
+    if args.figures:
+        d = Path(args.figures)
+        if d.exists() and not d.is_dir():
+            from .._errors import OkmaError
+            raise OkmaError("--figures must name a folder", file=str(d))
+        d.mkdir(parents=True, exist_ok=True)
+        fig_paths = [check_output_path(d / n, args.force, "--figures")
+                     for n in ("fan_chart.png", "probabilities.png")]
+    if args.export:
+        check_output_path(args.export, args.force, "--export")
+    kw = sim_kwargs(args, plan)
+    with executor_from_args(args) as ex:
+        res = okma_sim.simulate(plan, executor=ex, **kw)
+    written = []
+    if fig_paths:
+        written += plots.save_check_figures(res, fig_paths, overwrite=args.force)
+    if args.export:
+        atomic_write(args.export, res.to_frame().to_csv(index=False), overwrite=args.force)
+        written.append(args.export)
+    if args.json:
+        doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
+        doc.update(res.to_json_dict())
+        if plan.key_results and any(k.baseline is not None for k in plan.key_results):
+            from ..grading import grade
+            doc["grading"] = grade(res).to_dict(orient="records")
+        doc["outputs"] = [str(w) for w in written]
+        emit_json(doc)
+    else:
+        print(res.table())
+        if plan.key_results and any(k.baseline is not None for k in plan.key_results):
+            try:
+                from ..grading import grade
+            except ImportError:
+                pass
+            else:
+                print()
+                print(grade(res).to_string(index=False))
+        for w in written:
+            print(f"wrote {w}")
+    return 0

@@ -1,0 +1,197 @@
+"""Shared CLI pieces: one-line errors, common options, the JSON envelope, atomic outputs,
+executors (Dask) from --workers / --scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .._errors import OkmaError
+
+__all__ = ["CliError", "OneLineParser", "fail", "add_sim_options", "add_json", "load_scenario",
+           "envelope", "emit_json", "executor_from_args", "positive_int", "seed_int",
+           "probability_arg", "check_output_path", "sha256_file", "sim_kwargs"]
+
+
+class CliError(Exception):
+    """A usage error already formatted as one line."""
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"okma-sim: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        fail(f"{self.prog}: {message}")
+        raise SystemExit(2)
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number (got {text!r})")
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number (got {text!r})")
+    return v
+
+
+def seed_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative whole number (got {text!r})")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative whole number (got {text!r})")
+    return v
+
+
+def probability_arg(text: str) -> float:
+    """A confidence strictly inside (0, 1)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1) (got {text!r})")
+    if not (0 < v < 1) or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1 (got {text!r})")
+    return v
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def add_sim_options(p: argparse.ArgumentParser, *, sampler: bool = True,
+                    dask: bool = True) -> None:
+    p.add_argument("--paths", type=positive_int, default=None,
+                   help="Monte Carlo paths (default: the scenario's, else 10000)")
+    p.add_argument("--seed", type=seed_int, default=None,
+                   help="random seed (default: the scenario's, else fresh entropy, reported)")
+    if sampler:
+        p.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default=None,
+                       help="parameter sampling: plain Monte Carlo, Latin hypercube or Sobol")
+    if dask:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--workers", type=positive_int, default=None,
+                       help="run on a local Dask cluster of N workers (127.0.0.1)")
+        g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def sha256_file(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_scenario(path: str | None):
+    """Load a scenario (the bundled case study when ``path`` is None)."""
+    import okma_sim
+    p = okma_sim.case_study_path() if path is None else Path(path)
+    plan = okma_sim.load_plan(p)
+    return plan, str(p), sha256_file(p)
+
+
+def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
+    """simulate() keywords from the common options (scenario defaults otherwise)."""
+    seed = args.seed if args.seed is not None else plan.simulation.seed
+    if seed is None:
+        from ..engine import normalize_seed
+        seed = normalize_seed(None)
+    kw = {"n_paths": args.paths or plan.simulation.paths or 10_000, "seed": seed,
+          "progress": False if getattr(args, "no_progress", False) else None}
+    if getattr(args, "sampler", None):
+        kw["sampler"] = args.sampler
+    return kw
+
+
+def envelope(scenario: str, sha: str, paths: int, seed: int,
+             warnings: list[str] | None = None) -> dict[str, Any]:
+    from .. import __version__
+    return {"version": __version__, "scenario": scenario, "scenario_sha256": sha,
+            "paths": int(paths), "seed": int(seed), "warnings": list(warnings or [])}
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+def _finite(o: Any) -> Any:
+    # JSON has no NaN: report it as null
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, np.generic):
+        return _finite(o.item())
+    return o
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    print(json.dumps(_finite(doc), default=_default, indent=2))
+
+
+def check_output_path(path: str | Path, force: bool, what: str = "--out") -> Path:
+    """Refuse to clobber an existing file without --force; the folder must exist."""
+    p = Path(path)
+    if p.exists() and not force:
+        raise OkmaError(f"{what} names an existing file; pass --force to overwrite it",
+                        file=str(p))
+    if not p.parent.exists():
+        raise OkmaError(f"{what}: folder does not exist", file=str(p), value=str(p.parent))
+    return p
+
+
+@contextlib.contextmanager
+def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
+    """A Dask client for --workers N (LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
+    workers = getattr(args, "workers", None)
+    address = getattr(args, "scheduler", None)
+    if not workers and not address:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise OkmaError("Dask is not installed; pip install 'okma_sim[dist]'",
+                        key="--workers" if workers else "--scheduler") from None
+    import logging
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if workers:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+    else:
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise OkmaError(f"cannot reach the Dask scheduler ({type(exc).__name__})",
+                            key="--scheduler", value=address) from None
+        try:
+            yield client
+        finally:
+            client.close()
