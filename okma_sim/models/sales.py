@@ -531,13 +531,18 @@ class SalesTeamModel:
             st.mkt_wait = np.maximum(st.mkt_wait - 1, 0)
             st.mkt_events = np.where(st.mkt_left > 0, st.mkt_events, 0.0)
 
-            # attrition at the end of the month; vacancies refill after the hiring delay
+            # attrition at the end of the month; a vacated seat is refilled after the hiring
+            # delay (a delay of 0 refills it at once, with a new rep at tenure 0)
             leave = (streams["attrition"].random((n, S)) < h_att[:, None]) & filled
             diag["departures"] += float(leave.sum())
-            vacant = st.seat == 1
-            st.vacancy_left = np.where(vacant, st.vacancy_left - 1, st.vacancy_left)
-            refill = vacant & (st.vacancy_left <= 0)
+            was_vacant = st.seat == 1
+            st.vacancy_left = np.where(was_vacant, st.vacancy_left - 1, st.vacancy_left)
+            st.vacancy_left = np.where(leave, hire_delay[:, None], st.vacancy_left)
+            st.seat = np.where(leave, 1, st.seat).astype(np.int8)
+            for name in ("coach_left", "train_left", "shift_left"):
+                setattr(st, name, np.where(leave, 0.0, getattr(st, name)))
             z_new = streams["replacement"].standard_normal((n, S))
+            refill = (st.seat == 1) & (st.vacancy_left <= 0)
             if refill.any():
                 cvk = col["skill_cv"]
                 s2 = np.log1p(cvk * cvk)
@@ -547,15 +552,6 @@ class SalesTeamModel:
                 st.seat = np.where(refill, 2, st.seat).astype(np.int8)
                 st.train_stock = np.where(refill, 0.0, st.train_stock)
                 diag["hires"] += float(refill.sum())
-            st.seat = np.where(leave, 1, st.seat).astype(np.int8)
-            st.vacancy_left = np.where(leave, hire_delay[:, None], st.vacancy_left)
-            # a zero delay refills at once
-            instant = leave & (st.vacancy_left <= 0)
-            if instant.any():
-                st.seat = np.where(instant, 2, st.seat).astype(np.int8)
-                st.tenure = np.where(instant, 0.0, st.tenure)
-            for name in ("coach_left", "train_left", "shift_left"):
-                setattr(st, name, np.where(leave, 0.0, getattr(st, name)))
 
             # -- management review at the end of the month -----------------------------------
             if every > 0 and rules and (g + 1) % every == 0:
