@@ -17,12 +17,12 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._errors import OkmaError, PlanError
-from .params import as_distribution
+from .params import Distribution, as_distribution
 from .plan import Plan
 from .sampling import ParameterDesign, nearest_correlation
 
 __all__ = ["BLOCK_SIZE", "simulate", "aggregate", "resolve_parameters", "normalize_seed",
-           "RunSpec"]
+           "RunSpec", "draw_parameters"]
 
 #: paths per seed block (a documented constant: results depend on it)
 BLOCK_SIZE = 4096
@@ -40,6 +40,10 @@ def normalize_seed(seed: Any = None, rng: np.random.Generator | None = None) -> 
     if isinstance(seed, np.random.SeedSequence):
         if seed.spawn_key:
             raise ValueError("pass a root SeedSequence (no spawn_key) or an int seed")
+        if not isinstance(seed.entropy, (int, np.integer)):
+            # a list of ints has no single-int form that would reproduce the run
+            raise ValueError(f"'seed' must be a SeedSequence with int entropy, got entropy "
+                             f"{seed.entropy!r}")
         return int(seed.entropy)
     if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"'seed' must be a non-negative int or a SeedSequence, got {seed!r}")
@@ -124,6 +128,8 @@ class RunSpec:
     initial_state: Any = None
     observed: Mapping[str, np.ndarray] | None = None
     path_offset: int = 0  # initial_state rows of this run start here
+    # per-path parameter values replacing the draws (n_paths rows; e.g. a review's posterior)
+    parameter_values: Mapping[str, np.ndarray] | None = None
 
 
 def _block_sizes(n: int) -> list[int]:
@@ -131,21 +137,90 @@ def _block_sizes(n: int) -> list[int]:
     return [BLOCK_SIZE] * full + ([rest] if rest else [])
 
 
-def _run_block(spec: RunSpec, k: int, size: int, u: np.ndarray | None) -> dict:
-    """Simulate block k: draw its parameters, run the model, aggregate."""
+class _LRU:
+    """A small thread-safe least-recently-used cache of parameter draws (about 32 blocks of
+    20 parameters: 20 MB at most)."""
+
+    def __init__(self, max_items: int) -> None:
+        import collections
+        import threading
+        self._d: "collections.OrderedDict[Any, np.ndarray]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.max_items = max_items
+
+    def get(self, key: Any) -> np.ndarray | None:
+        with self._lock:
+            v = self._d.get(key)
+            if v is not None:
+                self._d.move_to_end(key)
+            return v
+
+    def put(self, key: Any, value: np.ndarray) -> None:
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            while len(self._d) > self.max_items:
+                self._d.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+
+
+_PARAM_CACHE = _LRU(640)
+
+
+def _ppf(spec: RunSpec, name: str):
+    """The quantile function of a parameter, with scipy's frozen distribution built once per
+    run and process (building one costs about a millisecond: 20 of them per block add up)."""
+    fns = spec.__dict__.setdefault("_ppf_cache", {})  # not a field: eq and repr ignore it
+    fn = fns.get(name)
+    if fn is None:
+        d = spec.dists[name]
+        frozen = d.frozen() if isinstance(d, Distribution) else None
+        fn = fns[name] = d.ppf if frozen is None else frozen.ppf
+    return fn
+
+
+def _block_params(spec: RunSpec, k: int, size: int, u: np.ndarray | None
+                  ) -> tuple[dict[str, np.ndarray], np.random.SeedSequence]:
+    """Block k's parameter draws, and the seed of its model streams."""
     root = np.random.SeedSequence(spec.entropy)
     block_ss = np.random.SeedSequence(root.entropy, spawn_key=(k,))
     param_ss, model_ss = block_ss.spawn(2)
     design = ParameterDesign(spec.param_names, spec.n_paths, root, spec.sampler,
                              spec.replicates, spec.corr, spec.corr_names, BLOCK_SIZE)
+    # plain Monte Carlo draws of a block depend only on these: cache their quantiles (an
+    # interactive refresh or a solver step reruns one seed with other levers)
+    base = (spec.entropy, k, size, spec.param_names, spec.corr_names,
+            None if spec.corr is None else np.asarray(spec.corr, dtype=float).tobytes()) \
+        if u is None and spec.sampler == "mc" else None
     if u is None:
         u = design.uniforms(k, np.random.default_rng(param_ss), size)
     params = {}
     for i, name in enumerate(spec.param_names):
         if name in spec.pinned:
             params[name] = np.full(size, float(spec.pinned[name]))
-        else:
-            params[name] = np.asarray(spec.dists[name].ppf(u[:, i]), dtype=float)
+            continue
+        d = spec.dists[name]
+        key = None if base is None or not isinstance(d, Distribution) else \
+            (base, name, d.dist, tuple(sorted(d.args.items())))
+        v = _PARAM_CACHE.get(key) if key is not None else None
+        if v is None:
+            v = np.asarray(_ppf(spec, name)(u[:, i]), dtype=float)
+            if key is not None:
+                _PARAM_CACHE.put(key, v)
+        params[name] = v.copy()  # the model may write into its inputs; the cache stays
+    if spec.parameter_values:
+        start = k * BLOCK_SIZE
+        for name, v in spec.parameter_values.items():
+            params[name] = np.asarray(v[start:start + size], dtype=float)
+    return params, model_ss
+
+
+def _run_block(spec: RunSpec, k: int, size: int, u: np.ndarray | None) -> dict:
+    """Simulate block k: draw its parameters, run the model, aggregate."""
+    params, model_ss = _block_params(spec, k, size, u)
     state = None
     if spec.initial_state is not None:
         start = k * BLOCK_SIZE
@@ -189,6 +264,56 @@ def _run_chunk(spec: RunSpec, blocks: Sequence[tuple[int, int]],
     return [_run_block(spec, k, size, u) for (k, size), u in zip(blocks, us)]
 
 
+class _Merger:
+    """Collects block results into one part with whole-run arrays, written in place as blocks
+    arrive, so that a run holds a single copy of its per-path values (1M paths of the case
+    study fit in well under 1 GiB). Diagnostics are summed in block order, as a list of parts
+    would be. Blocks with per-rep records (or keys this merger does not know) are kept as a
+    list of parts instead."""
+
+    _KNOWN = frozenset({"k", "values", "monthly", "params", "diagnostics", "per_rep", "state"})
+
+    def __init__(self, n_paths: int) -> None:
+        self.n = n_paths
+        self.merged: dict | None = None
+        self.diags: dict[int, Mapping[str, float]] = {}
+        self.listed: list[dict] = []
+
+    def add(self, part: dict) -> None:
+        if self.listed or part.get("per_rep") is not None or not set(part) <= self._KNOWN:
+            if self.merged is not None:
+                raise RuntimeError("blocks of one run differ in structure")
+            self.listed.append(part)
+            return
+        k = part["k"]
+        lo = k * BLOCK_SIZE
+        hi = lo + len(part["params"])
+        if self.merged is None:
+            def whole(a):
+                return np.empty((self.n,) + np.shape(a)[1:], dtype=np.asarray(a).dtype)
+            self.merged = {"k": 0, "values": {i: whole(v) for i, v in part["values"].items()},
+                           "monthly": {m: whole(v) for m, v in part["monthly"].items()},
+                           "params": whole(part["params"]), "per_rep": None, "state": None}
+        m = self.merged
+        for i, v in part["values"].items():
+            m["values"][i][lo:hi] = v
+        for name, v in part["monthly"].items():
+            m["monthly"][name][lo:hi] = v
+        m["params"][lo:hi] = part["params"]
+        self.diags[k] = part["diagnostics"]
+
+    def parts(self) -> list[dict]:
+        if self.merged is None:
+            self.listed.sort(key=lambda d: d["k"])  # merge in block order
+            return self.listed
+        diag: dict[str, float] = {}
+        for k in sorted(self.diags):
+            for name, v in self.diags[k].items():
+                diag[name] = diag.get(name, 0.0) + float(v)
+        self.merged["diagnostics"] = diag
+        return [self.merged]
+
+
 def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
              rng: np.random.Generator | None = None, model: Any = None,
              sampler: str | None = None, replicates: int | None = None,
@@ -196,7 +321,8 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
              progress: bool | None = None, keep_monthly: Iterable[str] | str | None = None,
              record_reps: bool = False, pinned: Mapping[str, float] | None = None,
              initial_state: Any = None, observed: Mapping[str, Sequence[float]] | None = None,
-             tolerance: float | None = None, max_paths: int | None = None):
+             tolerance: float | None = None, max_paths: int | None = None,
+             parameter_values: Mapping[str, Sequence[float]] | None = None):
     """Simulate a plan by Monte Carlo and evaluate its objectives and key results.
 
     Parameters
@@ -232,6 +358,9 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     initial_state, observed :
         Resume from a model state; ``observed`` metric values for the months already done are
         prepended before aggregating (mid-period review).
+    parameter_values : mapping of name -> array (n_paths,), optional
+        Per-path parameter values that replace the drawn ones (for example a review's
+        posterior draws); ``result.params`` then shows them.
     tolerance : float, optional
         Adaptive stopping: add paths until the 95% half-width of P(all objectives met) is at
         most ``tolerance`` (or ``max_paths`` is reached). ``n_paths`` is then the first batch.
@@ -296,10 +425,21 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
             raise OkmaError("unknown parameter", key="pinned", value=k)
     obs = None if observed is None else {k: np.asarray(v, dtype=float)
                                          for k, v in observed.items()}
+    pvals = None
+    if parameter_values is not None:
+        pvals = {}
+        for k, v in parameter_values.items():
+            if k not in dists:
+                raise OkmaError("unknown parameter", key="parameter_values", value=k)
+            a = np.asarray(v, dtype=float)
+            if a.shape != (n_paths,):
+                raise OkmaError(f"must have one value per path ({n_paths})",
+                                key=f"parameter_values.{k}", value=a.shape)
+            pvals[k] = a
     spec = RunSpec(plan=plan, model=model, entropy=seed_int, param_names=names, dists=dists,
                    pinned=pinned, keep_monthly=keep, record_reps=record_reps, sampler=sampler,
                    replicates=replicates, n_paths=n_paths, corr=corr, corr_names=corr_names,
-                   initial_state=initial_state, observed=obs)
+                   initial_state=initial_state, observed=obs, parameter_values=pvals)
     design = ParameterDesign(names, n_paths, np.random.SeedSequence(seed_int), sampler,
                              replicates, corr, corr_names, BLOCK_SIZE)
     sizes = _block_sizes(n_paths)
@@ -317,25 +457,71 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     if show:
         from tqdm.auto import tqdm
         bar = tqdm(total=n_paths, unit="path", desc=f"simulating {plan.name}", leave=False)
-    parts: list[dict] = []
+    merger = _Merger(n_paths)
     try:
         if executor is None:
             for chunk in chunks:
-                parts.extend(_run_chunk(spec, chunk, slices(chunk)))
+                for part in _run_chunk(spec, chunk, slices(chunk)):
+                    merger.add(part)
                 if bar is not None:
                     bar.update(sum(s for _, s in chunk))
         else:
             futures = [executor.submit(_run_chunk, spec, chunk, slices(chunk))
                        for chunk in chunks]
-            for chunk, fut in zip(chunks, futures):
-                parts.extend(fut.result())
+            for i, chunk in enumerate(chunks):
+                for part in futures[i].result():
+                    merger.add(part)
+                futures[i] = None  # let the cluster free the chunk's result
                 if bar is not None:
                     bar.update(sum(s for _, s in chunk))
     finally:
         if bar is not None:
             bar.close()
-    parts.sort(key=lambda d: d["k"])  # merge in block order, whatever finished first
+    parts = merger.parts()
     return SimulationResult._from_parts(
         plan=plan, model=model, parts=parts, n_paths=n_paths, seed=seed_int, sampler=sampler,
         replicate_index=design.replicate_index(), param_names=names, warnings=warn,
         elapsed=time.perf_counter() - t0, pinned=pinned)
+
+
+def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
+                    sampler: str | None = None, replicates: int | None = None,
+                    pinned: Mapping[str, float] | None = None):
+    """The parameter values :func:`simulate` draws for each path, without running the model.
+
+    Same seed, paths, sampler and pins give exactly ``simulate(...).params`` (the same blocks
+    and designs), so an analysis can work on the draws before a run (a review's reweighting).
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> draw_parameters(plan, 10, 1).shape[0]
+    10
+    """
+    import pandas as pd
+    from .models import get_model
+
+    model = get_model(plan.model) if model is None else model
+    seed_int = normalize_seed(seed)
+    sampler = sampler or plan.simulation.sampler
+    replicates = int(replicates or plan.simulation.replicates)
+    dists = resolve_parameters(plan, model)
+    names = tuple(dists)
+    corr, corr_names = None, ()
+    if plan.correlations is not None:
+        corr, _ = nearest_correlation(np.array(plan.correlations.matrix, dtype=float))
+        corr_names = tuple(plan.correlations.parameters)
+    spec = RunSpec(plan=plan, model=model, entropy=seed_int, param_names=names, dists=dists,
+                   pinned=dict(pinned or {}), keep_monthly=(), record_reps=False,
+                   sampler=sampler, replicates=replicates, n_paths=int(n_paths), corr=corr,
+                   corr_names=corr_names)
+    design = ParameterDesign(names, int(n_paths), np.random.SeedSequence(seed_int), sampler,
+                             replicates, corr, corr_names, BLOCK_SIZE)
+    parts = []
+    for k, size in enumerate(_block_sizes(int(n_paths))):
+        u = None if sampler == "mc" else design.uniforms(k, None, size)
+        params, _ = _block_params(spec, k, size, u)
+        parts.append(np.column_stack([params[nm] for nm in names]) if names
+                     else np.zeros((size, 0)))
+    return pd.DataFrame(np.concatenate(parts), columns=list(names))

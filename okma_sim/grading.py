@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["scores", "grade", "label"]
+__all__ = ["scores", "grade", "label", "score_distribution", "mean_stderr"]
 
 
-def scores(values: np.ndarray, baseline: float, target: float) -> np.ndarray:
+def scores(values: np.ndarray, baseline: float, target: float, comparison: str = ">="
+           ) -> np.ndarray:
     """Per-path score: 0 at (or short of) the baseline, 1 at (or past) the target.
 
-    Works for ``<=`` key results too (target below baseline). NaN values score 0.
+    Works for ``<=`` key results too (target below baseline). NaN values score 0. When the
+    baseline equals the target the score is 1 exactly when the target is met (``comparison``).
 
     Examples
     --------
@@ -21,9 +23,16 @@ def scores(values: np.ndarray, baseline: float, target: float) -> np.ndarray:
     """
     v = np.asarray(values, dtype=float)
     if target == baseline:
-        return np.where(np.nan_to_num(v, nan=-np.inf) >= target, 1.0, 0.0)
+        with np.errstate(invalid="ignore"):
+            met = v >= target if comparison == ">=" else v <= target
+        return np.where(met, 1.0, 0.0)  # NaN compares False: score 0
     s = (v - baseline) / (target - baseline)
     return np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
+
+
+def _direction(k) -> str:
+    # a share_of_months target is a share to reach; its comparison applies to the months
+    return ">=" if k.aggregate == "share_of_months" else k.comparison
 
 
 def label(probability: float, committed: float = 0.9, stretch: float = 0.3) -> str:
@@ -42,6 +51,65 @@ def label(probability: float, committed: float = 0.9, stretch: float = 0.3) -> s
     return "unrealistic"
 
 
+def mean_stderr(values: np.ndarray, replicate_index: np.ndarray | None = None,
+                weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Mean of per-path values and its Monte Carlo standard error: ``sd / sqrt(n)`` for plain
+    Monte Carlo, the spread of replicate means for LHS/Sobol designs, and the delta-method
+    form for weighted paths (as :func:`okma_sim.results.estimate` does for probabilities).
+
+    Examples
+    --------
+    >>> m, se = mean_stderr(np.array([0.0, 0.5, 1.0, 0.5]))
+    >>> m, round(se, 4)
+    (0.5, 0.2041)
+    """
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    if n == 0:
+        return float("nan"), float("nan")
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        w = w / w.sum()
+        m = float(np.sum(w * v))
+        return m, float(np.sqrt(np.sum(w * w * (v - m) ** 2)))
+    m = float(v.mean())
+    if replicate_index is None:
+        return m, float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    R = int(replicate_index.max()) + 1
+    means = np.bincount(replicate_index, weights=v, minlength=R) / np.maximum(
+        np.bincount(replicate_index, minlength=R), 1)
+    return m, float(means.std(ddof=1) / np.sqrt(R)) if R > 1 else float("nan")
+
+
+def score_distribution(result, id: str, bins: int = 10) -> pd.DataFrame:
+    """The distribution of a key result's 0-to-1 score: the share of paths in each of ``bins``
+    equal bins of [0, 1], plus a bin for exactly 0 and one for exactly 1 (capped scores pile
+    up there). Columns: low, high, share.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 500, seed=1)
+    >>> d = score_distribution(res, "new_customers")
+    >>> round(float(d["share"].sum()), 6)
+    1.0
+    """
+    k = result.plan.target(id)
+    if getattr(k, "baseline", None) is None:
+        raise KeyError(f"key result {id!r} has no baseline, so it has no score")
+    s = scores(result.values[id], k.baseline, k.target, _direction(k))
+    w = np.ones_like(s) if result.weights is None else np.asarray(result.weights, float)
+    w = w / w.sum()
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    inner = (s > 0) & (s < 1)
+    hist, _ = np.histogram(s[inner], bins=edges, weights=w[inner])
+    rows = [{"low": 0.0, "high": 0.0, "share": float(w[s <= 0].sum())}]
+    rows += [{"low": float(a), "high": float(b), "share": float(h)}
+             for a, b, h in zip(edges[:-1], edges[1:], hist)]
+    rows.append({"low": 1.0, "high": 1.0, "share": float(w[s >= 1].sum())})
+    return pd.DataFrame(rows, columns=["low", "high", "share"])
+
+
 def grade(result, *, committed: float | None = None, stretch: float | None = None
           ) -> pd.DataFrame:
     """Grading table for the key results that have a ``baseline``.
@@ -56,12 +124,19 @@ def grade(result, *, committed: float | None = None, stretch: float | None = Non
     for k in result.plan.key_results:
         if k.baseline is None:
             continue
-        s = scores(result.values[k.id], k.baseline, k.target)
+        s = scores(result.values[k.id], k.baseline, k.target, _direction(k))
         e = result.probability(k.id)
-        q10, q50, q90 = np.quantile(s, [0.1, 0.5, 0.9])
+        mean, se = mean_stderr(s, result.replicate_index, result.weights)
+        if result.weights is None:
+            q10, q50, q90 = np.quantile(s, [0.1, 0.5, 0.9])
+        else:  # weighted quantiles (a review's reweighted paths)
+            order = np.argsort(s)
+            cw = np.cumsum(np.asarray(result.weights, float)[order])
+            cw /= cw[-1]
+            q10, q50, q90 = (float(s[order][min(np.searchsorted(cw, q), s.size - 1)])
+                             for q in (0.1, 0.5, 0.9))
         rows.append({"id": k.id, "baseline": k.baseline, "target": k.target,
-                     "expected_score": float(s.mean()),
-                     "expected_score_stderr": float(s.std(ddof=1) / np.sqrt(s.size)),
+                     "expected_score": mean, "expected_score_stderr": se,
                      "score_p10": float(q10), "score_p50": float(q50), "score_p90": float(q90),
                      "probability": e.probability, "stderr": e.stderr,
                      "label": label(e.probability, committed, stretch)})

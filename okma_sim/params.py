@@ -156,8 +156,9 @@ def _check(dist: str, args: Mapping[str, Any], key: str) -> None:
     if dist in ("uniform", "triangular", "pert"):
         if a["low"] > a["high"]:
             raise bad("low", f"low must not exceed high ({a['high']})")
-        if dist == "pert" and a["low"] == a["high"]:
-            raise bad("high", "a pert distribution needs low < high")
+        if a["low"] == a["high"]:
+            raise bad("high", f"a {dist} distribution needs low < high (use dist = 'fixed' "
+                              "for a constant)")
         if dist in ("triangular", "pert") and not a["low"] <= a["mode"] <= a["high"]:
             raise bad("mode", f"mode must lie in [low, high] = [{a['low']}, {a['high']}]")
     elif dist == "normal":

@@ -66,10 +66,16 @@ class Objective:
     owner: str | None = None
 
     def met(self, value: np.ndarray) -> np.ndarray:
-        """Whether aggregated values meet the target (NaN never does)."""
+        """Whether aggregated values meet the target (NaN never does).
+
+        For ``share_of_months`` the comparison applies to each month against ``threshold``;
+        the share of months that pass must then be at least ``target``.
+        """
         value = np.asarray(value, dtype=float)
         with np.errstate(invalid="ignore"):
-            return value >= self.target if self.comparison == ">=" else value <= self.target
+            if self.aggregate == "share_of_months" or self.comparison == ">=":
+                return value >= self.target
+            return value <= self.target
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ class Rep:
     """One rep of a roster."""
 
     id: str
-    tenure_months: float = 24.0
+    tenure_months: float | None = None  # team.tenure_months when omitted
     customers: float | None = None  # starting book; team.customers_per_rep when omitted
     skill: float | None = None  # known skill multiplier; drawn from the prior when omitted
 
@@ -289,7 +295,7 @@ class Plan:
 # --------------------------------------------------------------------------------------------
 def _suggest(key: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, list(allowed), n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; allowed keys: {', '.join(allowed)}"
+    return f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
 
 
 def _table(obj: Any, path: str, allowed: Sequence[str], required: Sequence[str] = ()) -> dict:
@@ -411,7 +417,7 @@ def _parse_team(d: Any) -> Team:
             p = f"team.reps[{i}]"
             r = _table(r, p, ("id", "tenure_months", "customers", "skill"), ("id",))
             reps.append(Rep(id=_string(r["id"], f"{p}.id"),
-                            tenure_months=_opt(r, "tenure_months", _number, p, 24.0, low=0),
+                            tenure_months=_opt(r, "tenure_months", _number, p, low=0),
                             customers=_opt(r, "customers", _number, p, low=0),
                             skill=_opt(r, "skill", _number, p, low=0)))
         if not reps:
@@ -653,7 +659,10 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     """
     if model is None:
         from .models import get_model
-        model = get_model(plan.model)
+        try:
+            model = get_model(plan.model)
+        except PlanError as exc:
+            raise exc.with_file(plan.source) if plan.source else exc
     errors: list[PlanError] = []
     warnings: list[str] = []
     metrics = model.metrics
@@ -702,8 +711,12 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
                 err(f"unknown lever{_suggest(k, sorted(levers))}", f"actions.{k}", k)
             else:
                 lo, hi = levers[k].bounds
+                allowed = getattr(levers[k], "allowed", None)
                 if not lo <= v <= hi:
                     err(f"must lie in [{lo:g}, {hi:g}]", f"actions.{k}", v)
+                elif allowed is not None and v not in allowed:
+                    err(f"must be one of {', '.join(f'{a:g}' for a in allowed)}",
+                        f"actions.{k}", v)
         for k in plan.levers:
             if k not in levers:
                 err(f"unknown lever{_suggest(k, sorted(levers))}", f"levers.{k}", k)
@@ -748,31 +761,41 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
         if responses is not None and r.response not in responses:
             err(f"unknown response{_suggest(r.response, sorted(responses))}", f"{p}.response",
                 r.response)
+        if r.effect is not None and r.response != "coaching" and \
+                (responses is None or r.response in responses):
+            # only coaching has an effect of its own; elsewhere the key would do nothing
+            err("'effect' applies only to response = 'coaching' (other responses act "
+                "through hours, visits, events or reps)", f"{p}.effect", r.effect)
         if r.response == "hiring" and not plan.team.allow_new_hires:
             err("a hiring rule needs team.allow_new_hires = true", f"{p}.response", r.response)
     return errors, warnings
 
 
-def _out_of_bounds(spec: Any, lo: float, hi: float) -> tuple[str, float] | None:
+#: prior mass allowed outside a parameter's valid range (the model would clip it)
+_OUTSIDE_MASS = 1e-6
+
+
+def _out_of_bounds(spec: Any, lo: float, hi: float) -> tuple[str, Any] | None:
+    """The first key of a prior that leaves the valid range [lo, hi], with its value."""
     if isinstance(spec, Distribution):
         a = spec.args
         for key in ("value", "low", "mode", "high", "mu", "median"):
             if key in a and not lo <= a[key] <= hi:
                 return key, a[key]
-        s_lo, s_hi = spec.support()
-        if spec.dist in ("gamma", "lognormal") and lo > 0:
-            return None  # positive support always inside (0, inf)
-        if spec.dist == "beta" and (lo > 0 or hi < 1):
-            return "dist", spec.dist
-        if spec.dist in ("gamma", "lognormal") and hi < math.inf:
-            return "dist", spec.dist
-        return None
+        frozen = spec.frozen()
+        if frozen is None:
+            return None
+    else:
+        frozen = spec
     try:
-        s_lo, s_hi = spec.ppf(0.001), spec.ppf(0.999)
+        outside = float(frozen.cdf(lo)) if math.isfinite(lo) else 0.0
+        outside += float(frozen.sf(hi)) if math.isfinite(hi) else 0.0
     except Exception:
         return None
-    if s_lo < lo or s_hi > hi:
-        return "dist", float(s_lo if s_lo < lo else s_hi)
+    if outside > _OUTSIDE_MASS:
+        # e.g. an untruncated normal on a probability: truncate it with low/high
+        return "dist", f"{spec.dist if isinstance(spec, Distribution) else 'scipy'} with " \
+                       f"{outside:.2g} of its mass outside [{lo:g}, {hi:g}]"
     return None
 
 
@@ -824,9 +847,12 @@ def load_plan(path: str | os.PathLike, *, model: Any = None, check: bool = True)
     if p.is_dir():
         raise PlanError("is a directory, not a scenario file", file=str(path))
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML
     except UnicodeDecodeError:
         raise PlanError("not a TOML file (not UTF-8 text)", file=str(path)) from None
+    except OSError as exc:  # unreadable (permissions, a vanished file): one line, no traceback
+        raise PlanError(f"cannot read the file ({exc.strerror or type(exc).__name__})",
+                        file=str(path)) from None
     return loads_plan(text, str(path), model=model, check=check)
 
 
@@ -895,6 +921,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, overwrite: bool 
     Refuses to replace an existing file unless ``overwrite`` (raises OkmaError).
     """
     path = Path(path)
+    if path.is_dir():
+        raise OkmaError("is a folder; give a file name", file=str(path))
     if path.exists() and not overwrite:
         raise OkmaError("file exists; pass --force (overwrite=True) to replace it",
                         file=str(path))

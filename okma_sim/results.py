@@ -123,11 +123,11 @@ class SimulationResult:
     def _from_parts(cls, *, plan: Plan, model: Any, parts: list[dict], n_paths: int, seed: int,
                     sampler: str, replicate_index, param_names, warnings: list[str],
                     elapsed: float, pinned: Mapping[str, float]) -> "SimulationResult":
-        values = {t.id: np.concatenate([p["values"][t.id] for p in parts])
+        values = {t.id: _cat([p["values"][t.id] for p in parts])
                   for t in plan.targets}
-        monthly = {m: np.concatenate([p["monthly"][m] for p in parts])
+        monthly = {m: _cat([p["monthly"][m] for p in parts])
                    for m in (parts[0]["monthly"] if parts else {})}
-        params = pd.DataFrame(np.concatenate([p["params"] for p in parts]),
+        params = pd.DataFrame(_cat([p["params"] for p in parts]), copy=False,
                               columns=list(param_names))
         diag: dict[str, float] = {}
         for p in parts:
@@ -198,11 +198,20 @@ class SimulationResult:
             raise KeyError(f"metric {metric!r} was not kept; pass keep_monthly=[...] to "
                            f"simulate (kept: {', '.join(self.monthly)})")
         arr = np.asarray(self.monthly[metric], dtype=float)
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                qs = np.nanquantile(arr, q, axis=0).T
+        if self.weights is not None:
+            # reweighted paths (mid-period review): weighted quantiles, month by month
+            w = np.asarray(self.weights, dtype=float)
+            qs = np.full((arr.shape[1], len(q)), np.nan)
+            for j in range(arr.shape[1]):
+                ok = ~np.isnan(arr[:, j])
+                if ok.any() and w[ok].sum() > 0:
+                    qs[j] = np.quantile(arr[ok, j], q, weights=w[ok], method="inverted_cdf")
+        else:
+            with np.errstate(all="ignore"):
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    qs = np.nanquantile(arr, q, axis=0).T
         start = arr.shape[1] - len(self.months)
         index = pd.Index(self.months, name="month") if start == 0 else \
             pd.RangeIndex(arr.shape[1], name="month")
@@ -273,6 +282,7 @@ class SimulationResult:
             "all_key_results_met": self.all_key_results_met().to_dict(),
             "sampler": self.sampler,
             "diagnostics": {k: float(v) for k, v in self.diagnostics.items()},
+            **({"adaptive": dict(self.extra["adaptive"])} if "adaptive" in self.extra else {}),
         }
 
     def table(self) -> str:
@@ -296,6 +306,11 @@ class SimulationResult:
         a, k = self.all_met(), self.all_key_results_met()
         lines.append(f"P(all objectives met)  = {a.probability:.3f} ± {a.stderr:.3f}")
         lines.append(f"P(all key results met) = {k.probability:.3f} ± {k.stderr:.3f}")
+        if "adaptive" in self.extra:
+            ad = self.extra["adaptive"]
+            lines.append(f"adaptive stopping: 95% half-width {ad['half_width']:.4f} "
+                         f"(tolerance {ad['tolerance']:g}) after stages "
+                         f"{', '.join(f'{s:,}' for s in ad['stages'])} paths")
         rules = self.rules()
         for _, r in rules.iterrows():
             lines.append(f"rule {r['rule']}: fired {r['fired_per_path']:.2f} times per path, "
@@ -311,11 +326,17 @@ class SimulationResult:
 
     # -- plots ---------------------------------------------------------------------------------
     def plot(self, kind: str = "fan", *args, **kwargs):
-        """Plot: ``fan`` (a metric over the months), ``bars`` (probabilities) or ``hist``."""
+        """Plot: ``fan`` (a metric over the months), ``bars`` (probabilities), ``hist`` or
+        ``curve`` (the achievability curve of an objective or KR)."""
         from . import plots
         fn = {"fan": plots.fan_chart, "bars": plots.probability_bars,
-              "hist": plots.histogram}[kind]
+              "hist": plots.histogram, "curve": plots.achievability_curve}[kind]
         return fn(self, *args, **kwargs)
+
+
+def _cat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Concatenate, without copying a single array (the engine merges blocks in place)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def _fmt(x: float) -> str:

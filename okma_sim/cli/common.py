@@ -18,7 +18,7 @@ from .._errors import OkmaError
 
 __all__ = ["CliError", "OneLineParser", "fail", "add_sim_options", "add_json", "load_scenario",
            "envelope", "emit_json", "executor_from_args", "positive_int", "seed_int",
-           "probability_arg", "check_output_path", "sha256_file", "sim_kwargs"]
+           "probability_arg", "check_output_path", "sha256_file", "sim_kwargs", "tolerance_arg"]
 
 
 class CliError(Exception):
@@ -69,12 +69,30 @@ def probability_arg(text: str) -> float:
     return v
 
 
+def reword_help(p: argparse.ArgumentParser, dest: str, text: str) -> None:
+    """Reword a common option's help for one subcommand."""
+    for a in p._actions:
+        if a.dest == dest:
+            a.help = text
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
+def tolerance_arg(text: str) -> float:
+    """An adaptive-stopping half-width in (0, 0.5]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 0.5] (got {text!r})")
+    if not (0 < v <= 0.5) or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must lie in (0, 0.5] (got {text!r})")
+    return v
+
+
 def add_sim_options(p: argparse.ArgumentParser, *, sampler: bool = True,
-                    dask: bool = True) -> None:
+                    dask: bool = True, adaptive: bool = True) -> None:
     p.add_argument("--paths", type=positive_int, default=None,
                    help="Monte Carlo paths (default: the scenario's, else 10000)")
     p.add_argument("--seed", type=seed_int, default=None,
@@ -88,6 +106,13 @@ def add_sim_options(p: argparse.ArgumentParser, *, sampler: bool = True,
                        help="run on a local Dask cluster of N workers (127.0.0.1)")
         g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    if adaptive:
+        p.add_argument("--tolerance", type=tolerance_arg, default=None, metavar="T",
+                       help="adaptive stopping: add paths until the 95%% half-width of "
+                            "P(all objectives met) is at most T (--paths is then the first "
+                            "batch, default 1000)")
+        p.add_argument("--max-paths", type=positive_int, default=None, metavar="N",
+                       help="cap for --tolerance (default 1000000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -113,6 +138,15 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
           "progress": False if getattr(args, "no_progress", False) else None}
     if getattr(args, "sampler", None):
         kw["sampler"] = args.sampler
+    if getattr(args, "tolerance", None) is not None:
+        from ..convergence import DEFAULT_FIRST
+        kw["tolerance"] = args.tolerance
+        kw["n_paths"] = args.paths or DEFAULT_FIRST
+        if getattr(args, "max_paths", None) is not None:
+            kw["max_paths"] = args.max_paths
+    elif getattr(args, "max_paths", None) is not None:
+        raise CliError("--max-paths applies only with --tolerance "
+                       f"(got --max-paths {args.max_paths})")
     return kw
 
 
@@ -153,12 +187,41 @@ def emit_json(doc: dict[str, Any]) -> None:
 def check_output_path(path: str | Path, force: bool, what: str = "--out") -> Path:
     """Refuse to clobber an existing file without --force; the folder must exist."""
     p = Path(path)
+    if p.is_dir():  # --force cannot replace a folder with a file
+        raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
     if p.exists() and not force:
         raise OkmaError(f"{what} names an existing file; pass --force to overwrite it",
                         file=str(p))
     if not p.parent.exists():
         raise OkmaError(f"{what}: folder does not exist", file=str(p), value=str(p.parent))
     return p
+
+
+def _probe_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a TCP scheduler address nobody listens on (a refused connection returns at
+    once; a silent host after ``timeout`` s), instead of Dask's retries until its timeout."""
+    import socket
+    from urllib.parse import urlsplit
+
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise OkmaError("not a scheduler address (expected tcp://HOST:PORT)",
+                        key="--scheduler", value=address) from None
+    if parts.scheme != "tcp":
+        return  # tls://, ws://, ...: leave it to Dask
+    if not host or port is None:
+        raise OkmaError("not a scheduler address (expected tcp://HOST:PORT)",
+                        key="--scheduler", value=address)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        why = "connection refused" if isinstance(exc, ConnectionRefusedError) else \
+            "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+        raise OkmaError(f"cannot reach the Dask scheduler ({why})", key="--scheduler",
+                        value=address) from None
 
 
 @contextlib.contextmanager
@@ -177,8 +240,14 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
     import logging
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if workers:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+        import dask
+        # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in workers, which turns off glibc's dynamic
+        # mmap threshold: every numpy temporary of the model's loop is then a fresh mmap, and
+        # workers spend about as long in page faults as in the model (docs/scaling.md)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
+                              None}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
         client = Client(cluster)
         try:
             yield client
@@ -186,9 +255,10 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
             client.close()
             cluster.close()
     else:
+        _probe_scheduler(address)
         try:
             client = Client(address, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # whatever answered there, it is not a usable scheduler
             raise OkmaError(f"cannot reach the Dask scheduler ({type(exc).__name__})",
                             key="--scheduler", value=address) from None
         try:

@@ -53,6 +53,7 @@ class LeverInfo:
     description: str
     per_rep: bool = True
     bounds: tuple[float, float] = (0.0, math.inf)
+    allowed: tuple[float, ...] | None = None  # the only valid levels, when restricted
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy import special
 
-from .._sampling import binomial_normal_icdf, poisson_icdf
+from .._sampling import binomial_icdf, binomial_normal_icdf, poisson_icdf
 from ..params import Distribution
 from .protocol import LeverInfo, MetricInfo, Outcomes, ParameterInfo
 
@@ -161,7 +161,7 @@ LEVERS: dict[str, LeverInfo] = {
     "marketing_events_per_quarter": _L(1.0, "events/quarter", "marketing events", False,
                                        (0, 30)),
     "csat_surveys_per_year": _L(4.0, "surveys/year", "CSAT surveys scheduled (0, 1, 2, 3, 4, "
-                                "6 or 12)", False, (0, 12)),
+                                "6 or 12)", False, (0, 12), (0, 1, 2, 3, 4, 6, 12)),
 }
 
 #: management responses and their defaults
@@ -176,6 +176,48 @@ RESPONSES: dict[str, dict[str, float]] = {
 
 _STREAMS = ("skill", "acquisition", "revisit", "churn", "orders", "order_value", "survey",
             "csat", "attrition", "replacement")
+
+
+class _SeatStreams:
+    """A random stream whose per-seat draws (2-D arrays, paths x seats) take the first ``R``
+    seats from ``main`` and the rest from ``extra``: the roster's draws are those of a plan
+    without the extra seats. Per-path draws (1-D) come from ``main``."""
+
+    def __init__(self, main: np.random.Generator, extra: np.random.Generator, R: int) -> None:
+        self.main, self.extra, self.R = main, extra, R
+
+    def _split(self, shape) -> bool:
+        return isinstance(shape, tuple) and len(shape) == 2 and shape[1] > self.R
+
+    def random(self, size=None):
+        if not self._split(size):
+            return self.main.random(size)
+        return np.concatenate([self.main.random((size[0], self.R)),
+                               self.extra.random((size[0], size[1] - self.R))], axis=1)
+
+    def standard_normal(self, size=None):
+        if not self._split(size):
+            return self.main.standard_normal(size)
+        return np.concatenate([self.main.standard_normal((size[0], self.R)),
+                               self.extra.standard_normal((size[0], size[1] - self.R))],
+                              axis=1)
+
+    def _by_array(self, name: str, *args):
+        arrs = np.broadcast_arrays(*[np.asarray(a) for a in args])
+        if not self._split(arrs[0].shape):
+            return getattr(self.main, name)(*args)
+        R = self.R
+        return np.concatenate([getattr(self.main, name)(*[a[:, :R] for a in arrs]),
+                               getattr(self.extra, name)(*[a[:, R:] for a in arrs])], axis=1)
+
+    def poisson(self, lam):
+        return self._by_array("poisson", lam)
+
+    def standard_gamma(self, shape):
+        return self._by_array("standard_gamma", shape)
+
+    def binomial(self, n, p):
+        return self._by_array("binomial", n, p)
 
 
 def season_factor(calendar_month: np.ndarray | int, uplift: np.ndarray) -> np.ndarray:
@@ -221,6 +263,24 @@ class SalesState:
     last_csat: np.ndarray
     quarters_done: np.ndarray  # (paths, n_quarters of horizon) bool
     acc: dict[str, np.ndarray] = field(default_factory=dict)  # since the last review
+    # per seat: the uplift while coached (the firing rule's `effect`, else coaching_effect),
+    # and which rule's coaching / training runs (-1 none), to charge its hours to that rule;
+    # None in states built elsewhere: _run fills them in
+    coach_effect: np.ndarray | None = None
+    coach_rule: np.ndarray | None = None
+    train_rule: np.ndarray | None = None
+
+    def tick_timers(self) -> None:
+        """Advance every response timer by one month (after the month they covered)."""
+        for w, left in (("coach_wait", "coach_left"), ("train_wait", "train_left"),
+                        ("shift_wait", "shift_left")):
+            on = (getattr(self, w) <= 0) & (getattr(self, left) > 0)
+            setattr(self, left, getattr(self, left) - on)
+            setattr(self, w, np.maximum(getattr(self, w) - 1, 0))
+        on = (self.mkt_wait <= 0) & (self.mkt_left > 0)
+        self.mkt_left = self.mkt_left - on
+        self.mkt_wait = np.maximum(self.mkt_wait - 1, 0)
+        self.mkt_events = np.where(self.mkt_left > 0, self.mkt_events, 0.0)
 
     def select(self, idx: np.ndarray) -> "SalesState":
         """The state of a subset (or resampling) of paths."""
@@ -272,8 +332,12 @@ class SalesTeamModel:
         if b.monthly_revenue is not None:
             base = np.asarray(b.monthly_revenue, dtype=float)
             return base[np.arange(plan.horizon_months) % 12]
-        u = PARAMETERS["quarter_end_uplift"].prior.mean() if quarter_end_uplift is None \
-            else quarter_end_uplift
+        if quarter_end_uplift is None:
+            # the scenario's own prior for seasonality, when it sets one
+            spec = plan.parameters.get("quarter_end_uplift",
+                                       PARAMETERS["quarter_end_uplift"].prior)
+            quarter_end_uplift = float(spec.mean())
+        u = quarter_end_uplift
         cal = plan.calendar_months()
         year_cal = np.arange(1, 13)
         norm = season_factor(year_cal, u).sum()
@@ -297,7 +361,8 @@ class SalesTeamModel:
             active[:, :R] = round(team.customers_per_rep)
         else:
             for j, rep in enumerate(team.reps):
-                tenure[:, j] = rep.tenure_months
+                tenure[:, j] = team.tenure_months if rep.tenure_months is None \
+                    else rep.tenure_months
                 active[:, j] = round(team.customers_per_rep if rep.customers is None
                                      else rep.customers)
                 if rep.skill is not None:
@@ -338,6 +403,14 @@ class SalesTeamModel:
         p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
         n = len(next(iter(p.values())))
         streams = dict(zip(_STREAMS, rng.spawn(len(_STREAMS))))
+        R = plan.team.n_reps
+        S = self.n_seats(plan) if initial_state is None else initial_state.seat.shape[1]
+        if S > R:
+            # seats beyond the roster (hiring rules, new hires) draw from their own streams,
+            # so adding them never changes the roster's draws (a rule that never fires
+            # changes nothing under one seed)
+            extra = dict(zip(_STREAMS, rng.spawn(len(_STREAMS))))
+            streams = {k: _SeatStreams(streams[k], extra[k], R) for k in _STREAMS}
         if initial_state is None:
             st = self.initial_state(plan, p, n, streams["skill"])
         else:
@@ -349,6 +422,7 @@ class SalesTeamModel:
 
     def _run(self, plan, p, streams, st: SalesState, record_reps: bool) -> Outcomes:
         n, S = st.seat.shape
+        self._init_rule_state(st, p)
         H = plan.horizon_months
         m0 = st.month_index
         M = H - m0
@@ -397,6 +471,9 @@ class SalesTeamModel:
             diag[f"rule:{rid}:cost"] = 0.0
         every = plan.management.review_every_months
 
+        # row sums of integer-valued (paths, seats) arrays as a matrix-vector product: several
+        # times faster than .sum(1) over 12 seats, and exact for integers in any order
+        ones = np.ones(S)
         for j in range(M):
             g = m0 + j
             cm = int(cal[g])
@@ -425,14 +502,15 @@ class SalesTeamModel:
             # -- acquisition ----------------------------------------------------------------
             ramp = np.minimum(1.0, (st.tenure + 1.0) / np.maximum(col["ramp_months"], 1e-9))
             uplift = col["training_effect"] * (1.0 - np.exp(-st.train_stock)) / sat_norm
-            coach_mult = 1.0 + coach_on * col["coaching_effect"]
+            coach_mult = 1.0 + coach_on * st.coach_effect
             mkt_now = (st.mkt_wait <= 0) & (st.mkt_left > 0)
             mkt_mult = np.where(mkt_now, 1.0 + p["marketing_effect"] *
                                 np.log2(1.0 + mkt_plan + st.mkt_events), mkt_mult_plan)
             lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * coach_mult
                    * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
                    * season * mkt_mult[:, None])
-            lam = np.maximum(lam, 0.0)
+            # empty seats win nothing (also when the elasticity is 0, where 0**0 = 1)
+            lam = np.maximum(lam, 0.0) * f_filled
             new = poisson_icdf(streams["acquisition"].random((n, S)), lam)
 
             # -- follow-ups, churn ----------------------------------------------------------
@@ -448,8 +526,10 @@ class SalesTeamModel:
 
             # -- orders and revenue ---------------------------------------------------------
             keep = A - churned
-            orders = new + streams["orders"].poisson(
-                np.maximum(keep * col["repeat_order_rate"] * season, 0.0))
+            # inverse CDF (not Generator.poisson, whose rejection sampler desynchronises the
+            # stream when a rate changes): keeps revenue coupled across plans under one seed
+            orders = new + poisson_icdf(streams["orders"].random((n, S)), np.maximum(
+                keep * col["repeat_order_rate"] * season, 0.0))
             shape = orders / vcv2[:, None]
             revenue = streams["order_value"].standard_gamma(shape) * (col["order_value"]
                                                                       * vcv2[:, None])
@@ -463,73 +543,75 @@ class SalesTeamModel:
                 # drawn only in survey months: the schedule is fixed by the plan, so plans
                 # with the same schedule still share these draws
                 done = streams["survey"].random(n) < p["survey_completion"]
-                resp_draw = streams["csat"].binomial(
-                    A.astype(np.int64), np.clip(col["survey_response_rate"], 0, 1))
-                sat_draw = streams["csat"].binomial(resp_draw, sat_p)
+                # inverse CDF from common uniforms: counts move monotonically with the levers
+                resp_draw = binomial_icdf(streams["csat"].random((n, S)), A,
+                                          col["survey_response_rate"])
+                sat_draw = binomial_icdf(streams["csat"].random((n, S)), resp_draw, sat_p)
                 responses = resp_draw * done[:, None]
                 satisfied = sat_draw * done[:, None]
             else:
                 done = np.zeros(n, dtype=bool)
                 responses = np.zeros((n, S))
                 satisfied = np.zeros((n, S))
-            tot_resp = responses.sum(1)
+            tot_resp = responses @ ones
+            tot_sat = satisfied @ ones
             got = done & (tot_resp > 0)
-            st.last_csat = np.where(got, satisfied.sum(1) / np.maximum(tot_resp, 1),
-                                    st.last_csat)
+            st.last_csat = np.where(got, tot_sat / np.maximum(tot_resp, 1), st.last_csat)
             st.quarters_done[:, quarter_of[g]] |= got
 
             # -- team metrics ---------------------------------------------------------------
-            sumA = A.sum(1)
+            sumA = A @ ones
+            sum_rev = revisited @ ones
+            trh = th + coach_h
+            trh_sum = trh.sum(1)
             st.cum_revenue = st.cum_revenue + revenue.sum(1)
             rule_cost = np.zeros(n)
             out["revenue"][:, j] = revenue.sum(1)
             out["cumulative_revenue"][:, j] = st.cum_revenue
             out["revenue_growth"][:, j] = st.cum_revenue / cum_base[g] - 1.0
-            out["new_customers"][:, j] = new.sum(1)
+            out["new_customers"][:, j] = new @ ones
             out["active_customers"][:, j] = sumA
-            out["revisited_customers"][:, j] = revisited.sum(1)
+            out["revisited_customers"][:, j] = sum_rev
             with np.errstate(invalid="ignore", divide="ignore"):
-                out["revisit_rate"][:, j] = np.where(sumA > 0, revisited.sum(1) / sumA, np.nan)
+                out["revisit_rate"][:, j] = np.where(sumA > 0, sum_rev / sumA, np.nan)
             diag["months_no_customers"] += float((sumA == 0).sum())
-            out["churned_customers"][:, j] = churned.sum(1)
+            out["churned_customers"][:, j] = churned @ ones
             out["csat"][:, j] = st.last_csat
             out["csat_responses"][:, j] = tot_resp
-            out["csat_satisfied"][:, j] = satisfied.sum(1)
+            out["csat_satisfied"][:, j] = tot_sat
             out["surveys_done"][:, j] = got
             out["quarters_surveyed"][:, j] = st.quarters_done.sum(1)
-            out["headcount"][:, j] = filled.sum(1)
+            out["headcount"][:, j] = f_filled @ ones
             out["prospect_visits"][:, j] = pv.sum(1)
             out["customer_visits"][:, j] = cv.sum(1)
-            out["training_hours"][:, j] = (th + coach_h).sum(1)
+            out["training_hours"][:, j] = trh_sum
             out["coaching_hours"][:, j] = coach_h.sum(1)
             if reps is not None:
                 for k, v in (("filled", f_filled), ("prospect_visits", np.rint(pv)),
                              ("customer_visits", np.rint(cv)), ("new_customers", new),
                              ("active_customers", A), ("revisited_customers", revisited),
                              ("churned_customers", churned), ("revenue", revenue),
-                             ("training_hours", th + coach_h), ("csat_responses", responses),
+                             ("training_hours", trh), ("csat_responses", responses),
                              ("csat_satisfied", satisfied)):
                     reps[k][:, :, j] = v
 
             # -- state update ---------------------------------------------------------------
             st.active = A - churned + new
             st.train_stock = retention * st.train_stock + (1.0 - retention) * (
-                (th + coach_h) / REFERENCE_TRAINING_HOURS)
+                trh / REFERENCE_TRAINING_HOURS)
             for a, v in (("revisited", revisited), ("active", A), ("new", new),
                          ("revenue", revenue), ("churned", churned)):
                 st.acc[a] += v * f_filled
             st.acc["months"] += 1.0
+            # rule-driven hours, charged to their rule at the next review
+            st.acc["coach_h"] += coach_h
+            st.acc["train_h"] += np.where(train_on, st.train_extra, 0.0) * f_filled
+            st.acc["filled"] += f_filled
+            st.acc["prospect_visits"] += pv
+            st.acc["customer_visits"] += cv
+            st.acc["training_hours"] += trh
             st.tenure = np.where(filled, st.tenure + 1.0, st.tenure)
-            # timers tick after the month they covered
-            for w, left in (("coach_wait", "coach_left"), ("train_wait", "train_left"),
-                            ("shift_wait", "shift_left")):
-                on = (getattr(st, w) <= 0) & (getattr(st, left) > 0)
-                setattr(st, left, getattr(st, left) - on)
-                setattr(st, w, np.maximum(getattr(st, w) - 1, 0))
-            on = (st.mkt_wait <= 0) & (st.mkt_left > 0)
-            st.mkt_left = st.mkt_left - on
-            st.mkt_wait = np.maximum(st.mkt_wait - 1, 0)
-            st.mkt_events = np.where(st.mkt_left > 0, st.mkt_events, 0.0)
+            st.tick_timers()
 
             # attrition at the end of the month; a vacated seat is refilled after the hiring
             # delay (a delay of 0 refills it at once, with a new rep at tenure 0)
@@ -557,13 +639,60 @@ class SalesTeamModel:
             if every > 0 and rules and (g + 1) % every == 0:
                 rule_cost = self._review(plan, st, out, j, p, streams, diag, rule_cost)
                 for k in st.acc:
-                    st.acc[k] = np.zeros_like(st.acc[k])
-            out["cost"][:, j] = (th + coach_h).sum(1) * hourly + rule_cost
+                    st.acc[k].fill(0.0)  # in place, as they are accumulated
+            out["cost"][:, j] = trh_sum * hourly + rule_cost
+        self._charge_rule_hours(plan, st, diag)  # hours delivered since the last review
         st.month_index = H
         return Outcomes(metrics=out, state=st, diagnostics=diag, per_rep=reps)
 
+    @staticmethod
+    def _init_rule_state(st: SalesState, p: Mapping[str, np.ndarray]) -> None:
+        """Fill in the rule bookkeeping a state built elsewhere may lack."""
+        shape = st.seat.shape
+        if st.coach_effect is None:
+            # a state from before per-rule effects: coaching runs at the drawn effect
+            st.coach_effect = np.broadcast_to(
+                np.asarray(p["coaching_effect"], dtype=float)[:, None], shape).copy()
+        if st.coach_rule is None:
+            st.coach_rule = np.full(shape, -1, dtype=np.int16)
+        if st.train_rule is None:
+            st.train_rule = np.full(shape, -1, dtype=np.int16)
+        for k in ("coach_h", "train_h", "filled", "prospect_visits", "customer_visits",
+                  "training_hours"):
+            if k not in st.acc:
+                st.acc[k] = np.zeros(shape)
+
+    @staticmethod
+    def _charge_rule_hours(plan, st: SalesState, diag) -> None:
+        """Charge the coaching and training hours delivered since the last review to the rule
+        that scheduled them (priced at ``team.hourly_cost``), then clear the counters.
+
+        Between two reviews a seat's schedule was set by at most one rule (the last to fire on
+        it), so this attribution is exact."""
+        rules = plan.management.rules
+        if not rules:
+            return
+        hourly = plan.team.hourly_cost
+        for key, owner in (("coach_h", st.coach_rule), ("train_h", st.train_rule)):
+            hours = st.acc.get(key)
+            if hours is None or owner is None or not hours.any():
+                continue
+            for r_i, r in enumerate(rules):
+                h = float(hours[owner == r_i].sum())
+                if h:
+                    diag[f"rule:{r.id or f'rule{r_i}'}:cost"] += h * hourly
+            st.acc[key] = np.zeros_like(hours)
+
     def _review(self, plan, st: SalesState, out, j, p, streams, diag, rule_cost):
-        """Apply every management rule at a review; responses start after their delay."""
+        """Apply every management rule at a review; responses start after their delay.
+
+        Returns ``rule_cost`` plus each path's money cost of the rules fired now (the hours
+        they schedule are priced in the ``cost`` metric as they are delivered). The
+        diagnostics ``rule:<id>:fired`` count firings (per rep for per-rep and rep-level
+        responses, per path otherwise) and ``rule:<id>:cost`` sums money costs and the priced
+        hours each rule delivered.
+        """
+        self._charge_rule_hours(plan, st, diag)
         filled = st.seat == 2
         acc = st.acc
         n = st.seat.shape[0]
@@ -576,6 +705,11 @@ class SalesTeamModel:
                 val = self._rep_metric(r.metric, acc)
                 cond = (val < r.below) if r.below is not None else (val > r.above)
                 cond &= filled & np.isfinite(val)
+            elif r.metric == "cost":
+                # this month's cost row is written after the review: the priced hours so far
+                val = out["training_hours"][:, j] * plan.team.hourly_cost + rule_cost
+                cond = (val < r.below) if r.below is not None else (val > r.above)
+                cond &= np.isfinite(val)
             else:
                 val = self._team_metric(r.metric, acc, out, j)
                 cond = (val < r.below) if r.below is not None else (val > r.above)
@@ -600,6 +734,7 @@ class SalesTeamModel:
             elif r.response == "marketing_push":
                 if r.per_rep:
                     cond = cond.any(1)
+                cond = cond & ~((st.mkt_wait > 0) | (st.mkt_left > 0))  # not restarted
                 st.mkt_wait = np.where(cond, wait, st.mkt_wait)
                 st.mkt_left = np.where(cond, dur, st.mkt_left)
                 st.mkt_events = np.where(cond, float(get("events")), st.mkt_events)
@@ -608,16 +743,29 @@ class SalesTeamModel:
             else:
                 if not r.per_rep:
                     cond = np.broadcast_to(cond[:, None], st.seat.shape) & filled
+                # a response already pending or running is not restarted: re-firing it at
+                # every review would push its start back forever when delay >= cadence
+                busy = {"coaching": (st.coach_wait > 0) | (st.coach_left > 0),
+                        "training": (st.train_wait > 0) | (st.train_left > 0),
+                        "shift_visits": (st.shift_wait > 0) | (st.shift_left > 0)
+                        }[r.response]
+                cond = cond & ~busy
                 if r.response == "coaching":
                     st.coach_wait = np.where(cond, wait, st.coach_wait)
                     st.coach_left = np.where(cond, dur, st.coach_left)
                     st.coach_hours = np.where(cond, float(get("hours_per_month")),
                                               st.coach_hours)
+                    # the rule's own effect, when given, replaces the coaching_effect prior
+                    eff = (np.asarray(p["coaching_effect"], dtype=float)[:, None]
+                           if r.effect is None else float(r.effect))
+                    st.coach_effect = np.where(cond, eff, st.coach_effect)
+                    st.coach_rule = np.where(cond, r_i, st.coach_rule).astype(np.int16)
                 elif r.response == "training":
                     st.train_wait = np.where(cond, wait, st.train_wait)
                     st.train_left = np.where(cond, dur, st.train_left)
                     st.train_extra = np.where(cond, float(get("hours_per_month")),
                                               st.train_extra)
+                    st.train_rule = np.where(cond, r_i, st.train_rule).astype(np.int16)
                 elif r.response == "shift_visits":
                     st.shift_wait = np.where(cond, wait, st.shift_wait)
                     st.shift_left = np.where(cond, dur, st.shift_left)
@@ -632,20 +780,20 @@ class SalesTeamModel:
 
     @staticmethod
     def _rep_metric(metric: str, acc: Mapping[str, np.ndarray]) -> np.ndarray:
-        months = np.maximum(acc["months"], 1.0)[:, None]
+        """A rep's monthly average since the last review, over the months the rep worked
+        (NaN for a seat nobody filled; such seats never trigger a rule)."""
+        if "filled" in acc:
+            months = np.where(acc["filled"] > 0, acc["filled"], np.nan)
+        else:
+            months = np.maximum(acc["months"], 1.0)[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             if metric == "revisit_rate":
                 return np.where(acc["active"] > 0, acc["revisited"] / acc["active"], np.nan)
-            if metric == "new_customers":
-                return acc["new"] / months
-            if metric == "revenue":
-                return acc["revenue"] / months
-            if metric == "churned_customers":
-                return acc["churned"] / months
-            if metric == "active_customers":
-                return acc["active"] / months
-            if metric == "revisited_customers":
-                return acc["revisited"] / months
+            key = {"new_customers": "new", "churned_customers": "churned",
+                   "active_customers": "active", "revisited_customers": "revisited"
+                   }.get(metric, metric)
+            if key in acc and key != "months":
+                return acc[key] / months
         raise ValueError(f"metric {metric!r} has no per-rep value")
 
     @staticmethod
@@ -655,7 +803,8 @@ class SalesTeamModel:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(a > 0, acc["revisited"].sum(1) / a, np.nan)
         if metric in ("new_customers", "revenue", "churned_customers", "revisited_customers",
-                      "active_customers"):
+                      "active_customers", "prospect_visits", "customer_visits",
+                      "training_hours"):
             key = {"new_customers": "new", "churned_customers": "churned",
                    "revisited_customers": "revisited", "active_customers": "active"
                    }.get(metric, metric)
