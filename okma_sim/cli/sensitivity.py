@@ -1,0 +1,84 @@
+"""``okma-sim sensitivity [SCENARIO]``: tornado (p10/p90 swings), Sobol' indices of each
+objective metric, and KR importance."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (add_json, add_sim_options, check_output_path, emit_json, envelope,
+                     executor_from_args, load_scenario, reword_help)
+
+#: paths of the base run and of each tornado run unless --paths is given
+DEFAULT_PATHS = 2000
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sensitivity", help="tornado, Sobol' indices and KR importance",
+                       description="Which uncertain parameters and which key results drive "
+                                   "P(all objectives met).")
+    p.add_argument("scenario", nargs="?", default=None, help="scenario TOML file")
+    p.add_argument("--sobol-n", type=int, default=512, metavar="N",
+                   help="rows of each Sobol' design matrix, a power of 2 (0 skips; default "
+                        "512; the model runs (parameters + 3) x N paths)")
+    p.add_argument("--parameters", default=None, metavar="a,b,...",
+                   help="tornado only these uncertain parameters")
+    p.add_argument("--figure", metavar="FILE.png", default=None,
+                   help="write the tornado chart")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --figure")
+    add_sim_options(p, adaptive=False)
+    reword_help(p, "paths",
+                f"paths of the base run and of each tornado run (default {DEFAULT_PATHS})")
+    add_json(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._errors import OkmaError
+    from ..engine import normalize_seed
+    from ..sensitivity import sensitivity
+
+    plan, path, sha = load_scenario(args.scenario)
+    n = args.sobol_n
+    if n != 0 and (n < 4 or n & (n - 1)):
+        raise OkmaError("must be 0 or a power of 2 (at least 4)", key="--sobol-n", value=n)
+    params = None if args.parameters is None else [s.strip() for s in
+                                                    args.parameters.split(",")]
+    if params is not None:
+        from ..sensitivity import uncertain_parameters
+        unc = uncertain_parameters(plan)
+        for k in params:
+            if k not in unc:
+                raise OkmaError(f"not an uncertain parameter of this scenario; uncertain: "
+                                f"{', '.join(unc)}", key="--parameters", value=k)
+    if args.figure:
+        check_output_path(args.figure, args.force, "--figure")
+    seed = args.seed if args.seed is not None else plan.simulation.seed
+    seed = normalize_seed(seed)
+    with executor_from_args(args) as ex:
+        s = sensitivity(plan, args.paths or DEFAULT_PATHS, seed, sampler=args.sampler,
+                        sobol_n=n, tornado_parameters=params, executor=ex)
+    written = []
+    if args.figure:
+        import io
+
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from ..plan import atomic_write
+        ax = s.plot_tornado()
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+        plt.close(ax.figure)
+        atomic_write(args.figure, buf.getvalue(), overwrite=args.force)
+        written.append(args.figure)
+    if args.json:
+        doc = envelope(path, sha, s.n_paths, s.seed, list(s.warnings))
+        doc.update(s.to_json_dict())
+        doc["outputs"] = written
+        emit_json(doc)
+        return 0
+    print(s.table())
+    for w in written:
+        print(f"wrote {w}")
+    return 0

@@ -1,0 +1,188 @@
+"""The action solver: a closed-form test model, infeasible problems, the case study (fresh-seed
+verification), the cost formula and input checks."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import okma_sim
+from okma_sim.models.protocol import LeverInfo, MetricInfo, Outcomes
+from okma_sim.params import Distribution
+from okma_sim.plan import Lever, Objective, Plan
+from okma_sim.targets import action_cost, solve_actions
+
+Z = 4.0
+M = 12
+
+
+class TwoLeverModel:
+    """score[m] = WA a + WB b + bias + Z[m]: X = mean score ~ Normal(WA a + WB b, SIGMA) with
+    SIGMA^2 = 0.5^2 + 1/12. P(X >= t) >= C  <=>  WA a + WB b >= t + SIGMA z_C =: K, a linear
+    constraint; with costs CA a + CB b and WA/CA > WB/CB the cheapest setting uses a up to its
+    bound first, then b."""
+
+    name = "two_lever"
+    WA, WB = 1.0, 0.5
+    metrics = {"score": MetricInfo("points", "score", "total", (-math.inf, math.inf))}
+    parameters = {"bias": Distribution("normal", {"mu": 0.0, "sigma": 0.5})}
+    levers = {"a": LeverInfo(1.0, "units", "lever a", False, (0.0, 100.0)),
+              "b": LeverInfo(1.0, "units", "lever b", False, (0.0, 100.0))}
+
+    def simulate(self, plan: Any, params: Mapping[str, np.ndarray], rng: np.random.Generator,
+                 initial_state: Any = None) -> Outcomes:
+        n = len(params["bias"])
+        a, b = (float(plan.actions.get(k, 1.0)) for k in ("a", "b"))
+        z = rng.standard_normal((n, plan.horizon_months))
+        score = (self.WA * a + self.WB * b + params["bias"])[:, None] + z
+        return Outcomes(metrics={"score": score})
+
+
+SIGMA = math.sqrt(0.25 + 1 / M)
+
+
+def two_plan(target=5.0, a_high=4.0, b_high=10.0, ca=1.0, cb=0.75) -> Plan:
+    return Plan("two", "2027-01", M, objectives=(Objective("s", "score", target,
+                                                           aggregate="mean"),),
+                actions={"a": 1.0, "b": 1.0},
+                levers={"a": Lever(0.0, a_high, ca), "b": Lever(0.0, b_high, cb)})
+
+
+def test_closed_form_cheapest_setting():
+    c = 0.8
+    plan = two_plan()
+    sol = solve_actions(plan, c, n_paths=4000, seed=3, model=TwoLeverModel(),
+                        max_evaluations=80)
+    K = 5.0 + SIGMA * stats.norm.ppf(c)
+    b_true = (K - 4.0) / 0.5
+    assert sol.feasible
+    # a at its bound; b from the constraint. Under common random numbers the search's
+    # boundary K-hat is the sample quantile of bias + noise, whose SE is
+    # sqrt(C (1 - C) / n) / density; b inherits it divided by WB. 0.02 allows for the
+    # optimiser's final trust region (2e-3 of the range) and the 1/1000 level grid.
+    se_k = math.sqrt(c * (1 - c) / 4000) / stats.norm(0, SIGMA).pdf(SIGMA * stats.norm.ppf(c))
+    assert abs(sol.actions["a"] - 4.0) <= 0.02
+    assert abs(sol.actions["b"] - b_true) <= Z * se_k / 0.5 + 0.02
+    cost_true = 4.0 + 0.75 * b_true
+    assert abs(sol.cost - cost_true) <= 0.75 * (Z * se_k / 0.5 + 0.02) + 0.02
+    # the verification: P at the answer is C up to the search's and the verification's SE
+    se = math.sqrt(sol.stderr ** 2 + c * (1 - c) / 4000)
+    assert abs(sol.probability - c) <= Z * se
+    p_analytic = stats.norm.sf((5.0 - 4.0 - 0.5 * sol.actions["b"]) / SIGMA)
+    assert abs(sol.probability - p_analytic) <= Z * sol.stderr
+    assert sol.evaluations == len(sol.history) <= 80 + 30
+
+
+def test_other_cost_ratio_moves_the_answer():
+    # make b the cheaper way to add score: b goes to its bound first
+    c = 0.8
+    sol = solve_actions(two_plan(a_high=10.0, b_high=2.0, ca=1.0, cb=0.25), c, n_paths=4000,
+                        seed=4, model=TwoLeverModel(), max_evaluations=80)
+    K = 5.0 + SIGMA * stats.norm.ppf(c)
+    se_k = math.sqrt(c * (1 - c) / 4000) / stats.norm(0, SIGMA).pdf(SIGMA * stats.norm.ppf(c))
+    assert abs(sol.actions["b"] - 2.0) <= 0.02
+    assert abs(sol.actions["a"] - (K - 1.0)) <= Z * se_k + 0.02
+
+
+def test_infeasible_reports_the_best_setting():
+    # at the high corner P = Phi((1 + 0.5 - 2.5) / SIGMA), about 0.04, far below 0.8
+    plan = two_plan(target=2.5, a_high=1.0, b_high=1.0)
+    sol = solve_actions(plan, 0.8, n_paths=2000, seed=5, model=TwoLeverModel(),
+                        max_evaluations=40)
+    assert not sol.feasible
+    # at (or, where the estimate ties, within the 1/1000 level grid of) the high corner
+    assert sol.actions["a"] >= 0.99 and sol.actions["b"] >= 0.99
+    p_best = stats.norm.sf((2.5 - 1.5) / SIGMA)
+    assert abs(sol.probability - p_best) <= Z * sol.stderr
+    assert any("no setting" in w for w in sol.warnings)
+    doc = sol.to_json_dict()
+    assert doc["feasible"] is False and doc["actions"] == sol.actions
+
+
+def test_same_seed_same_answer_and_frontier_is_monotone():
+    kw = dict(n_paths=1000, seed=9, model=TwoLeverModel(), max_evaluations=50)
+    s1 = solve_actions(two_plan(), 0.6, **kw)
+    s2 = solve_actions(two_plan(), 0.6, **kw)
+    assert s1.actions == s2.actions and s1.probability == s2.probability
+    assert s1.evaluations == s2.evaluations
+    f = s1.frontier
+    assert len(f) >= 3
+    assert f["cost"].is_monotonic_increasing
+    assert (f["probability"] >= f["level"]).all()
+    # every frontier row is an evaluated setting, and the cheapest one meeting its level
+    h = s1.history
+    for _, r in f.iterrows():
+        ok = h[h["probability"] >= r["level"]]
+        assert r["cost"] == ok["cost"].min()
+
+
+def test_case_study_answer_verified_with_a_fresh_seed():
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    c = 0.2  # the current plan gives about 0.14
+    sol = solve_actions(plan, c, n_paths=1500, seed=11, design_points=8,
+                        max_evaluations=45, frontier_evaluations=0, correction_evaluations=15)
+    assert sol.feasible
+    # the answer sits on the search's boundary P-hat = C: its true P differs from C by the
+    # search's sampling error, and the verification adds its own
+    se = math.sqrt(sol.stderr ** 2 + c * (1 - c) / sol.n_paths)
+    assert sol.probability >= c - Z * se, sol.table()
+    assert sol.verify_seed != sol.seed and sol.verify_paths >= 8000
+    for k, lv in plan.levers.items():
+        assert lv.low <= sol.actions[k] <= lv.high
+    # the reported cost is the formula at the answer, with the verification run's hours
+    res = okma_sim.simulate(sol.plan, sol.verify_paths, seed=sol.verify_seed,
+                            keep_monthly=["training_hours"], progress=False)
+    assert res.all_met().probability == sol.probability
+    cost = action_cost(sol.plan, res)
+    assert math.isclose(sol.cost, cost["total"])
+    levers = sum(sol.plan.actions[k] * lv.unit_cost for k, lv in plan.levers.items())
+    hours = res.monthly["training_hours"].astype(float).sum(axis=1).mean()
+    assert math.isclose(cost["levers"], levers)
+    assert math.isclose(cost["hours_cost"], hours * plan.team.hourly_cost, rel_tol=1e-9)
+    assert cost["hours"] > 0
+
+
+def test_levers_subset_keeps_the_others():
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    sol = solve_actions(plan, 0.15, ["customer_visits_per_week"], n_paths=500, seed=2,
+                        design_points=4, max_evaluations=12, frontier_evaluations=0,
+                        correct=False)
+    assert list(sol.actions) == ["customer_visits_per_week"]
+    for k, v in plan.actions.items():
+        if k != "customer_visits_per_week":
+            assert sol.plan.actions[k] == v
+    assert set(sol.history.columns) >= {"customer_visits_per_week", "probability", "cost"}
+
+
+@pytest.mark.parametrize("levers,key,value", [
+    (["nope"], "levers", "nope"),
+    (["csat_surveys_per_year"], "levers", "csat_surveys_per_year"),  # no [levers] table
+])
+def test_bad_levers(levers, key, value):
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    with pytest.raises(okma_sim.OkmaError) as info:
+        solve_actions(plan, 0.5, levers, n_paths=10)
+    assert info.value.key == key and info.value.value == value
+
+
+@pytest.mark.parametrize("lever,key,value", [
+    (Lever(5.0, 2.0, 1.0), "levers.a.low", 5.0),
+    (Lever(0.0, 2.0, -1.0), "levers.a.unit_cost", -1.0),
+    (Lever(0.0, 200.0, 1.0), "levers.a", (0.0, 200.0)),
+])
+def test_bad_lever_bounds(lever, key, value):
+    plan = two_plan().replace(levers={"a": lever, "b": Lever(0.0, 1.0, 1.0)})
+    with pytest.raises(okma_sim.PlanError) as info:
+        solve_actions(plan, 0.5, n_paths=10, model=TwoLeverModel())
+    assert info.value.key == key and info.value.value == value
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 2.0, float("nan")])
+def test_bad_confidence(bad):
+    with pytest.raises(okma_sim.OkmaError) as info:
+        solve_actions(two_plan(), bad, n_paths=10, model=TwoLeverModel())
+    assert info.value.key == "confidence"
