@@ -1,0 +1,87 @@
+"""``okma-sim calibrate HISTORY --out FITTED.toml``: fit the model to CRM history and write a
+calibrated scenario (fitted parameters, roster and baseline from the history, start month after
+it; objectives, key results, levers, actions and management from ``--plan``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (add_json, check_output_path, emit_json, envelope, load_scenario,
+                     seed_int, sha256_file)
+
+#: groupings of an opportunity export (one "rep" per agent, manager or office)
+GROUPINGS = ("sales_agent", "manager", "regional_office")
+
+
+def add_history_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``calibrate`` and ``backtest``."""
+    p.add_argument("history", help="rep-month history CSV, or an opportunity export "
+                   "(a folder with sales_pipeline.csv, or that file)")
+    p.add_argument("--format", dest="fmt", choices=("rep-month", "opportunities"),
+                   default="rep-month", help="history format (default: rep-month)")
+    p.add_argument("--plan", default=None, metavar="PLAN.toml",
+                   help="scenario giving priors, objectives, KRs, levers, actions and "
+                        "management (default: the bundled case study)")
+    p.add_argument("--columns", default=None, metavar="FILE=OURS,...",
+                   help="rename the file's columns to ours, e.g. 'Month=month,Rep=rep_id'")
+    p.add_argument("--by", choices=GROUPINGS, default="sales_agent",
+                   help="opportunity export: what a 'rep' is (default: sales_agent)")
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``'A=a,B=b'`` -> ``{'A': 'a', 'B': 'b'}`` (OkmaError on bad syntax)."""
+    from .._errors import OkmaError
+    if not text:
+        return None
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        if part.count("=") != 1 or not all(x.strip() for x in part.split("=")):
+            raise OkmaError("each mapping must read FILE_COLUMN=OUR_COLUMN", key="--columns",
+                            value=part)
+        a, b = (x.strip() for x in part.split("="))
+        out[a] = b
+    return out
+
+
+def register(sub) -> None:
+    p = sub.add_parser("calibrate", help="fit the model to CRM history; write a scenario",
+                       description="Fit the sales-team model to a rep-month history or an "
+                                   "opportunity export and write a calibrated scenario.")
+    add_history_options(p)
+    p.add_argument("--out", required=True, metavar="FITTED.toml",
+                   help="the calibrated scenario to write")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of the deal-value bootstrap (opportunity exports; default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_json(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._errors import OkmaError
+    from ..calibrate import fit_history, load_history
+    from ..plan import atomic_write, check_plan, dumps_plan, loads_plan
+
+    out = check_output_path(args.out, args.force, "--out")  # fail before any work
+    plan, plan_path, sha = load_scenario(args.plan)
+    hist = load_history(args.history, args.fmt, columns=parse_columns(args.columns))
+    fit = fit_history(hist, plan, args.fmt, by=args.by, seed=args.seed)
+    fitted = fit.to_plan(plan)
+    text = dumps_plan(fitted)
+    # the file must load back as a valid scenario before it is written
+    check = loads_plan(text, str(out))
+    errors, _ = check_plan(check)
+    if errors:
+        raise OkmaError(f"the calibrated scenario is invalid: {errors[0]}", file=str(out))
+    atomic_write(out, text, overwrite=args.force)
+    if args.json:
+        doc = envelope(plan_path, sha, 0, args.seed, list(fit.warnings))
+        src = hist.attrs.get("source") or args.history
+        doc.update({"history": str(src), "history_sha256": sha256_file(src),
+                    "out": str(out)})
+        doc.update(fit.to_json_dict())
+        emit_json(doc)
+    else:
+        print(fit.table())
+        print(f"wrote {out}")
+    return 0

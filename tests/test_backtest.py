@@ -1,0 +1,175 @@
+"""Tests for okma_sim.backtest: the scores, the forecast mechanics, the calibration of the
+forecasts on data/sales_history.csv, and the CRM backtest end to end."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import okma_sim
+from okma_sim import DataError
+from okma_sim.backtest import (_Seat, _simulate_window, backtest, check_cutoff, crps_ensemble,
+                               randomized_pit, rolling_backtest)
+from okma_sim.calibrate import load_history
+from okma_sim.models.sales import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORY = ROOT / "data" / "sales_history.csv"
+CRM = ROOT / "data" / "crm_sales_opportunities"
+
+
+@pytest.fixture(scope="module")
+def hist():
+    return load_history(HISTORY)
+
+
+@pytest.fixture(scope="module")
+def crm():
+    return load_history(CRM, "opportunities")
+
+
+# ---------------------------------------------------------------------------------------------
+# scores
+# ---------------------------------------------------------------------------------------------
+def test_crps_matches_the_normal_closed_form():
+    """CRPS(N(mu, s), y) = s [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)], z = (y - mu) / s
+    (Gneiting & Raftery 2007). The sample formula on 20 ensembles of 5,000 members: their
+    mean within 4 standard errors of it."""
+    rng = np.random.default_rng(7)
+    mu, s, y = 3.0, 2.0, 4.5
+    z = (y - mu) / s
+    exact = s * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi))
+    vals = np.array([crps_ensemble(rng.normal(mu, s, 5000), y) for _ in range(20)])
+    se = vals.std(ddof=1) / math.sqrt(vals.size)
+    # the sample formula (1/n^2 spread) is biased by E|X-X'| / (2n): negligible here
+    assert abs(vals.mean() - exact) < 4 * se + s / 5000
+    assert crps_ensemble(np.array([0.0, 1.0]), 0.0) == pytest.approx(0.25)
+    assert crps_ensemble(np.array([2.0, 2.0]), 2.0) == 0.0
+
+
+def test_randomized_pit_is_uniform_for_calibrated_count_forecasts():
+    """Forecast = Poisson(4) ensemble, outcome = an independent Poisson(4) draw: the
+    randomised PIT is uniform, so each central interval covers at its level (4 SE)."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    pits = np.array([randomized_pit(rng.poisson(4.0, 2000), rng.poisson(4.0), rng.random())
+                     for _ in range(n)])
+    for level in (0.5, 0.8, 0.95):
+        cov = np.mean(np.abs(pits - 0.5) <= level / 2)
+        # the 2,000-member ensemble's own noise adds a little to the binomial SE
+        assert abs(cov - level) < 4 * math.sqrt(level * (1 - level) / n) + 0.01
+    # a plain (non-randomised) PIT would pile up: the mid-PIT of a tie is not uniform
+    assert randomized_pit(np.array([1.0, 1.0]), 1.0, 0.25) == 0.25
+
+
+# ---------------------------------------------------------------------------------------------
+# forecast mechanics
+# ---------------------------------------------------------------------------------------------
+def test_window_simulation_follows_the_recorded_roster():
+    """All parameters fixed, no training, no marketing, a flat season: expected new customers
+    in a month are sum over working seats of base_win_rate * skill * (visits/ref)^e. A rep
+    who leaves after month 1 removes his rate from month 2; a new rep taking his seat in month
+    3 adds it back at tenure 0 (ramp 1/5) and inherits the seat's customers."""
+    model = okma_sim.SalesTeamModel()
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    fixed = {k: float(v.mean()) if hasattr(v, "mean") else float(v)
+             for k, v in model.parameters.items()}
+    fixed.update(base_win_rate=2.0, visit_elasticity=0.3, training_effect=0.0,
+                 quarter_end_uplift=0.0, marketing_effect=0.0, rep_attrition_annual=0.0,
+                 ramp_months=5.0, skill_cv=0.3, churn_base=0.0)
+    n = 4000
+    params = {k: np.full(n, v) for k, v in fixed.items()}
+    skills = [0.8, 1.0, 1.3]
+    seats = [_Seat(rep=f"A{i}", book=30.0, tenure=24.0, skill=s) for i, s in enumerate(skills)]
+    seats.append(_Seat(rep=None, book=0.0, state=0))
+    roster = [{"A0", "A1", "A2"}, {"A0", "A1"}, {"A0", "A1", "NEW"}]
+    pv = 8.0  # visits per week
+    lever = {"prospect_visits_per_week": pv, "customer_visits_per_week": 8.0,
+             "training_hours_per_month": 0.0, "marketing_events_per_quarter": 0.0,
+             "csat_surveys_per_year": 0.0}
+    out = _simulate_window(plan, seats, roster, [lever] * 3, params, "2027-04", seed=3,
+                           model=model)
+    eff = (pv * WEEKS_PER_MONTH / REFERENCE_PROSPECT_VISITS) ** 0.3
+    expect = [2.0 * eff * sum(skills), 2.0 * eff * (0.8 + 1.0)]
+    for g, mu in enumerate(expect):
+        m, se = out["new"][:, g].mean(), out["new"][:, g].std(ddof=1) / math.sqrt(n)
+        assert abs(m - mu) < 4 * se, (g, m, mu)
+    # month 3: the new rep's skill is drawn from the lognormal (mean 1) at a fifth of ramp
+    mu3 = 2.0 * eff * (0.8 + 1.0 + 1.0 / 5.0)
+    m3, se3 = out["new"][:, 2].mean(), out["new"][:, 2].std(ddof=1) / math.sqrt(n)
+    assert abs(m3 - mu3) < 4 * se3
+    # no churn: in month 3 the working reps hold every customer the team ever had, the new
+    # rep the leaver's 30 plus what the leaver won in month 1 (path by path, exactly)
+    assert np.all(out["active"][:, 0] == 90.0)
+    assert np.array_equal(out["active"][:, 2], 90.0 + out["new"][:, 0] + out["new"][:, 1])
+
+
+def test_backtest_is_reproducible(hist):
+    a = backtest(hist, "2026-03", 2, n_paths=300, seed=4).to_json_dict()
+    b = backtest(hist, "2026-03", 2, n_paths=300, seed=4).to_json_dict()
+    c = backtest(hist, "2026-03", 2, n_paths=300, seed=5).to_json_dict()
+    assert a == b
+    assert a["metrics"] != c["metrics"]
+
+
+def test_cutoff_and_horizon_checks(hist):
+    with pytest.raises(DataError, match="--cutoff.*outside the data"):
+        check_cutoff(hist, "2024-12", 1)
+    with pytest.raises(DataError, match="--cutoff.*outside the data"):
+        check_cutoff(hist, "2027-01", 1)
+    with pytest.raises(DataError, match="--horizon.*longer than the data"):
+        check_cutoff(hist, "2026-11", 2)
+    with pytest.raises(DataError, match="YYYY-MM"):
+        check_cutoff(hist, "2026/11", 1)
+    assert check_cutoff(hist, "2026-11", 1) == 2026 * 12 + 10
+
+
+# ---------------------------------------------------------------------------------------------
+# calibration of the forecasts
+# ---------------------------------------------------------------------------------------------
+def test_rolling_backtest_80pct_coverage_on_sales_history(hist):
+    """Every cutoff from the sixth month, three months ahead: the 80% intervals hold the
+    actual value at a rate within 4 binomial SE of 0.80 (pooled over metric-months)."""
+    res = rolling_backtest(hist, 3, n_paths=1000, seed=2026)
+    n = len(res.entries)
+    cov = res.coverage
+    print(f"\nsales_history rolling backtest: {len(res.runs)} cutoffs, {n} metric-months, "
+          f"coverage {cov}, CRPS {res.crps}, naive {res.baseline_crps}")
+    assert n >= 100
+    se = math.sqrt(0.8 * 0.2 / n)
+    assert abs(cov["80"] - 0.80) <= 4 * se
+    # the model must beat the naive trailing-mean baseline on what it models best
+    for m in ("new_customers", "revisit_rate", "revenue"):
+        assert res.crps[m] < res.baseline_crps[m], m
+
+
+# ---------------------------------------------------------------------------------------------
+# CRM export end to end
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("horizon", [1, 2, 3])
+def test_crm_backtest_end_to_end(crm, horizon):
+    res = rolling_backtest(crm, horizon, n_paths=1000, seed=17)
+    doc = res.to_json_dict()
+    print(f"\nCRM horizon {horizon}: cutoffs {doc['cutoffs']}, coverage {doc['coverage']}, "
+          f"CRPS {doc['crps']}, naive {doc['baseline_crps']}")
+    assert doc["horizon"] == horizon
+    assert doc["cutoffs"][0] == "2017-06"  # three fitted months after the backlog month
+    assert doc["cutoffs"][-1] == f"2017-{12 - horizon:02d}"
+    assert len(doc["runs"]) == len(doc["cutoffs"])
+    assert {e["metric"] for e in doc["metrics"]} == {"revenue", "wins"}
+    assert len(doc["metrics"]) == 2 * horizon * len(doc["cutoffs"])
+    for e in doc["metrics"]:
+        assert e["p05"] <= e["p50"] <= e["p95"]
+        assert 0.0 <= e["pit"] <= 1.0
+        assert e["actual"] > 0 and e["p05"] > 0
+        assert math.isfinite(e["crps"]) and e["crps"] >= 0
+        assert math.isfinite(e["baseline_crps"]) and e["baseline_crps"] >= 0
+    for k in ("50", "80", "95"):
+        assert 0.0 <= doc["coverage"][k] <= 1.0
+    assert doc["coverage"]["50"] <= doc["coverage"]["80"] <= doc["coverage"]["95"]
+    for m in ("revenue", "wins"):
+        assert doc["crps"][m] > 0 and doc["baseline_crps"][m] > 0

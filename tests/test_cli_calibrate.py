@@ -1,0 +1,247 @@
+"""The ``calibrate`` and ``backtest`` subcommands through the real CLI in a subprocess: the
+happy paths, the JSON contracts, output files, and every class of bad data (exit 2, one
+stderr line naming the file, row, column and value, no traceback, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import okma_sim
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORY = ROOT / "data" / "sales_history.csv"
+CRM = ROOT / "data" / "crm_sales_opportunities"
+ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *parts: str) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    line = lines[0]
+    assert line.startswith("okma-sim: error: ")
+    for part in parts:
+        assert part in line, (part, line)
+    return line
+
+
+# ---------------------------------------------------------------------------------------------
+# calibrate
+# ---------------------------------------------------------------------------------------------
+def test_calibrate_writes_a_valid_scenario_and_the_fit_report(tmp_path):
+    out = tmp_path / "fitted.toml"
+    proc = cli("calibrate", HISTORY, "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert ENVELOPE <= set(doc)
+    assert doc["out"] == str(out) and doc["start_month"] == "2027-01"
+    names = [p["name"] for p in doc["parameters"]]
+    assert names == list(okma_sim.SalesTeamModel.parameters)
+    for p in doc["parameters"]:
+        assert {"name", "estimate", "low90", "high90", "rows_used", "source"} <= set(p)
+        assert p["source"] in ("fitted", "prior")
+    plan = okma_sim.load_plan(out)
+    assert okma_sim.check_plan(plan)[0] == []
+    assert plan.start_month == "2027-01"
+    assert len(plan.baseline.monthly_revenue) == 12
+    fitted = {p["name"]: p for p in doc["parameters"] if p["source"] == "fitted"}
+    assert "base_win_rate" in fitted
+    assert plan.parameters["base_win_rate"].to_dict() == fitted["base_win_rate"]["distribution"]
+    # the written scenario simulates
+    res = okma_sim.simulate(plan, n_paths=200, seed=1, progress=False)
+    assert 0 <= res.all_met().probability <= 1
+    # an existing --out is refused without --force, and left as it was
+    before = out.read_bytes()
+    again = cli("calibrate", HISTORY, "--out", out)
+    assert_one_line_error(again, str(out), "--force")
+    assert out.read_bytes() == before
+    forced = cli("calibrate", HISTORY, "--out", out, "--force", "--plan",
+                 okma_sim.case_study_path())
+    assert forced.returncode == 0, forced.stderr
+    assert "wrote" in forced.stdout and "base_win_rate" in forced.stdout
+
+
+def test_calibrate_opportunities_and_column_mapping(tmp_path):
+    out = tmp_path / "crm.toml"
+    proc = cli("calibrate", CRM, "--format", "opportunities", "--out", out, "--json",
+               "--by", "sales_agent")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    src = {p["name"]: p["source"] for p in doc["parameters"]}
+    assert src["base_win_rate"] == src["order_value"] == "fitted"
+    assert src["churn_base"] == src["csat_base"] == "prior"
+    assert {"win_rate", "deal_value", "cycle_days", "rep_spread", "monthly"} <= \
+        set(doc["details"])
+    assert okma_sim.check_plan(okma_sim.load_plan(out))[0] == []
+    # an export naming its columns differently, mapped with --columns
+    text = HISTORY.read_text().splitlines()
+    text[0] = text[0].replace("month,rep_id", "Month,Rep")
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("\n".join(text) + "\n")
+    out2 = tmp_path / "renamed.toml"
+    ok = cli("calibrate", renamed, "--columns", "Month=month,Rep=rep_id", "--out", out2)
+    assert ok.returncode == 0, ok.stderr
+    bad = cli("calibrate", renamed, "--columns", "Month", "--out", tmp_path / "x.toml")
+    assert_one_line_error(bad, "--columns", "'Month'")
+    assert not (tmp_path / "x.toml").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# backtest
+# ---------------------------------------------------------------------------------------------
+def test_backtest_json_contract():
+    proc = cli("backtest", HISTORY, "--cutoff", "2026-06", "--horizon", "3", "--paths", "400",
+               "--seed", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert ENVELOPE <= set(doc)
+    assert {"cutoff", "horizon", "metrics", "coverage", "crps", "baseline_crps"} <= set(doc)
+    assert doc["cutoff"] == "2026-06" and doc["horizon"] == 3 and doc["seed"] == 3
+    assert set(doc["coverage"]) == {"50", "80", "95"}
+    metrics = {e["metric"] for e in doc["metrics"]}
+    assert metrics == {"revenue", "new_customers", "revisit_rate", "csat"}
+    for e in doc["metrics"]:
+        assert {"metric", "actual", "p05", "p50", "p95", "pit"} <= set(e)
+        assert e["month"] in ("2026-07", "2026-08", "2026-09")
+    assert set(doc["crps"]) == metrics and set(doc["baseline_crps"]) == metrics
+
+
+def test_backtest_rolling_json_has_runs():
+    proc = cli("backtest", HISTORY, "--rolling", "--cutoff", "2026-07", "--horizon", "2",
+               "--paths", "300", "--seed", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [r["cutoff"] for r in doc["runs"]] == ["2026-07", "2026-08", "2026-09", "2026-10"]
+    n = sum(len(r["metrics"]) for r in doc["runs"])
+    assert len(doc["metrics"]) == n
+    for r in doc["runs"]:
+        assert {"cutoff", "horizon", "metrics", "coverage", "crps", "baseline_crps"} <= set(r)
+    pits = [e["pit"] for e in doc["metrics"]]
+    assert doc["coverage"]["80"] == pytest.approx(
+        sum(abs(p - 0.5) <= 0.4 for p in pits) / len(pits))
+    text = cli("backtest", CRM, "--format", "opportunities", "--cutoff", "2017-09",
+               "--horizon", "3", "--paths", "300", "--seed", "2")
+    assert text.returncode == 0, text.stderr
+    assert "coverage over 6 metric-months" in text.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# bad data: every class, through the CLI
+# ---------------------------------------------------------------------------------------------
+GOOD = HISTORY.read_text().splitlines()
+HEADER = GOOD[0].split(",")
+
+
+def _with_cell(data_row: int, column: str, value: str) -> str:
+    """The history with one cell replaced (data_row 0 is the file's line 2)."""
+    lines = list(GOOD)
+    cells = lines[data_row + 1].split(",")
+    cells[HEADER.index(column)] = value
+    lines[data_row + 1] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def _drop_column(column: str) -> str:
+    j = HEADER.index(column)
+    return "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != j)
+                     for line in GOOD) + "\n"
+
+
+def _duplicate_row(data_row: int) -> str:
+    lines = list(GOOD)
+    lines.insert(data_row + 2, lines[data_row + 1])
+    return "\n".join(lines) + "\n"
+
+
+# (id, file content (str or bytes), expected parts of the message besides the file name)
+BAD = [
+    ("missing_column", _drop_column("revenue"),
+     ["line 1", "missing required column", "revenue"]),
+    ("not_a_number", _with_cell(4, "new_customers", "abc"),
+     ["line 6", "column new_customers", "'abc'"]),
+    ("nan", _with_cell(7, "revenue", "nan"), ["line 9", "column revenue", "'nan'"]),
+    ("inf", _with_cell(2, "training_hours", "inf"), ["line 4", "column training_hours", "'inf'"]),
+    ("fractional_count", _with_cell(3, "prospect_visits", "12.5"),
+     ["line 5", "column prospect_visits", "12.5"]),
+    ("negative_count", _with_cell(5, "churned_customers", "-2"),
+     ["line 7", "column churned_customers", "-2"]),
+    ("satisfied_above_responses", _with_cell(0, "csat_satisfied", "3"),
+     ["line 2", "column csat_satisfied", "exceeds csat_responses", "3"]),
+    ("revisited_above_active", _with_cell(1, "revisited_customers", "999"),
+     ["line 3", "column revisited_customers", "exceeds active_customers", "999"]),
+    ("blank_rep", _with_cell(6, "rep_id", ""), ["line 8", "column rep_id", "''"]),
+    ("duplicate_rep_month", _duplicate_row(2),
+     ["line 5", "duplicate rep_id and month", "first on line 4",
+      str(tuple(GOOD[3].split(",")[HEADER.index(c)] for c in ("rep_id", "month")))]),
+    ("bad_month", _with_cell(3, "month", "2025-13"), ["line 5", "column month", "'2025-13'"]),
+    ("bad_month_text", _with_cell(0, "month", "Jan 2025"),
+     ["line 2", "column month", "'Jan 2025'"]),
+    ("empty_file", "", ["file is empty"]),
+    ("header_only", GOOD[0] + "\n", ["header but no data rows"]),
+    ("not_csv_toml", 'name = "x"\nstart_month = "2027-01"\n', ["line 1", "not a CSV file",
+                                                              "'name = \"x\"'"]),
+    ("not_csv_binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["not a CSV text file"]),
+]
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
+def test_bad_history_is_refused_by_calibrate(tmp_path, case):
+    _, content, parts = case
+    path = tmp_path / "history.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    out = tmp_path / "fitted.toml"
+    proc = cli("calibrate", path, "--out", out)
+    assert_one_line_error(proc, str(path), *parts)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv"]
+
+
+@pytest.mark.parametrize("case", [BAD[1], BAD[9], BAD[12]], ids=["not_a_number", "duplicate",
+                                                                 "empty"])
+def test_bad_history_is_refused_by_backtest(tmp_path, case):
+    _, content, parts = case
+    path = tmp_path / "history.csv"
+    path.write_text(content)
+    proc = cli("backtest", path, "--cutoff", "2026-06")
+    assert_one_line_error(proc, str(path), *parts)
+
+
+@pytest.mark.parametrize("args,parts", [
+    (["--cutoff", "2024-12"], ["--cutoff", "outside the data", "'2024-12'"]),
+    (["--cutoff", "2027-02"], ["--cutoff", "outside the data", "'2027-02'"]),
+    (["--cutoff", "2026-13"], ["--cutoff", "YYYY-MM", "'2026-13'"]),
+    (["--cutoff", "2026-11", "--horizon", "3"], ["--horizon", "longer than the data", "(got 3)"]),
+    (["--rolling", "--horizon", "24"], ["--horizon", "no feasible cutoff", "(got 24)"]),
+])
+def test_bad_cutoff_or_horizon(args, parts):
+    proc = cli("backtest", HISTORY, *args, "--paths", "50")
+    assert_one_line_error(proc, str(HISTORY), *parts)
+
+
+def test_bad_opportunity_export(tmp_path):
+    src = (CRM / "sales_pipeline.csv").read_text().splitlines()
+    head = src[0].split(",")
+    cells = src[5].split(",")
+    cells[head.index("deal_stage")] = "Maybe"
+    src[5] = ",".join(cells)
+    d = tmp_path / "crm"
+    d.mkdir()
+    (d / "sales_pipeline.csv").write_text("\n".join(src) + "\n")
+    out = tmp_path / "crm.toml"
+    proc = cli("calibrate", d, "--format", "opportunities", "--out", out)
+    assert_one_line_error(proc, "sales_pipeline.csv", "line 6", "column deal_stage", "'Maybe'")
+    assert not out.exists()
