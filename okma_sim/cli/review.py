@@ -1,0 +1,71 @@
+"""``okma-sim review SCENARIO --actuals ACTUALS.csv``: the mid-period re-forecast."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from .common import (add_json, add_sim_options, emit_json, envelope, executor_from_args,
+                     load_scenario, positive_int, probability_arg, sim_kwargs)
+
+
+def _unit(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1] (got {text!r})")
+    if not math.isfinite(v) or not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1] (got {text!r})")
+    return v
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "review", help="re-forecast from the actuals so far: P now vs at plan time",
+        description="Read the rep-month actuals of the months done (from the scenario's "
+                    "start_month, no gaps), update the parameter uncertainty with them, "
+                    "simulate the remaining months from the observed state, and report each "
+                    "KR's and objective's probability now beside its plan-time value, the "
+                    "ones at risk, the reps behind a KR's pace, and the cheapest lever change "
+                    "found that restores P(all objectives met). With actuals for the whole "
+                    "horizon: the observed verdicts, no simulation.")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario TOML file (default: the bundled case study)")
+    p.add_argument("--actuals", required=True, metavar="ACTUALS.csv",
+                   help="rep-month CSV of the months done so far")
+    add_sim_options(p)
+    add_json(p)
+    p.add_argument("--risk-threshold", type=_unit, default=0.5, metavar="P",
+                   help="at risk when P(met) is below this (default 0.5)")
+    p.add_argument("--risk-drop", type=_unit, default=0.15, metavar="D",
+                   help="... or fell by more than this since plan time (default 0.15)")
+    p.add_argument("--confidence", type=probability_arg, default=None, metavar="C",
+                   help="goal of the recommendation: P(all objectives met) >= C (default: "
+                        "its plan-time value)")
+    p.add_argument("--no-recommend", action="store_true",
+                   help="skip the search for a lever change (the slow part)")
+    p.add_argument("--search-paths", type=positive_int, default=2048, metavar="N",
+                   help="paths per evaluation of the lever search (default 2048)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..review import load_actuals, review
+
+    plan, path, sha = load_scenario(args.scenario)
+    act = load_actuals(args.actuals, plan)  # bad actuals fail before any simulation
+    kw = sim_kwargs(args, plan)
+    with executor_from_args(args) as ex:
+        rv = review(plan, act, n_paths=kw["n_paths"], seed=kw["seed"],
+                    sampler=kw.get("sampler"), risk_threshold=args.risk_threshold,
+                    risk_drop=args.risk_drop, confidence=args.confidence,
+                    recommend=not args.no_recommend, search_paths=args.search_paths,
+                    executor=ex, progress=kw["progress"])
+    if args.json:
+        doc = envelope(path, sha, rv.n_paths, rv.seed, list(rv.warnings))
+        doc["actuals"] = str(args.actuals)
+        doc.update(rv.to_json_dict())
+        emit_json(doc)
+    else:
+        print(rv.table())
+    return 0

@@ -1,0 +1,169 @@
+"""Policy comparison under common random numbers: paired differences and their standard errors,
+policy costs, and the ``okma-sim compare`` contract (in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import okma_sim
+from okma_sim.compare import compare, paired_difference, policy_cost
+from okma_sim.plan import loads_plan
+from okma_sim.targets import action_cost
+
+POLICIES = ("policy_no_reviews.toml", "policy_quarterly.toml", "policy_monthly_coaching.toml")
+
+
+def policy(name):
+    return okma_sim.load_plan(okma_sim.data_path("scenarios", name))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_paired_difference_by_hand():
+    a = np.array([1, 1, 0, 1, 0, 1, 1, 0], dtype=bool)
+    b = np.array([1, 0, 0, 1, 0, 0, 1, 1], dtype=bool)
+    d = a.astype(float) - b
+    e = paired_difference(a, b)
+    assert e.probability == pytest.approx(d.mean())
+    assert e.stderr == pytest.approx(d.std(ddof=1) / math.sqrt(d.size))
+    # replicates: the spread of the replicate mean differences
+    rep = np.repeat(np.arange(4), 2)
+    er = paired_difference(a, b, rep)
+    means = [d[rep == r].mean() for r in range(4)]
+    assert er.stderr == pytest.approx(np.std(means, ddof=1) / 2)
+
+
+TOY = """
+schema_version = 1
+name = "toy"
+model = "linear_toy"
+start_month = "2027-01"
+horizon_months = 6
+[[objectives]]
+id = "score"
+metric = "score"
+aggregate = "mean"
+target = 1.0
+[actions]
+effort = {effort}
+"""
+
+
+def test_paired_standard_error_matches_the_spread_over_seeds():
+    # the toy model is cheap: 200 seeds of a CRN comparison; the reported paired SE must match
+    # the spread of the estimated differences (SD of a sample SD over 200 seeds: about 5%)
+    a = loads_plan(TOY.format(effort=1.0))
+    b = loads_plan(TOY.format(effort=1.15))
+    diffs, ses = [], []
+    for s in range(200):
+        cmp = compare([a, b], n_paths=400, seed=1000 + s, progress=False)
+        d = cmp.difference(1)
+        diffs.append(d.probability)
+        ses.append(d.stderr)
+    sd = np.std(diffs, ddof=1)
+    assert np.mean(ses) == pytest.approx(sd, rel=0.2)
+    # and the difference is the exact one: P(gain * 1.15 + bias >= 1) - P(gain + bias >= 1),
+    # with gain ~ N(1, 0.2), bias ~ N(0, 0.5), monthly noise 1 over 6 months
+    from scipy.stats import norm
+    def p(e):
+        return norm.sf((1.0 - e) / math.sqrt((0.2 * e) ** 2 + 0.25 + 1 / 6))
+    exact = p(1.15) - p(1.0)
+    assert np.mean(diffs) == pytest.approx(exact, abs=4 * sd / math.sqrt(200))
+
+
+def test_identical_plans_differ_by_exactly_zero():
+    plan = policy("policy_quarterly.toml")
+    cmp = compare([plan, plan], n_paths=800, seed=3)
+    d = cmp.difference(1)
+    assert d.probability == 0.0 and d.stderr == 0.0
+
+
+@pytest.fixture(scope="module")
+def three():
+    return compare([policy(n) for n in POLICIES], n_paths=3000, seed=5, names=list(POLICIES))
+
+
+def test_policies_under_common_random_numbers(three):
+    r0 = three.results[0]
+    for i in (1, 2):
+        r = three.results[i]
+        d = three.difference(i)
+        assert d.probability == pytest.approx(r.all_met().probability
+                                              - r0.all_met().probability, abs=1e-12)
+        # pairing removes most of the noise of two independent runs
+        indep = math.hypot(r.all_met().stderr, r0.all_met().stderr)
+        assert d.stderr < 0.6 * indep
+    # the same parameter draws on every path
+    for r in three.results[1:]:
+        assert np.array_equal(r.params.to_numpy(), r0.params.to_numpy())
+
+
+def test_monthly_coaching_beats_no_reviews(three):
+    d = three.difference(2)
+    assert d.probability > 4 * d.stderr
+
+
+def test_policy_cost(three):
+    for r in three.results:
+        c = policy_cost(r)
+        assert c["levers"] == pytest.approx(action_cost(r.plan)["levers"])
+        tot = np.nansum(np.asarray(r.monthly["cost"], dtype=float), axis=1).mean()
+        assert c["operating"] == pytest.approx(tot)
+        assert c["total"] == pytest.approx(c["levers"] + c["operating"])
+        assert 0 <= c["rules"] <= c["operating"]
+    no_rules = policy_cost(three.results[0])
+    assert no_rules["rules"] == 0.0 and no_rules["rules_by_id"] == {}
+    # coaching hours cost money: the policies with rules cost more to run
+    assert policy_cost(three.results[2])["operating"] > no_rules["operating"]
+
+
+def test_compare_needs_two_plans():
+    with pytest.raises(ValueError, match="at least two"):
+        compare([policy(POLICIES[0])], n_paths=10, seed=1)
+
+
+def test_cli_compare_json_contract():
+    paths = [str(okma_sim.data_path("scenarios", n)) for n in POLICIES]
+    proc = run_cli("compare", *paths, "--json", "--paths", "600", "--seed", "9",
+                   "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    for k in ("version", "scenario", "scenario_sha256", "paths", "seed", "warnings"):
+        assert k in doc
+    assert doc["paths"] == 600 and doc["seed"] == 9 and doc["scenario"] == paths[0]
+    assert [s["scenario"] for s in doc["scenarios"]] == paths
+    api = compare([policy(n) for n in POLICIES], n_paths=600, seed=9)
+    for i, s in enumerate(doc["scenarios"]):
+        assert set(s) >= {"scenario", "all_met", "cost", "objectives", "difference_vs_first"}
+        assert set(s["all_met"]) >= {"probability", "stderr"}
+        assert set(s["difference_vs_first"]) >= {"probability", "stderr"}
+        assert {o["id"] for o in s["objectives"]} == {"revenue", "csat"}
+        for o in s["objectives"]:
+            assert set(o) >= {"id", "probability", "stderr"}
+        # the CLI runs what the API runs
+        assert s["all_met"]["probability"] == pytest.approx(
+            api.results[i].all_met().probability)
+        assert s["cost"] == pytest.approx(api.cost(i)["total"])
+    assert doc["scenarios"][0]["difference_vs_first"] == {"probability": 0.0, "stderr": 0.0}
+
+
+def test_cli_compare_bad_input(tmp_path):
+    one = str(okma_sim.data_path("scenarios", POLICIES[0]))
+    proc = run_cli("compare", one, "--paths", "50")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "at least two" in lines[0] and "Traceback" not in proc.stderr
+    missing = str(tmp_path / "nope.toml")
+    proc = run_cli("compare", one, missing, "--paths", "50")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nope.toml" in lines[0]
