@@ -1,0 +1,742 @@
+"""The live dashboard: drag a lever or a target and watch the odds move.
+
+Two layers, as in Mesa's ``user_param``:
+
+- :class:`SliderSpec` and :func:`slider_specs` declare the UI parameters (one slider per action
+  lever within its bounds, one per objective and key-result target, and a confidence slider).
+  They are plain data that validate themselves and import no widget library, so the model and
+  the engine never depend on ipywidgets.
+- :class:`Dashboard` builds ipywidgets from those specs (ipywidgets is imported only there).
+
+The dashboard re-simulates with the same seed on every refresh (common random numbers), so a
+change of one lever moves the probabilities smoothly instead of reshuffling the noise. Targets
+and the confidence level never re-simulate: the model never sees a target, so the per-path
+values of the last run are re-evaluated against the new targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import io
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ._errors import OkmaError
+from .plan import KeyResult, Plan
+
+__all__ = ["SliderSpec", "slider_specs", "Dashboard"]
+
+KINDS = ("lever", "target", "confidence")
+
+
+# --------------------------------------------------------------------------------------------
+# UI parameters, declared apart from the model
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SliderSpec:
+    """One slider of the dashboard, declared as data; it checks itself when built.
+
+    Parameters
+    ----------
+    kind : {"lever", "target", "confidence"}
+    name : str
+        The lever name, the objective/KR id, or ``"confidence"``.
+    label : str
+        What the analyst reads next to the slider.
+    value, min, max, step : float
+        Initial value, bounds and step (``min <= value <= max``, ``step > 0``).
+    unit : str
+        Unit of the value (shown in the tooltip).
+    readout_format : str
+        d3-format string of the readout (``".0f"``, ``".0%"``...).
+
+    Examples
+    --------
+    >>> s = SliderSpec("lever", "prospect_visits_per_week", "Prospect visits per week",
+    ...                7, 2, 15, 1)
+    >>> s.key, s.snap(7.4)
+    ('lever:prospect_visits_per_week', 7)
+    >>> SliderSpec("lever", "x", "x", 20, 2, 15, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: slider 'x': 'value' must lie in [min, max] = [2, 15], got 20
+    """
+
+    kind: str
+    name: str
+    label: str
+    value: float
+    min: float
+    max: float
+    step: float
+    unit: str = ""
+    readout_format: str = ".2f"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"slider {self.name!r}: 'kind' must be one of {', '.join(KINDS)}, "
+                             f"got {self.kind!r}")
+        for f in ("value", "min", "max", "step"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
+                    or not math.isfinite(v):
+                raise ValueError(f"slider {self.name!r}: {f!r} must be a finite number, "
+                                 f"got {v!r}")
+        if not self.min < self.max:
+            raise ValueError(f"slider {self.name!r}: 'min' must be below 'max', got min "
+                             f"{self.min:g} and max {self.max:g}")
+        if not 0 < self.step <= self.max - self.min:
+            raise ValueError(f"slider {self.name!r}: 'step' must be in (0, max - min] = "
+                             f"(0, {self.max - self.min:g}], got {self.step!r}")
+        if not self.min <= self.value <= self.max:
+            raise ValueError(f"slider {self.name!r}: 'value' must lie in [min, max] = "
+                             f"[{self.min:g}, {self.max:g}], got {self.value!r}")
+
+    @property
+    def key(self) -> str:
+        """Unique key: ``lever:NAME``, ``target:ID`` or ``confidence``."""
+        return "confidence" if self.kind == "confidence" else f"{self.kind}:{self.name}"
+
+    @property
+    def decimals(self) -> int:
+        """Decimals that the step needs (0 for whole-number steps)."""
+        return _decimals(self.step)
+
+    def snap(self, value: float) -> float:
+        """``value`` on the slider's grid, clipped to its bounds; an int for whole steps."""
+        v = min(max(float(value), self.min), self.max)
+        v = self.min + round((v - self.min) / self.step) * self.step
+        v = round(min(v, self.max), self.decimals + 6)
+        v = round(v, self.decimals) if abs(v - round(v, self.decimals)) < 1e-9 else v
+        if self.decimals == 0 and float(v).is_integer():
+            return int(v)
+        return float(v)
+
+
+def _decimals(step: float) -> int:
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _nice_step(x: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is at least ``x``."""
+    if x <= 0 or not math.isfinite(x):
+        return 1.0
+    k = math.floor(math.log10(x))
+    for m in (1, 2, 5, 10):
+        s = m * 10.0 ** k
+        if s >= x * (1 - 1e-12):
+            return float(f"{s:.12g}")
+    return 10.0 ** (k + 1)
+
+
+def _percent_like(metric: str, bounds: tuple[float, float], aggregate: str) -> bool:
+    from .plots import _PERCENT
+    return metric in _PERCENT or tuple(bounds) == (0.0, 1.0) or aggregate == "share_of_months"
+
+
+def _fmt_for(step: float, percent: bool) -> str:
+    d = _decimals(step)
+    return f".{max(d - 2, 0)}%" if percent else f".{d}f"
+
+
+def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
+                 ) -> list[SliderSpec]:
+    """The dashboard's sliders for a plan: levers, then targets, then the confidence.
+
+    Lever bounds come from the plan's ``[levers.*]`` tables, else from the model's
+    ``LeverInfo`` (capped at a practical range); a plan value outside them widens the range.
+    Target sliders span the target's natural range (0-100% for rates).
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> specs = slider_specs(okma_sim.load_plan(okma_sim.case_study_path()))
+    >>> [(s.name, s.min, s.max, s.step) for s in specs if s.kind == "lever"][0]
+    ('prospect_visits_per_week', 2, 15, 1)
+    >>> [s.key for s in specs][-1]
+    'confidence'
+    """
+    if model is None:
+        from .models import get_model
+        model = get_model(plan.model)
+    if not 0 < confidence < 1:
+        raise ValueError(f"'confidence' must be in (0, 1), got {confidence!r}")
+    model_levers = getattr(model, "levers", None) or {}
+    specs: list[SliderSpec] = []
+    names = list(dict.fromkeys(list(plan.actions) + list(plan.levers)))
+    for name in names:
+        info = model_levers.get(name)
+        value = plan.actions.get(name, info.default if info is not None else None)
+        if value is None:
+            continue
+        unit = info.unit if info is not None else ""
+        if name in plan.levers:
+            lv = plan.levers[name]
+            lo, hi, step = float(lv.low), float(lv.high), lv.step
+        else:
+            lo, hi = info.bounds if info is not None else (0.0, math.inf)
+            cap = max(3.0 * value, 10.0)  # a model bound such as 160 h is no useful slider
+            lo, hi, step = float(lo), float(min(hi, cap)), None
+        lo, hi = min(lo, value), max(hi, value)
+        if hi <= lo:
+            hi = lo + 1.0
+        if step is None:
+            whole = all(float(x).is_integer() for x in (lo, hi, value))
+            step = 1.0 if whole and hi - lo <= 200 else _nice_step((hi - lo) / 50)
+        step = min(float(step), hi - lo)
+        label = _words(name)
+        specs.append(SliderSpec("lever", name, label, _num(value), _num(lo), _num(hi),
+                                _num(step), unit, _fmt_for(step, False)))
+    metrics = getattr(model, "metrics", {})
+    for t in plan.targets:
+        info = metrics.get(t.metric)
+        bounds = tuple(info.bounds) if info is not None else (-math.inf, math.inf)
+        percent = _percent_like(t.metric, bounds, t.aggregate)
+        if t.aggregate == "share_of_months" or bounds == (0.0, 1.0):
+            lo, hi, step = 0.0, 1.0, 0.01
+        else:
+            span = max(abs(t.target), 1.0 if not percent else 0.1)
+            lo = max(bounds[0], t.target - span)
+            hi = min(bounds[1], t.target + span)
+            if lo >= 0 and t.target >= 0 and not percent:
+                lo = 0.0
+            step = 0.01 if percent else _nice_step((hi - lo) / 40)
+            lo = math.floor(lo / step + 1e-9) * step
+            hi = math.ceil(hi / step - 1e-9) * step
+        lo, hi = min(lo, t.target), max(hi, t.target)
+        kind = "KR" if isinstance(t, KeyResult) else "Objective"
+        label = f"{kind} {t.id}: target {_SYMBOL[t.comparison]}"
+        unit = info.unit if info is not None else ""
+        specs.append(SliderSpec("target", t.id, label, _num(t.target), _num(lo), _num(hi),
+                                _num(step), unit, _fmt_for(step, percent)))
+    specs.append(SliderSpec("confidence", "confidence", "Confidence", confidence, 0.5, 0.99,
+                            0.01, "", ".0%"))
+    return specs
+
+
+_SYMBOL = {">=": "≥", "<=": "≤"}
+_ACRONYMS = {"csat": "CSAT", "crm": "CRM", "kr": "KR", "okr": "OKR"}
+
+
+def _words(name: str) -> str:
+    """``csat_surveys_per_year`` -> ``CSAT surveys per year``."""
+    words = [_ACRONYMS.get(w, w) for w in name.split("_")]
+    if words and words[0] == words[0].lower():
+        words[0] = words[0].capitalize()
+    return " ".join(words)
+
+
+def _num(x: float) -> float:
+    x = float(x)
+    return int(x) if x.is_integer() else float(f"{x:.12g}")
+
+
+def _png(fig: Any) -> bytes:
+    """PNG bytes of a drawn Agg figure; fast zlib level (the image is redrawn on every
+    refresh)."""
+    from PIL import Image
+    w, h = fig.canvas.get_width_height()
+    img = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    img.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# progress for "Run precise": an executor that runs each chunk when its result is asked for
+# --------------------------------------------------------------------------------------------
+class _Lazy:
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, done: Callable[[Any], None]):
+        self._fn, self._args, self._kwargs, self._done = fn, args, kwargs, done
+
+    def result(self) -> Any:
+        out = self._fn(*self._args, **self._kwargs)
+        self._done(out)
+        return out
+
+
+class _ProgressExecutor:
+    """Runs chunks in-process, in order, reporting each finished chunk.
+
+    The engine submits every chunk, then collects results in order, so computing on
+    ``result()`` keeps the work in this thread (widget updates stay in the kernel's thread) while
+    the bar advances chunk by chunk. Results are identical to a plain ``simulate``: chunking
+    never changes them.
+    """
+
+    def __init__(self, on_chunk: Callable[[Any], None]):
+        self.on_chunk = on_chunk
+
+    def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> _Lazy:
+        return _Lazy(fn, args, kwargs, self.on_chunk)
+
+
+# --------------------------------------------------------------------------------------------
+# the dashboard
+# --------------------------------------------------------------------------------------------
+class Dashboard:
+    """A live ipywidgets dashboard for a plan.
+
+    Parameters
+    ----------
+    plan : Plan
+    n_paths : int
+        Paths per refresh (default 4,000).
+    seed : int, optional
+        The one seed every refresh uses (common random numbers); default the plan's
+        ``simulation.seed``, else 0.
+    model : Model, optional
+        Default: the model the plan names.
+    confidence : float
+        Initial confidence for "achievable at" levels.
+    precise_paths : int, optional
+        Paths for "Run precise" (default ``10 * n_paths``).
+    debounce : float
+        Seconds to wait after the last slider change before refreshing, when running in a
+        kernel's event loop. 0, or no running event loop (a plain script or a test), refreshes
+        synchronously on each change.
+    metric : str, optional
+        The fan chart's metric (default: the first objective's).
+    save_path : str, optional
+        Default file for "Save scenario".
+    chart : bool
+        Draw the fan chart (PNG, matplotlib Agg).
+
+    Attributes
+    ----------
+    sliders : dict of key -> FloatSlider
+        Keys are :attr:`SliderSpec.key` (``lever:NAME``, ``target:ID``, ``confidence``).
+    estimates : dict of id -> Estimate
+        What the display shows: each objective's and KR's P(met), plus ``all_met`` and
+        ``all_key_results_met``.
+    result : SimulationResult
+        The run behind the display, evaluated at the current targets.
+    summary : ipywidgets.Label
+        ``"P(all objectives met) = 0.137 ± 0.005"``.
+    table : ipywidgets.HTML
+        One row per objective and KR (``tr.okma-row`` with ``data-id``, ``data-p``,
+        ``data-se``), with a bar and ±1.96 SE whisker.
+    widget : ipywidgets.VBox
+        The whole dashboard (also shown when the Dashboard is the value of a cell).
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> dash = Dashboard(plan, n_paths=300, seed=1, chart=False)
+    >>> dash.sliders["lever:prospect_visits_per_week"].value = 9
+    >>> res = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=9), 300, seed=1)
+    >>> dash.estimates["all_met"] == res.all_met()
+    True
+    """
+
+    def __init__(self, plan: Plan, n_paths: int = 4000, seed: int | None = None, *,
+                 model: Any = None, confidence: float = 0.8, precise_paths: int | None = None,
+                 debounce: float = 0.25, metric: str | None = None,
+                 save_path: str | None = None, chart: bool = True, cache_size: int = 64):
+        import ipywidgets as W
+
+        from .engine import normalize_seed
+        from .models import get_model
+        if not isinstance(plan, Plan):
+            raise TypeError(f"'plan' must be a Plan, got {type(plan).__name__}")
+        if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) \
+                or n_paths < 1:
+            raise ValueError(f"'n_paths' must be a positive int, got {n_paths!r}")
+        if debounce < 0:
+            raise ValueError(f"'debounce' must be >= 0 seconds, got {debounce!r}")
+        self.plan = plan
+        self.model = get_model(plan.model) if model is None else model
+        self.n_paths = int(n_paths)
+        if seed is None:
+            seed = plan.simulation.seed if plan.simulation.seed is not None else 0
+        self.seed = normalize_seed(seed)
+        self.precise_paths = int(precise_paths or 10 * self.n_paths)
+        self.debounce = float(debounce)
+        self.metric = metric or (plan.objectives[0].metric if plan.objectives
+                                 else plan.targets[0].metric)
+        self.show_chart = chart
+        self.specs = slider_specs(plan, self.model, confidence=confidence)
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._pending: Any = None
+        self._suspend = False
+        self._chart_key: tuple | None = None
+        self._fig: Any = None
+        self._ax: Any = None
+        self.mode = "fast"
+        self.result: Any = None
+        self.estimates: dict[str, Any] = {}
+        self.refresh_count = 0
+        self.simulation_count = 0
+        self.last_refresh_seconds = math.nan
+
+        style = {"description_width": "230px"}
+        layout = W.Layout(width="470px")
+        self.sliders: dict[str, Any] = {}
+        for s in self.specs:
+            sl = W.FloatSlider(value=s.value, min=s.min, max=s.max, step=s.step,
+                               description=s.label, readout_format=s.readout_format,
+                               continuous_update=False, style=style, layout=layout,
+                               tooltip=f"{s.name} ({s.unit})" if s.unit else s.name)
+            sl.add_class(f"okma-{s.kind}")
+            sl.observe(self._on_change, names="value")
+            self.sliders[s.key] = sl
+        self.summary = W.Label(value="P(all objectives met) = …")
+        self.summary.add_class("okma-summary")
+        self.summary_kr = W.Label(value="P(all key results met) = …")
+        self.summary_kr.add_class("okma-summary-kr")
+        self.table = W.HTML()
+        self.table.add_class("okma-table")
+        self.chart = W.Image(format="png", layout=W.Layout(width="640px"))
+        self.status = W.HTML()
+        self.status.add_class("okma-status")
+        self.precise_button = W.Button(description="Run precise", icon="bullseye",
+                                       tooltip=f"{self.precise_paths:,} paths")
+        self.precise_button.on_click(lambda _b: self.run_precise())
+        self.progress = W.IntProgress(value=0, min=0, max=self.precise_paths,
+                                      description="Precise run:", bar_style="info",
+                                      style={"description_width": "initial"})
+        stem = Path(plan.source).stem if plan.source else "scenario"
+        self.save_path = W.Text(value=save_path or f"{stem}_dashboard.toml",
+                                description="Save as:", layout=W.Layout(width="380px"))
+        self.overwrite = W.Checkbox(value=False, description="Overwrite if it exists",
+                                    indent=False)
+        self.save_button = W.Button(description="Save scenario", icon="save")
+        self.save_button.on_click(lambda _b: self._save_clicked())
+        self.save_status = W.HTML()
+        self.save_status.add_class("okma-save-status")
+
+        levers = [self.sliders[s.key] for s in self.specs if s.kind == "lever"]
+        targets = [self.sliders[s.key] for s in self.specs if s.kind != "lever"]
+        self.widget = W.VBox([
+            W.HTML(f"<h3>{html.escape(plan.name)}: what are the odds?</h3>"),
+            W.HBox([W.VBox([W.HTML("<b>Actions (levers)</b>"), *levers]),
+                    W.VBox([W.HTML("<b>Targets and confidence</b>"), *targets])]),
+            self.summary, self.summary_kr, self.table,
+            *([self.chart] if chart else []),
+            W.HBox([self.precise_button, self.progress]),
+            W.HBox([self.save_path, self.overwrite, self.save_button]),
+            self.save_status, self.status,
+        ])
+        self.widget.add_class("okma-dashboard")
+        self.refresh()
+
+    # -- settings ------------------------------------------------------------------------------
+    @property
+    def lever_sliders(self) -> dict[str, Any]:
+        return {s.name: self.sliders[s.key] for s in self.specs if s.kind == "lever"}
+
+    @property
+    def target_sliders(self) -> dict[str, Any]:
+        return {s.name: self.sliders[s.key] for s in self.specs if s.kind == "target"}
+
+    @property
+    def confidence(self) -> float:
+        return float(self.sliders["confidence"].value)
+
+    def actions(self) -> dict[str, float]:
+        """Current lever levels (snapped to their sliders' steps)."""
+        return {s.name: s.snap(self.sliders[s.key].value) for s in self.specs
+                if s.kind == "lever"}
+
+    def targets(self) -> dict[str, float]:
+        """Current targets of every objective and KR."""
+        return {s.name: s.snap(self.sliders[s.key].value) for s in self.specs
+                if s.kind == "target"}
+
+    def current_plan(self) -> Plan:
+        """The plan at the sliders' settings (what "Save scenario" writes)."""
+        return self.plan.with_actions(**self.actions()).with_targets(self.targets())
+
+    def set(self, **values: float) -> None:
+        """Set several sliders at once (by lever name, target id or ``confidence``) and
+        refresh once.
+
+        Examples
+        --------
+        >>> import okma_sim
+        >>> dash = Dashboard(okma_sim.load_plan(okma_sim.case_study_path()), 300, seed=1,
+        ...                  chart=False)
+        >>> dash.set(prospect_visits_per_week=9, revenue=0.25)
+        >>> dash.current_plan().target("revenue").target
+        0.25
+        """
+        keys = {}
+        for name, v in values.items():
+            matches = [k for k in (f"lever:{name}", f"target:{name}", name)
+                       if k in self.sliders]
+            if not matches:
+                raise KeyError(f"no slider named {name!r}; sliders: "
+                               f"{', '.join(s.name for s in self.specs)}")
+            keys[matches[0]] = v
+        self._suspend = True
+        try:
+            for k, v in keys.items():
+                self.sliders[k].value = v
+        finally:
+            self._suspend = False
+        self.refresh()
+
+    # -- refresh -------------------------------------------------------------------------------
+    def _on_change(self, change: Mapping[str, Any]) -> None:
+        if self._suspend:
+            return
+        if self.debounce <= 0:
+            self.refresh()
+            return
+        import asyncio
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not in a kernel's event loop (script, test): refresh now
+            self.refresh()
+            return
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = loop.call_later(self.debounce, self._debounced)
+
+    def _debounced(self) -> None:
+        self._pending = None
+        try:
+            self.refresh()
+        except Exception as exc:  # never kill the kernel's loop; show it instead
+            self.status.value = f"<span style='color:#b00'>refresh failed: " \
+                                f"{html.escape(str(exc))}</span>"
+
+    @staticmethod
+    def _key(actions: Mapping[str, float], n_paths: int) -> tuple:
+        return (tuple(sorted(actions.items())), n_paths)
+
+    def _simulate(self, actions: Mapping[str, float], n_paths: int, executor: Any = None):
+        from .engine import BLOCK_SIZE, simulate
+        key = self._key(actions, n_paths)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit, True
+        kw = {"executor": executor, "chunk_size": BLOCK_SIZE} if executor is not None else {}
+        res = simulate(self.plan.with_actions(**actions), n_paths, seed=self.seed,
+                       model=self.model, keep_monthly=[self.metric], progress=False, **kw)
+        self.simulation_count += 1
+        self._cache[key] = res
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return res, False
+
+    def refresh(self, *, precise: bool | None = None) -> None:
+        """Re-simulate if a lever moved (same seed: common random numbers), re-evaluate the
+        targets, and update the display. Synchronous.
+
+        Parameters
+        ----------
+        precise : bool, optional
+            Use ``precise_paths`` paths. Default: stay precise after "Run precise" while only
+            targets or the confidence change (no new simulation), fast once a lever moves.
+
+        Examples
+        --------
+        >>> import okma_sim
+        >>> dash = Dashboard(okma_sim.load_plan(okma_sim.case_study_path()), 300, seed=1,
+        ...                  chart=False)
+        >>> dash.refresh()
+        >>> dash.summary.value.startswith("P(all objectives met) = ")
+        True
+        """
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        t0 = time.perf_counter()
+        actions = self.actions()
+        if precise is None:
+            precise = self.mode == "precise" and self.result is not None \
+                and self.result.plan.actions == self.plan.with_actions(**actions).actions
+        n = self.precise_paths if precise else self.n_paths
+        executor = None
+        if precise and self._key(actions, n) not in self._cache:
+            self.progress.value = 0
+            self.progress.max = n
+            self.progress.bar_style = "info"
+
+            def advance(parts: Any) -> None:
+                self.progress.value = min(self.progress.max, self.progress.value
+                                          + sum(len(next(iter(p["values"].values())))
+                                                for p in parts))
+            executor = _ProgressExecutor(advance)
+        base, cached = self._simulate(actions, n, executor)
+        plan = self.current_plan()
+        # the model never sees a target: re-evaluate the same paths against the new targets
+        res = dataclasses.replace(base, plan=plan)
+        self.result = res
+        self.mode = "precise" if precise else "fast"
+        est = {t.id: res.probability(t.id) for t in plan.targets}
+        est["all_met"] = res.all_met()
+        est["all_key_results_met"] = res.all_key_results_met()
+        self.estimates = est
+        a, k = est["all_met"], est["all_key_results_met"]
+        self.summary.value = f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
+        self.summary_kr.value = (f"P(all key results met) = {k.probability:.3f} ± "
+                                 f"{k.stderr:.3f}")
+        self.table.value = self._table_html(res)
+        if self.show_chart:
+            self._draw_chart(res, actions, precise)
+        if executor is not None:
+            self.progress.value = self.progress.max
+            self.progress.bar_style = "success"
+        self.refresh_count += 1
+        self.last_refresh_seconds = time.perf_counter() - t0
+        warn = "".join(f"<br><span style='color:#a60'>warning: {html.escape(w)}</span>"
+                       for w in res.warnings)
+        how = "re-used" if cached else "simulated"
+        self.status.value = (f"<small>{'Precise' if precise else 'Fast'} run: {n:,} paths, "
+                             f"seed {self.seed} (common random numbers; {how}); refreshed in "
+                             f"{self.last_refresh_seconds * 1000:.0f} ms{warn}</small>")
+
+    def run_precise(self, n_paths: int | None = None) -> None:
+        """Re-run the current settings with many more paths, advancing the progress bar."""
+        if n_paths is not None:
+            self.precise_paths = int(n_paths)
+        self.precise_button.disabled = True
+        try:
+            self.refresh(precise=True)
+        finally:
+            self.precise_button.disabled = False
+
+    # -- display pieces ------------------------------------------------------------------------
+    def _table_html(self, res: Any) -> str:
+        from .plots import _achievable, _fmt_level
+        conf = self.confidence
+        rows = []
+        head = ("<tr><th style='text-align:left'>Objective / key result</th><th>Target</th>"
+                "<th>P(met) with ±1.96 SE</th><th>P(met) ± SE</th>"
+                f"<th>Achievable at {conf:.0%}</th></tr>")
+        for t in res.plan.targets:
+            e = self.estimates[t.id]
+            kind = "key_result" if isinstance(t, KeyResult) else "objective"
+            ach = _achievable(res, t.id, conf)
+            ach_s = "—" if not math.isfinite(ach) else _fmt_level(ach, t.metric)
+            name = ("KR: " if kind == "key_result" else "Objective: ") + t.id
+            target = f"{_SYMBOL[t.comparison]} {_fmt_level(t.target, t.metric)}"
+            rows.append(self._row(t.id, kind, name, target, e, conf, ach_s))
+        for rid, name in (("all_met", "All objectives"),
+                          ("all_key_results_met", "All key results")):
+            rows.append(self._row(rid, "all", name, "", self.estimates[rid], conf, ""))
+        return ("<table class='okma-probs' style='border-collapse:collapse;"
+                "font-size:13px'>" + head + "".join(rows) + "</table>")
+
+    @staticmethod
+    def _row(rid: str, kind: str, name: str, target: str, e: Any, conf: float,
+             ach: str) -> str:
+        p, se = e.probability, e.stderr
+        lo, hi = max(0.0, p - 1.96 * se), min(1.0, p + 1.96 * se)
+        color = "#2a7" if p >= conf else ("#d90" if hi >= conf else "#c33")
+        bar = (f"<div style='position:relative;width:180px;height:14px;background:#eee'>"
+               f"<div class='okma-bar' style='position:absolute;left:0;top:0;height:14px;"
+               f"width:{p * 100:.2f}%;background:{color}'></div>"
+               f"<div class='okma-whisker' data-lo='{lo:.6f}' data-hi='{hi:.6f}' "
+               f"style='position:absolute;top:6px;height:2px;left:{lo * 100:.2f}%;"
+               f"width:{(hi - lo) * 100:.2f}%;background:#000'></div>"
+               f"<div style='position:absolute;top:0;height:14px;width:1px;"
+               f"left:{conf * 100:.2f}%;background:#555'></div></div>")
+        weight = "bold" if kind == "all" else "normal"
+        return (f"<tr class='okma-row okma-{kind}' data-id='{html.escape(rid)}' "
+                f"data-p='{p:.6f}' data-se='{se:.6f}' style='font-weight:{weight}'>"
+                f"<td style='text-align:left;padding-right:12px'>{html.escape(name)}</td>"
+                f"<td style='padding-right:12px'>{html.escape(target)}</td><td>{bar}</td>"
+                f"<td class='okma-p' style='padding:0 12px'>{p:.3f} ± {se:.3f}</td>"
+                f"<td>{html.escape(ach)}</td></tr>")
+
+    def _draw_chart(self, res: Any, actions: Mapping[str, float], precise: bool) -> None:
+        """Fan chart as a PNG. The figure is built once; later refreshes move its artists
+        (bands, median, target) and redraw, which is several times faster than rebuilding."""
+        main = next((t for t in res.plan.targets if t.metric == self.metric
+                     and t.aggregate in ("final", "mean")), None)
+        target = None if main is None else main.target
+        key = (tuple(sorted(actions.items())), target, precise)
+        if key == self._chart_key:
+            return
+        from . import plots
+        if self._fig is None:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+            fig = Figure(figsize=(8, 3.6), dpi=80)
+            FigureCanvasAgg(fig)
+            ax = fig.add_subplot()
+            plots.fan_chart(res, self.metric, ax=ax, target=target)
+            fig.tight_layout()
+            self._fig, self._ax = fig, ax
+        else:
+            self._update_fan(res, target)
+        self._fig.canvas.draw()
+        self.chart.value = _png(self._fig)
+        self._chart_key = key
+
+    def _update_fan(self, res: Any, target: float | None) -> None:
+        from . import plots
+        ax = self._ax
+        df = res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95))
+        x = np.arange(len(df))
+        ys = [df["p05"].to_numpy(), df["p95"].to_numpy()]
+        for coll in ax.collections:
+            gid = coll.get_gid() or ""
+            if gid.startswith("band_"):
+                lo, hi = (float(v) for v in gid[5:].split("_"))
+                coll.set_data(x, df[f"p{round(lo * 100):02d}"], df[f"p{round(hi * 100):02d}"])
+        for line in ax.lines:
+            if line.get_gid() == "median":
+                line.set_ydata(df["p50"].to_numpy())
+            elif line.get_gid() == "target" and target is not None:
+                line.set_ydata([target, target])
+                line.set_label(f"target {plots._fmt_level(target, self.metric)}")
+                ys.append(np.array([target]))
+        finite = np.concatenate([np.asarray(y, float) for y in ys])
+        finite = finite[np.isfinite(finite)]
+        if finite.size:
+            lo, hi = finite.min(), finite.max()
+            pad = 0.05 * (hi - lo or 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
+        title = ax.get_title()
+        ax.set_title(title[:title.rfind(", ") + 2] + f"{res.n_paths:,} simulated paths"
+                     if ", " in title else title)
+        ax.legend(loc="best", fontsize="small")
+
+    # -- saving --------------------------------------------------------------------------------
+    def save_scenario(self, path: str | Path | None = None, *,
+                      overwrite: bool | None = None) -> Path:
+        """Write the current settings as a scenario TOML (atomically).
+
+        Refuses to replace an existing file unless ``overwrite`` (default: the "Overwrite"
+        checkbox), raising :class:`~okma_sim.OkmaError`.
+        """
+        from .plan import save_plan
+        path = Path(path if path is not None else self.save_path.value).expanduser()
+        ow = self.overwrite.value if overwrite is None else overwrite
+        return save_plan(self.current_plan(), path, overwrite=bool(ow))
+
+    def _save_clicked(self) -> None:
+        try:
+            out = self.save_scenario()
+        except OkmaError as exc:
+            exists = Path(self.save_path.value).expanduser().exists()
+            hint = " Tick 'Overwrite if it exists' to replace it." if exists else ""
+            self.save_status.value = (f"<span style='color:#b00'>Not saved: "
+                                      f"{html.escape(str(exc))}.{hint}</span>")
+            return
+        self.save_status.value = f"<span style='color:#070'>Saved {html.escape(str(out))}" \
+                                 f"</span>"
+        self.overwrite.value = False  # ask again next time
+
+    # -- display -------------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return (f"<Dashboard {self.plan.name!r}: {self.n_paths} paths, seed {self.seed}, "
+                f"{self.summary.value}>")

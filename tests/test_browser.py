@@ -1,0 +1,149 @@
+"""The dashboard in a real browser: Voila serves notebooks/06_dashboard.ipynb on 127.0.0.1 and
+Playwright drives Debian's Chromium (see ../shared/BROWSER_TESTING.md for the recipe).
+
+The test steps the "Prospect visits per week" slider one notch with the keyboard and asserts
+that the displayed P(all objectives met) becomes exactly what a headless ``okma_sim.simulate``
+gives at the new setting with the same seed (common random numbers make it deterministic).
+
+Without Chromium the test is skipped with an install hint; with ``OKMA_REQUIRE_BROWSER=1`` (as
+in ``.ci/run``) a missing browser fails it instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import okma_sim
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "06_dashboard.ipynb"
+CHROMIUM = os.environ.get("OKMA_CHROMIUM", "/usr/bin/chromium")  # Debian's Chromium
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+# what the notebook builds: Dashboard(plan, n_paths=4000, seed=plan.simulation.seed)
+N_PATHS = 4000
+LEVER = "prospect_visits_per_week"
+LEVER_LABEL = "Prospect visits per week"
+
+
+def _unavailable(reason: str) -> None:
+    hint = (f"{reason}. Install Debian's Chromium with `apt-get install -y chromium` "
+            f"(do not run `playwright install`).")
+    if os.environ.get("OKMA_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"OKMA_REQUIRE_BROWSER=1 but {hint}", pytrace=False)
+    pytest.skip(hint)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def voila_url(tmp_path_factory):
+    """Voila serving the dashboard notebook; readiness by TCP connect only (a GET would start
+    a kernel that stays alive)."""
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM}")
+    for mod in ("voila", "playwright"):
+        try:
+            __import__(mod)
+        except ImportError:
+            _unavailable(f"the Python package {mod!r} is missing (pip install -e '.[test]')")
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("voila") / "voila.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
+         "--Voila.ip=127.0.0.1"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=log_path.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"voila exited with {proc.returncode}:\n"
+                                   f"{log_path.read_text()[-3000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"voila did not listen within 60 s:\n"
+                                       f"{log_path.read_text()[-3000:]}") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGTERM)  # voila shuts its kernels down
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _summary(plan, **actions) -> str:
+    res = okma_sim.simulate(plan.with_actions(**actions), N_PATHS, seed=plan.simulation.seed)
+    a = res.all_met()
+    return f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
+
+
+def test_lever_slider_moves_probability_in_browser(voila_url, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    start = plan.actions[LEVER]
+    before = _summary(plan)
+    after = _summary(plan, **{LEVER: start + 1})  # the slider's step is 1
+    assert before != after, "pick a lever whose one-step move changes the rounded P"
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1400})
+            # no network here: abort everything that is not the local server (CDN fonts)
+            page.route("**/*", lambda route: route.continue_()
+                       if route.request.url.startswith(voila_url) else route.abort())
+            page.on("console", lambda m: errors.append(f"console: {m.text}")
+                    if m.type == "error" and str(m.location.get("url", "")).startswith(
+                        voila_url) else None)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.goto(voila_url + "/", timeout=120_000)
+
+            slider = page.locator(".jupyter-widgets.widget-slider",
+                                  has_text=LEVER_LABEL)
+            expect(slider).to_have_count(1, timeout=120_000)  # waits for the kernel
+            readout = slider.locator(".widget-readout")
+            expect(readout).to_have_text(f"{start:g}")
+            summary = page.locator(".jupyter-widgets.widget-label",
+                                   has_text="P(all objectives met) =")
+            expect(summary).to_have_text(before, timeout=60_000)
+
+            handle = slider.locator(".noUi-handle")
+            handle.focus()
+            handle.press("ArrowRight")
+            expect(readout).to_have_text(f"{start + 1:g}")
+            # debounced refresh, then one 4,000-path simulation in the kernel
+            expect(summary).to_have_text(after, timeout=60_000)
+
+            shot = tmp_path / "dashboard.png"
+            page.screenshot(path=str(shot), full_page=True)
+            out = ROOT / "test-results"
+            out.mkdir(exist_ok=True)
+            shutil.copy(shot, out / "dashboard.png")
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
+    assert not errors, "JavaScript errors from the local page:\n" + "\n".join(errors)

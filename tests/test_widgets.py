@@ -1,0 +1,276 @@
+"""The dashboard, headless: sliders drive the same numbers ``simulate`` gives.
+
+Common random numbers make a refresh deterministic, so the displayed probabilities must equal a
+fresh ``okma_sim.simulate`` at the same settings and seed exactly; error bars must be the Monte
+Carlo standard errors (binomial for plain MC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+import okma_sim  # noqa: E402
+from okma_sim import OkmaError  # noqa: E402
+from okma_sim.widgets import Dashboard, SliderSpec, slider_specs  # noqa: E402
+
+N = 1000
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return okma_sim.load_plan(okma_sim.case_study_path())
+
+
+@pytest.fixture()
+def dash(plan):
+    return Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False)
+
+
+def _rows(html: str) -> dict[str, tuple[float, float, float, float]]:
+    """data-id -> (p, se, whisker lo, whisker hi) read back from the table HTML."""
+    out = {}
+    for m in re.finditer(r"<tr class='okma-row[^']*' data-id='([^']+)' data-p='([^']+)' "
+                         r"data-se='([^']+)'.*?data-lo='([^']+)' data-hi='([^']+)'", html):
+        out[m.group(1)] = tuple(float(x) for x in m.group(2, 3, 4, 5))
+    return out
+
+
+def _assert_shows(dash, ref):
+    """The dashboard displays exactly what ``ref`` (a SimulationResult) says."""
+    rows = _rows(dash.table.value)
+    assert set(rows) == {t.id for t in ref.plan.targets} | {"all_met", "all_key_results_met"}
+    for t in ref.plan.targets:
+        e = ref.probability(t.id)
+        assert dash.estimates[t.id] == e
+        p, se, lo, hi = rows[t.id]
+        assert p == pytest.approx(e.probability, abs=5e-7)
+        assert se == pytest.approx(e.stderr, abs=5e-7)
+        # the error bar is ±1.96 MC standard errors, and the MC SE is binomial
+        assert se == pytest.approx(math.sqrt(p * (1 - p) / ref.n_paths), abs=1e-6)
+        assert lo == pytest.approx(max(0, p - 1.96 * se), abs=2e-6)
+        assert hi == pytest.approx(min(1, p + 1.96 * se), abs=2e-6)
+        assert f"{e.probability:.3f} ± {e.stderr:.3f}" in dash.table.value
+    a = ref.all_met()
+    assert dash.estimates["all_met"] == a
+    assert dash.summary.value == f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
+    k = ref.all_key_results_met()
+    assert dash.summary_kr.value == (f"P(all key results met) = {k.probability:.3f} ± "
+                                     f"{k.stderr:.3f}")
+
+
+# -- the UI declaration ------------------------------------------------------------------------
+def test_slider_specs_follow_plan_bounds(plan):
+    specs = {s.key: s for s in slider_specs(plan)}
+    for name, lever in plan.levers.items():
+        s = specs[f"lever:{name}"]
+        assert (s.min, s.max, s.value) == (lever.low, lever.high, plan.actions[name])
+    # csat_surveys_per_year has no [levers] table: the model's LeverInfo bounds apply
+    assert "csat_surveys_per_year" not in plan.levers
+    s = specs["lever:csat_surveys_per_year"]
+    assert (s.min, s.max) == (0, 12)
+    for t in plan.targets:
+        s = specs[f"target:{t.id}"]
+        assert s.value == t.target and s.min <= t.target <= s.max
+    assert specs["target:csat"].readout_format == ".0%"
+    assert specs["confidence"].value == 0.8
+
+
+@pytest.mark.parametrize("kw, arg", [
+    ({"value": 20}, "'value'"),
+    ({"min": 16}, "'min'"),
+    ({"step": 0}, "'step'"),
+    ({"step": float("nan")}, "'step'"),
+    ({"kind": "knob"}, "'kind'"),
+])
+def test_slider_spec_validates_itself(kw, arg):
+    base = dict(kind="lever", name="x", label="x", value=7, min=2, max=15, step=1)
+    with pytest.raises(ValueError, match=arg):
+        SliderSpec(**{**base, **kw})
+
+
+def test_slider_spec_widens_to_include_plan_value(plan):
+    wide = plan.with_actions(prospect_visits_per_week=25)
+    s = next(s for s in slider_specs(wide) if s.name == "prospect_visits_per_week")
+    assert s.max == 25 and s.value == 25
+
+
+def test_model_layer_never_imports_ipywidgets():
+    code = ("import sys, okma_sim, okma_sim.widgets\n"
+            "from okma_sim.widgets import slider_specs\n"
+            "plan = okma_sim.load_plan(okma_sim.case_study_path())\n"
+            "slider_specs(plan); okma_sim.simulate(plan, 50, seed=1)\n"
+            "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- live numbers ------------------------------------------------------------------------------
+def test_initial_display_equals_simulate(plan, dash):
+    _assert_shows(dash, okma_sim.simulate(plan, N, seed=SEED))
+
+
+def test_lever_slider_updates_to_simulate_at_same_seed(plan, dash):
+    before = dash.estimates["all_met"]
+    dash.sliders["lever:prospect_visits_per_week"].value = 11
+    ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=11), N, seed=SEED)
+    _assert_shows(dash, ref)
+    assert dash.estimates["all_met"] != before  # the lever matters
+    dash.sliders["lever:customer_visits_per_week"].value = 12
+    ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=11,
+                                              customer_visits_per_week=12), N, seed=SEED)
+    _assert_shows(dash, ref)
+
+
+def test_target_and_confidence_sliders_reevaluate_without_resimulating(plan, dash):
+    sims = dash.simulation_count
+    dash.sliders["target:revenue"].value = 0.2
+    dash.sliders["target:revisit_rate"].value = 0.75
+    assert dash.simulation_count == sims
+    ref = okma_sim.simulate(plan.with_targets({"revenue": 0.2, "revisit_rate": 0.75}), N,
+                            seed=SEED)
+    _assert_shows(dash, ref)
+    dash.sliders["confidence"].value = 0.7
+    assert "Achievable at 70%" in dash.table.value
+    v = np.sort(ref.values["revenue"])
+    achievable = v[-math.ceil(0.7 * N)]  # the 700th largest of 1000 paths
+    assert (ref.values["revenue"] >= achievable).mean() >= 0.7
+    from okma_sim.plots import _fmt_level
+    assert f"<td>{_fmt_level(achievable, 'revenue_growth')}</td>" in dash.table.value
+
+
+def test_common_random_numbers_across_dashboards(plan):
+    """A second dashboard (empty cache) at the same seed shows identical numbers; another seed
+    shows different ones."""
+    a = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False)
+    a.set(prospect_visits_per_week=9, training_hours_per_month=8)
+    b = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False)
+    b.set(training_hours_per_month=8, prospect_visits_per_week=9)
+    assert a.estimates == b.estimates
+    c = Dashboard(plan.with_actions(prospect_visits_per_week=9, training_hours_per_month=8),
+                  n_paths=N, seed=SEED + 1, debounce=0, chart=False)
+    assert c.estimates["revenue"] != a.estimates["revenue"]
+
+
+def test_debounce_coalesces_a_burst_of_changes(plan):
+    dash = Dashboard(plan, n_paths=300, seed=SEED, debounce=0.05, chart=False)
+    n0 = dash.refresh_count
+
+    async def burst():
+        s = dash.sliders["lever:prospect_visits_per_week"]
+        for v in (8, 9, 10):
+            s.value = v
+        assert dash.refresh_count == n0  # nothing yet: waiting for the burst to end
+        await asyncio.sleep(0.5)
+
+    asyncio.run(burst())
+    assert dash.refresh_count == n0 + 1
+    ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=10), 300, seed=SEED)
+    assert dash.estimates["all_met"] == ref.all_met()
+
+
+def test_run_precise_uses_more_paths_with_progress(plan):
+    dash = Dashboard(plan, n_paths=300, seed=SEED, debounce=0, chart=False,
+                     precise_paths=9000)
+    seen = []
+    dash.progress.observe(lambda ch: seen.append(ch["new"]), names="value")
+    dash.precise_button.click()
+    ref = okma_sim.simulate(plan, 9000, seed=SEED)
+    _assert_shows(dash, ref)
+    assert dash.mode == "precise" and dash.result.n_paths == 9000
+    # one step per seed block of 4096 paths: 4096, 8192, 9000
+    assert [v for v in seen if v > 0] == [4096, 8192, 9000]
+    assert dash.progress.value == dash.progress.max == 9000
+    # a target change re-evaluates the precise run; a lever change goes back to the fast run
+    sims = dash.simulation_count
+    dash.sliders["target:revenue"].value = 0.25
+    assert dash.mode == "precise" and dash.simulation_count == sims
+    ref = okma_sim.simulate(plan.with_targets({"revenue": 0.25}), 9000, seed=SEED)
+    assert dash.estimates["revenue"] == ref.probability("revenue")
+    dash.sliders["lever:training_hours_per_month"].value = 8
+    assert dash.mode == "fast" and dash.result.n_paths == 300
+
+
+def test_chart_follows_levers_and_target(plan):
+    dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=True)
+    png = dash.chart.value
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    dash.sliders["lever:prospect_visits_per_week"].value = 12
+    dash.sliders["target:revenue"].value = 0.35
+    assert dash.chart.value != png
+    ax = dash._ax
+    b = dash.result.bands("revenue_growth", (0.05, 0.5, 0.95))
+    median = next(ln for ln in ax.lines if ln.get_gid() == "median")
+    np.testing.assert_allclose(median.get_ydata(), b["p50"])
+    target = next(ln for ln in ax.lines if ln.get_gid() == "target")
+    assert set(target.get_ydata()) == {0.35}
+    band = next(c for c in ax.collections if c.get_gid() == "band_0.05_0.95")
+    v = band.get_paths()[0].vertices
+    np.testing.assert_allclose([v[np.isclose(v[:, 0], i), 1].max() for i in range(len(b))],
+                               b["p95"])
+
+
+# -- saving ------------------------------------------------------------------------------------
+def test_save_scenario_round_trips_and_never_overwrites_silently(plan, dash, tmp_path):
+    dash.set(prospect_visits_per_week=10, marketing_events_per_quarter=3, revenue=0.25,
+             new_customers=11.5)
+    out = tmp_path / "chosen.toml"
+    dash.save_path.value = str(out)
+    dash.save_button.click()
+    assert "Saved" in dash.save_status.value
+    saved = okma_sim.load_plan(out)
+    assert saved.actions == {**plan.actions, "prospect_visits_per_week": 10,
+                             "marketing_events_per_quarter": 3}
+    assert saved.target("revenue").target == 0.25
+    assert saved.target("new_customers").target == 11.5
+    assert saved == dash.current_plan()
+    # same numbers when the saved file is simulated
+    assert okma_sim.simulate(saved, N, seed=SEED).all_met() == dash.estimates["all_met"]
+
+    # a second save to the same file is refused, and the file is untouched
+    text = out.read_text()
+    dash.set(prospect_visits_per_week=12)
+    dash.save_button.click()
+    assert "Not saved" in dash.save_status.value and "Overwrite" in dash.save_status.value
+    assert out.read_text() == text
+    with pytest.raises(OkmaError, match="exists"):
+        dash.save_scenario(out)
+    # ticking "Overwrite" replaces it, once
+    dash.overwrite.value = True
+    dash.save_button.click()
+    assert okma_sim.load_plan(out).actions["prospect_visits_per_week"] == 12
+    assert dash.overwrite.value is False
+
+
+def test_set_rejects_unknown_slider(dash):
+    with pytest.raises(KeyError, match="no slider named 'bogus'"):
+        dash.set(bogus=1)
+
+
+def test_dashboard_on_test_model_matches_closed_form():
+    """Linear test model: mean score over 12 months ~ Normal(effort, sqrt(0.04 effort^2 +
+    0.25 + 1/12)); moving the effort lever moves P(score >= 1.2) to the closed form (4 SE)."""
+    from scipy import stats
+
+    from okma_sim.plan import Management, Objective, Plan
+    toy = Plan(name="toy", start_month="2027-01", horizon_months=12, model="linear_toy",
+               objectives=(Objective(id="score", metric="score", target=1.2,
+                                     aggregate="mean"),),
+               actions={"effort": 1.0}, management=Management(review_every_months=0))
+    dash = Dashboard(toy, n_paths=4000, seed=SEED, debounce=0, chart=False)
+    spec = next(s for s in dash.specs if s.name == "effort")
+    assert (spec.min, spec.max) == (0, 10)  # model bounds (0, 100), capped to a useful range
+    for effort in (1.0, 2.0):
+        dash.sliders["lever:effort"].value = effort
+        sd = math.sqrt(0.04 * effort ** 2 + 0.25 + 1 / 12)
+        exact = stats.norm.sf(1.2, loc=effort, scale=sd)
+        e = dash.estimates["score"]
+        assert abs(e.probability - exact) <= 4 * e.stderr, (effort, e, exact)
