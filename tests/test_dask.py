@@ -1,0 +1,111 @@
+"""Executors: a Dask LocalCluster (and a plain thread pool) give results identical to
+in-process under one seed, for simulate, for `check --workers 2` and for a sweep; an
+unreachable scheduler fails fast with one line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import okma_sim
+from okma_sim.sweep import sweep
+
+distributed = pytest.importorskip("dask.distributed")
+
+CASE = okma_sim.case_study_path()
+
+
+@pytest.fixture(scope="module")
+def client():
+    import dask
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    # as `--workers` does: keep glibc's dynamic mmap threshold in the workers (speed only)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def assert_same_result(a, b) -> None:
+    assert a.n_paths == b.n_paths and a.seed == b.seed
+    for k in a.values:
+        np.testing.assert_array_equal(a.values[k], b.values[k])
+    assert set(a.monthly) == set(b.monthly)
+    for k in a.monthly:
+        np.testing.assert_array_equal(a.monthly[k], b.monthly[k])
+    pd.testing.assert_frame_equal(a.params, b.params)
+    assert a.diagnostics == b.diagnostics
+    assert a.to_json_dict() == b.to_json_dict()
+
+
+def test_simulate_on_two_dask_workers_is_identical(client):
+    plan = okma_sim.load_plan(CASE)
+    # 3 blocks (the last one partial), one block per task, so both workers take part
+    n = 2 * okma_sim.BLOCK_SIZE + 700
+    local = okma_sim.simulate(plan, n_paths=n, seed=11, progress=False)
+    remote = okma_sim.simulate(plan, n_paths=n, seed=11, progress=False, executor=client,
+                               chunk_size=okma_sim.BLOCK_SIZE)
+    assert_same_result(local, remote)
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+def test_thread_pool_and_chunk_sizes_are_identical():
+    plan = okma_sim.load_plan(CASE)
+    n = okma_sim.BLOCK_SIZE + 300
+    local = okma_sim.simulate(plan, n_paths=n, seed=12, progress=False)
+    with ThreadPoolExecutor(2) as ex:
+        pooled = okma_sim.simulate(plan, n_paths=n, seed=12, progress=False, executor=ex,
+                                   chunk_size=1)
+    assert_same_result(local, pooled)
+
+
+def test_sweep_on_dask_is_identical(client, tmp_path):
+    grid = {"prospect_visits_per_week": [6, 8], "training_hours_per_month": [4, 10]}
+    local = sweep([CASE], grid, n_paths=500, seed=21, out=tmp_path / "local.csv")
+    remote = sweep([CASE], grid, n_paths=500, seed=21, out=tmp_path / "dask.csv",
+                   executor=client)
+    pd.testing.assert_frame_equal(local, remote)
+    assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
+
+
+def _cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_check_with_workers_is_identical_to_in_process(capsys):
+    from okma_sim.cli import main
+    args = ["check", "--paths", "5000", "--seed", "31", "--json", "--no-progress"]
+    remote = _cli(*args, "--workers", "2")
+    assert remote.returncode == 0, remote.stderr
+    assert main(args) == 0
+    a, b = json.loads(capsys.readouterr().out), json.loads(remote.stdout)
+    assert a == b
+    assert a["paths"] == 5000 and a["seed"] == 31
+
+
+def test_unreachable_scheduler_fails_fast_with_one_line():
+    address = "tcp://127.0.0.1:1"  # nothing listens on port 1
+    t0 = time.monotonic()
+    r = _cli("check", "--paths", "100", "--scheduler", address, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 30
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "--scheduler" in lines[0] and address in lines[0]
+    assert r.stdout == ""
