@@ -16,14 +16,32 @@ from .params import Distribution
 from .plan import (KeyResult, Lever, Objective, Plan, Rule, check_plan, dumps_plan, load_plan,
                    save_plan)
 from .results import Estimate, SimulationResult
+# analysis: questions asked over many runs
+from .targets import achievability_curve, achievable_target, achievable_targets, solve_actions
+from .sensitivity import kr_importance, sensitivity, sobol, tornado
+from .calibrate import calibrate, fit_history, load_history
+from .backtest import backtest, rolling_backtest
+from .review import review
+from .compare import compare
+from .sweep import sweep
+from .grading import grade
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BLOCK_SIZE", "DataError", "Distribution", "Estimate", "KeyResult", "Lever",
-    "LinearToyModel", "Objective", "OkmaError", "Plan", "PlanError", "Rule", "SalesTeamModel",
-    "SimulationResult", "case_study_path", "check_plan", "data_path", "dumps_plan", "get_model",
-    "load_plan", "register_model", "save_plan", "simulate", "__version__",
+    # plan
+    "Plan", "Objective", "KeyResult", "Lever", "Rule", "Distribution", "load_plan", "save_plan",
+    "dumps_plan", "check_plan", "case_study_path", "data_path",
+    # models
+    "SalesTeamModel", "LinearToyModel", "get_model", "register_model",
+    # engine and results
+    "simulate", "BLOCK_SIZE", "SimulationResult", "Estimate", "grade",
+    # analysis
+    "achievable_target", "achievable_targets", "achievability_curve", "solve_actions",
+    "tornado", "sobol", "kr_importance", "sensitivity", "calibrate", "fit_history",
+    "load_history", "backtest", "rolling_backtest", "review", "compare", "sweep",
+    # errors
+    "OkmaError", "PlanError", "DataError", "__version__",
 ]
 
 
