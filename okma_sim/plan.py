@@ -933,6 +933,10 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, overwrite: bool 
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(data)
+        # mkstemp creates the file private (0600); give it the permissions a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         if not overwrite:
             # link() fails if the target appeared meanwhile: never clobber a user's file
             try:

@@ -291,14 +291,14 @@ class SimulationResult:
         cur = self.plan.currency
         lines = [f"{self.plan.name}: {self.n_paths:,} paths, seed {self.seed}, "
                  f"sampler {self.sampler}", ""]
-        head = f"{'':2}{'id':<22}{'metric (aggregate)':<34}{'target':>12}  {'P(met)':>15}" \
+        head = f"{'':3}{'id':<22}{'metric (aggregate)':<34}{'target':>12}  {'P(met)':>15}" \
                f"  {'p05':>10} {'p50':>10} {'p95':>10}"
         lines.append(head)
         lines.append("-" * len(head))
         for _, r in df.iterrows():
             tag = "O " if r["kind"] == "objective" else "KR"
             metric = f"{r['metric']} ({r['aggregate']})"
-            lines.append(f"{tag:<2}{r['id']:<22}{metric:<34}{r['comparison']:>3}"
+            lines.append(f"{tag:<3}{r['id']:<22}{metric:<34}{r['comparison']:>3}"
                          f"{_fmt(r['target']):>9}  {r['probability']:>7.3f} ± "
                          f"{r['stderr']:.3f}  {_fmt(r['p05']):>10} {_fmt(r['p50']):>10} "
                          f"{_fmt(r['p95']):>10}")
