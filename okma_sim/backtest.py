@@ -557,8 +557,8 @@ def _trailing(monthly: pd.DataFrame, metric: str, fmt: str) -> np.ndarray:
 
 def backtest(history: pd.DataFrame, cutoff: str, horizon: int = 3, *, fmt: str | None = None,
              plan: Plan | None = None, n_paths: int = 2000, seed: int = 0,
-             by: str = "sales_agent", model: Any = None, sampler: str = "mc"
-             ) -> BacktestResult:
+             by: str = "sales_agent", model: Any = None, sampler: str = "mc",
+             executor: Any = None) -> BacktestResult:
     """Fit on the history up to and including ``cutoff``, forecast the next ``horizon``
     months with what was recorded for them, and score the forecast against what happened.
 
@@ -581,6 +581,8 @@ def backtest(history: pd.DataFrame, cutoff: str, horizon: int = 3, *, fmt: str |
         Panel grouping of an opportunity export.
     sampler : {"mc", "lhs", "sobol"}
         Design of the parameter draws.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Runs the backtest there; the result is identical to in-process.
 
     Returns
     -------
@@ -595,8 +597,11 @@ def backtest(history: pd.DataFrame, cutoff: str, horizon: int = 3, *, fmt: str |
     >>> sorted(bt.coverage)
     ['50', '80', '95']
     """
-    return _backtest_one(history, cutoff, horizon, fmt=fmt, plan=plan, n_paths=n_paths,
-                         seed=seed, by=by, model=model, min_train=1, sampler=sampler)
+    kw = dict(fmt=fmt, plan=plan, n_paths=n_paths, seed=seed, by=by, model=model, min_train=1,
+              sampler=sampler)
+    if executor is None:
+        return _backtest_one(history, cutoff, horizon, **kw)
+    return executor.submit(_backtest_one, history, cutoff, horizon, **kw).result()
 
 
 def _backtest_one(history, cutoff, horizon, *, fmt, plan, n_paths, seed, by, model,
@@ -661,12 +666,13 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 3, *, fmt: str | None
                      plan: Plan | None = None, n_paths: int = 2000, seed: int = 0,
                      by: str = "sales_agent", first_cutoff: str | None = None,
                      min_train: int | None = None, model: Any = None,
-                     sampler: str = "mc") -> BacktestResult:
+                     sampler: str = "mc", executor: Any = None) -> BacktestResult:
     """:func:`backtest` at every feasible cutoff, pooled.
 
     Cutoffs run from the first month that leaves ``min_train`` fitted months (or
     ``first_cutoff``) to the last that leaves ``horizon`` months after it. Run k uses seed
-    ``SeedSequence(seed)`` child k.
+    ``SeedSequence(seed)`` child k, so with an ``executor`` (a concurrent.futures Executor or
+    a Dask client) the cutoffs run in parallel and the result is identical to in-process.
 
     Examples
     --------
@@ -691,10 +697,16 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 3, *, fmt: str | None
     cutoffs = list(range(start, last - horizon + 1))
     seeds = np.random.SeedSequence(seed).spawn(len(cutoffs))
     runs, warn = [], []
-    for c, s in zip(cutoffs, seeds):
-        r = _backtest_one(history, _month(c), horizon, fmt=fmt, plan=plan, n_paths=n_paths,
-                          seed=int(s.generate_state(1)[0]), by=by, model=model,
-                          min_train=min_train, sampler=sampler)
+    calls = [((history, _month(c), horizon),
+              dict(fmt=fmt, plan=plan, n_paths=n_paths, seed=int(s.generate_state(1)[0]),
+                   by=by, model=model, min_train=min_train, sampler=sampler))
+             for c, s in zip(cutoffs, seeds)]
+    if executor is None:
+        results = [_backtest_one(*a, **k) for a, k in calls]
+    else:
+        futures = [executor.submit(_backtest_one, *a, **k) for a, k in calls]
+        results = [f.result() for f in futures]  # in cutoff order, whatever finished first
+    for r in results:
         runs.append(r.runs[0])
         warn += list(r.warnings)
     return BacktestResult(runs=tuple(runs), rolling=True, format=fmt, n_paths=n_paths,

@@ -81,6 +81,17 @@ def test_sweep_on_dask_is_identical(client, tmp_path):
     assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
 
 
+def test_rolling_backtest_on_dask_is_identical(client):
+    from okma_sim.backtest import rolling_backtest
+    from okma_sim.calibrate import load_history
+    hist = load_history(okma_sim.data_path("sales_history.csv"))
+    kw = dict(n_paths=300, seed=5, first_cutoff="2026-07")
+    local = rolling_backtest(hist, 3, **kw)
+    remote = rolling_backtest(hist, 3, executor=client, **kw)
+    assert len(local.runs) >= 2  # several cutoffs, so both workers can take part
+    assert local.to_json_dict() == remote.to_json_dict()
+
+
 def _cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
                           text=True, timeout=timeout)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 
 from .calibrate import add_history_options, parse_columns
-from .common import (add_json, emit_json, envelope, load_scenario, positive_int, seed_int,
-                     sha256_file)
+from .common import (add_dask_options, add_json, emit_json, envelope, executor_from_args,
+                     load_scenario, positive_int, seed_int, sha256_file)
 
 
 def register(sub) -> None:
@@ -34,6 +34,7 @@ def register(sub) -> None:
                    help="random seed (default: the plan's, else fresh entropy, reported)")
     p.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc",
                    help="how parameter values are drawn for the paths (default mc)")
+    add_dask_options(p)
     p.add_argument("--no-progress", action="store_true", help="(accepted; no bar is shown)")
     add_json(p)
     p.set_defaults(func=run)
@@ -52,14 +53,14 @@ def run(args: argparse.Namespace) -> int:
         seed = normalize_seed(None)
     kw = dict(fmt=args.fmt, plan=plan, n_paths=args.paths, seed=seed, by=args.by,
               sampler=args.sampler)
-    if args.rolling:
-        res = rolling_backtest(hist, args.horizon, first_cutoff=args.cutoff,
-                               min_train=args.min_train, **kw)
-    else:
-        if args.cutoff is None:
-            raise OkmaError("--cutoff is required (or pass --rolling)", key="--cutoff",
-                            value=None)
-        res = backtest(hist, args.cutoff, args.horizon, **kw)
+    if not args.rolling and args.cutoff is None:
+        raise OkmaError("--cutoff is required (or pass --rolling)", key="--cutoff", value=None)
+    with executor_from_args(args) as ex:
+        if args.rolling:
+            res = rolling_backtest(hist, args.horizon, first_cutoff=args.cutoff,
+                                   min_train=args.min_train, executor=ex, **kw)
+        else:
+            res = backtest(hist, args.cutoff, args.horizon, executor=ex, **kw)
     if args.json:
         doc = envelope(plan_path, sha, args.paths, seed, list(res.warnings))
         src = hist.attrs.get("source") or args.history

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import OkmaError
 
-__all__ = ["CliError", "OneLineParser", "fail", "add_sim_options", "add_json", "load_scenario",
+__all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json", "load_scenario",
            "envelope", "emit_json", "executor_from_args", "positive_int", "seed_int",
            "probability_arg", "check_output_path", "sha256_file", "sim_kwargs", "tolerance_arg"]
 
@@ -91,6 +91,15 @@ def tolerance_arg(text: str) -> float:
     return v
 
 
+def add_dask_options(p: argparse.ArgumentParser) -> None:
+    """--workers N (a LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=positive_int, default=None,
+                   help="run on a local Dask cluster of N workers (127.0.0.1)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+
+
 def add_sim_options(p: argparse.ArgumentParser, *, sampler: bool = True,
                     dask: bool = True, adaptive: bool = True) -> None:
     p.add_argument("--paths", type=positive_int, default=None,
@@ -101,11 +110,7 @@ def add_sim_options(p: argparse.ArgumentParser, *, sampler: bool = True,
         p.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default=None,
                        help="parameter sampling: plain Monte Carlo, Latin hypercube or Sobol")
     if dask:
-        g = p.add_mutually_exclusive_group()
-        g.add_argument("--workers", type=positive_int, default=None,
-                       help="run on a local Dask cluster of N workers (127.0.0.1)")
-        g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+        add_dask_options(p)
     if adaptive:
         p.add_argument("--tolerance", type=tolerance_arg, default=None, metavar="T",
                        help="adaptive stopping: add paths until the 95%% half-width of "
