@@ -274,7 +274,7 @@ def check_cutoff(history: pd.DataFrame, cutoff: str, horizon: int, fmt: str | No
     import re
     src = history.attrs.get("source")
     if not isinstance(cutoff, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cutoff):
-        raise DataError("--cutoff must be a month written YYYY-MM", file=src, key="--cutoff",
+        raise DataError("must be a month written YYYY-MM", file=src, key="--cutoff",
                         value=cutoff)
     first, last, _ = history_months(history, fmt)
     c = _ym(cutoff)

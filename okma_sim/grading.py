@@ -130,11 +130,8 @@ def grade(result, *, committed: float | None = None, stretch: float | None = Non
         if result.weights is None:
             q10, q50, q90 = np.quantile(s, [0.1, 0.5, 0.9])
         else:  # weighted quantiles (a review's reweighted paths)
-            order = np.argsort(s)
-            cw = np.cumsum(np.asarray(result.weights, float)[order])
-            cw /= cw[-1]
-            q10, q50, q90 = (float(s[order][min(np.searchsorted(cw, q), s.size - 1)])
-                             for q in (0.1, 0.5, 0.9))
+            q10, q50, q90 = np.quantile(s, [0.1, 0.5, 0.9], method="inverted_cdf",
+                                        weights=np.asarray(result.weights, float))
         rows.append({"id": k.id, "baseline": k.baseline, "target": k.target,
                      "expected_score": mean, "expected_score_stderr": se,
                      "score_p10": float(q10), "score_p50": float(q50), "score_p90": float(q90),

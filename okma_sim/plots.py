@@ -582,21 +582,29 @@ def coverage_chart(coverage: Mapping[Any, float], *, ax=None, n: int | None = No
     return ax
 
 
+def save_png(fig, path, *, overwrite: bool = False, dpi: int = 110, **kwargs):
+    """Render a figure to PNG and write it atomically (never half-written; no overwrite
+    unless asked), then close it. Returns the path."""
+    import matplotlib.pyplot as plt
+
+    from .plan import atomic_write
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, **kwargs)
+    plt.close(fig)
+    atomic_write(path, buf.getvalue(), overwrite=overwrite)
+    return path
+
+
 def save_check_figures(result: Any, paths: Sequence, *, overwrite: bool = False) -> list:
     """The fan chart of the main objective and the probability bars, as PNG (atomically)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plan import atomic_write
     written = []
     for path, draw in zip(paths, (fan_chart, probability_bars)):
         fig, ax = plt.subplots(figsize=(9, 5))
         draw(result, ax=ax)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        plt.close(fig)
-        atomic_write(path, buf.getvalue(), overwrite=overwrite)
-        written.append(path)
+        written.append(save_png(fig, path, overwrite=overwrite))
     return written

@@ -183,12 +183,11 @@ class SimulationResult:
         if v.size == 0:
             return {f"p{round(x * 100):02d}": math.nan for x in q}
         if self.weights is not None:
-            w = self.weights[~np.isnan(self.values[id])]
-            order = np.argsort(v)
-            cw = np.cumsum(w[order]) / w.sum()
-            return {f"p{round(x * 100):02d}": float(v[order][np.searchsorted(cw, x)])
-                    for x in q}
-        vals = np.quantile(v, q)
+            # reweighted paths (mid-period review): numpy's weighted inverted-CDF quantile
+            w = np.asarray(self.weights, dtype=float)[~np.isnan(self.values[id])]
+            vals = np.quantile(v, q, weights=w, method="inverted_cdf")
+        else:
+            vals = np.quantile(v, q)
         return {f"p{round(x * 100):02d}": float(y) for x, y in zip(q, vals)}
 
     def bands(self, metric: str, q: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import (add_json, add_sim_options, check_output_path, emit_json, envelope,
+from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
                      executor_from_args, load_scenario, sim_kwargs)
 
 
@@ -27,19 +27,22 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import okma_sim
     from .. import plots
+    from .._errors import OkmaError
+    from ..grading import grade
     from ..plan import atomic_write
 
     plan, path, sha = load_scenario(args.scenario)
-    # check outputs before the (possibly long) run, so bad paths fail fast and write nothing
+    # check every output before the (possibly long) run, so bad paths fail fast and nothing,
+    # not even the figures folder, is created
+    fig_dir = Path(args.figures) if args.figures else None
     fig_paths = []
-    if args.figures:
-        d = Path(args.figures)
-        if d.exists() and not d.is_dir():
-            from .._errors import OkmaError
-            raise OkmaError("--figures must name a folder", file=str(d))
-        d.mkdir(parents=True, exist_ok=True)
-        fig_paths = [check_output_path(d / n, args.force, "--figures")
-                     for n in ("fan_chart.png", "probabilities.png")]
+    if fig_dir is not None:
+        if fig_dir.exists() and not fig_dir.is_dir():
+            raise OkmaError("--figures must name a folder", file=str(fig_dir))
+        fig_paths = [fig_dir / n for n in ("fan_chart.png", "probabilities.png")]
+        if fig_dir.exists():
+            for f in fig_paths:
+                check_output_path(f, args.force, "--figures")
     if args.export:
         check_output_path(args.export, args.force, "--export")
     kw = sim_kwargs(args, plan)
@@ -47,28 +50,16 @@ def run(args: argparse.Namespace) -> int:
         res = okma_sim.simulate(plan, executor=ex, **kw)
     written = []
     if fig_paths:
+        fig_dir.mkdir(parents=True, exist_ok=True)
         written += plots.save_check_figures(res, fig_paths, overwrite=args.force)
     if args.export:
         atomic_write(args.export, res.to_frame().to_csv(index=False), overwrite=args.force)
         written.append(args.export)
-    if args.json:
-        doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
-        doc.update(res.to_json_dict())
-        if plan.key_results and any(k.baseline is not None for k in plan.key_results):
-            from ..grading import grade
-            doc["grading"] = grade(res).to_dict(orient="records")
-        doc["outputs"] = [str(w) for w in written]
-        emit_json(doc)
-    else:
-        print(res.table())
-        if plan.key_results and any(k.baseline is not None for k in plan.key_results):
-            try:
-                from ..grading import grade
-            except ImportError:
-                pass
-            else:
-                print()
-                print(grade(res).to_string(index=False))
-        for w in written:
-            print(f"wrote {w}")
-    return 0
+    doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
+    doc.update(res.to_json_dict())
+    text = res.table()
+    if any(k.baseline is not None for k in plan.key_results):
+        graded = grade(res)
+        doc["grading"] = graded.to_dict(orient="records")
+        text += "\n\n" + graded.to_string(index=False)
+    return emit_result(args, doc, text, written)

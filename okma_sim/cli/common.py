@@ -17,7 +17,7 @@ import numpy as np
 from .._errors import OkmaError
 
 __all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json", "load_scenario",
-           "envelope", "emit_json", "executor_from_args", "positive_int", "seed_int",
+           "envelope", "emit_json", "emit_result", "executor_from_args", "positive_int", "seed_int",
            "probability_arg", "check_output_path", "sha256_file", "sim_kwargs", "tolerance_arg"]
 
 
@@ -187,6 +187,20 @@ def _finite(o: Any) -> Any:
 
 def emit_json(doc: dict[str, Any]) -> None:
     print(json.dumps(_finite(doc), default=_default, indent=2))
+
+
+def emit_result(args: argparse.Namespace, doc: dict[str, Any], text: str,
+                written: list) -> int:
+    """The end of a subcommand: the JSON document (with ``outputs``) under --json, else the
+    readable text and one ``wrote FILE`` line per output file."""
+    if getattr(args, "json", False):
+        doc["outputs"] = [str(w) for w in written]
+        emit_json(doc)
+    else:
+        print(text)
+        for w in written:
+            print(f"wrote {w}")
+    return 0
 
 
 def check_output_path(path: str | Path, force: bool, what: str = "--out") -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_json, add_sim_options, check_output_path, emit_json, envelope,
+from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
                      executor_from_args, load_scenario, reword_help)
 
 #: paths of the base run and of each tornado run unless --paths is given
@@ -59,26 +59,13 @@ def run(args: argparse.Namespace) -> int:
                         sobol_n=n, tornado_parameters=params, executor=ex)
     written = []
     if args.figure:
-        import io
-
         import matplotlib
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        from ..plan import atomic_write
+        from ..plots import save_png
         ax = s.plot_tornado()
-        buf = io.BytesIO()
-        ax.figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-        plt.close(ax.figure)
-        atomic_write(args.figure, buf.getvalue(), overwrite=args.force)
-        written.append(args.figure)
-    if args.json:
-        doc = envelope(path, sha, s.n_paths, s.seed, list(s.warnings))
-        doc.update(s.to_json_dict())
-        doc["outputs"] = written
-        emit_json(doc)
-        return 0
-    print(s.table())
-    for w in written:
-        print(f"wrote {w}")
-    return 0
+        written.append(save_png(ax.figure, args.figure, overwrite=args.force, dpi=120,
+                                bbox_inches="tight"))
+    doc = envelope(path, sha, s.n_paths, s.seed, list(s.warnings))
+    doc.update(s.to_json_dict())
+    return emit_result(args, doc, s.table(), written)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_json, add_sim_options, check_output_path, emit_json, envelope,
+from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
                      executor_from_args, load_scenario, positive_int, probability_arg,
                      reword_help)
 
@@ -61,13 +61,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         save_plan(sol.plan, args.out, overwrite=args.force)
         written.append(args.out)
-    if args.json:
-        doc = envelope(path, sha, sol.n_paths, sol.seed, list(sol.warnings))
-        doc.update(sol.to_json_dict())
-        doc["outputs"] = written
-        emit_json(doc)
-        return 0
-    print(sol.table())
-    for w in written:
-        print(f"wrote {w}")
-    return 0
+    doc = envelope(path, sha, sol.n_paths, sol.seed, list(sol.warnings))
+    doc.update(sol.to_json_dict())
+    return emit_result(args, doc, sol.table(), written)

@@ -745,10 +745,9 @@ class SalesTeamModel:
                     cond = np.broadcast_to(cond[:, None], st.seat.shape) & filled
                 # a response already pending or running is not restarted: re-firing it at
                 # every review would push its start back forever when delay >= cadence
-                busy = {"coaching": (st.coach_wait > 0) | (st.coach_left > 0),
-                        "training": (st.train_wait > 0) | (st.train_left > 0),
-                        "shift_visits": (st.shift_wait > 0) | (st.shift_left > 0)
-                        }[r.response]
+                timer = {"coaching": "coach", "training": "train",
+                         "shift_visits": "shift"}[r.response]
+                busy = (getattr(st, f"{timer}_wait") > 0) | (getattr(st, f"{timer}_left") > 0)
                 cond = cond & ~busy
                 if r.response == "coaching":
                     st.coach_wait = np.where(cond, wait, st.coach_wait)
