@@ -5,7 +5,7 @@ and the action solver's objective smooth under common random numbers (DESIGN.md 
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 __all__ = ["poisson_icdf", "binomial_icdf", "binomial_normal_icdf", "POISSON_EXACT_BELOW",
            "BINOMIAL_EXACT_BELOW"]
@@ -41,48 +41,94 @@ def poisson_icdf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return out
 
 
-def _poisson_search(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Exact Poisson quantiles by summing the pmf, as float counts.
+def _count_steps(u: np.ndarray, p: np.ndarray, live, top: int, step, cmp, *args: np.ndarray
+                 ) -> np.ndarray:
+    """#{k = 0, 1, ... : cmp(u, F(k))} for a non-decreasing CDF F, each count capped.
 
-    While most elements are still searching it runs whole-array, in place and without masks:
-    F(k) only grows with k, so the count of k with F(k) < u is the quantile. The few
-    stragglers are then compacted and finished one step at a time. The arithmetic is the same
-    sequence of operations either way, so results do not depend on the switch-over point.
+    ``p`` is the pmf at 0 (and F(0)); ``step(k, p, tmp, *args)`` turns the pmf at k - 1 into
+    the pmf at k in place. ``live(k, *args)`` says which elements are below their cap at k
+    (None: all of them); it is asked only when the arrays are compacted, and ``top`` bounds
+    every cap. Counts of elements that pass their cap between compactions are not clipped.
+
+    The search runs whole-array, in place and without masks: F only grows, so the number of
+    steps with ``cmp(u, F(k))`` is the count, and finished elements need no mask. Once at most
+    half the elements are still searching, the finished ones are written out and the rest
+    compacted (by index; a boolean gather is several times slower), so late steps cost only
+    what the stragglers cost. Every element sees the same sequence of floating-point
+    operations whatever the compaction, so its count does not depend on the other elements.
     """
-    p = np.exp(-lam)
     F = p.copy()
-    hit = u > F
+    hit = cmp(u, F)
     cnt = hit.astype(np.int16)
+    out = None  # counts written so far (None: none yet)
+    idx = None  # positions in ``out`` of the elements still in the arrays
     tmp = np.empty_like(F)
     k = 0
     na = np.count_nonzero(hit)
-    # (k < 64: past that only stalls near u = 1 remain; the compacted loop ends them exactly)
-    while na * 16 >= u.size and k < 64:
+    while na and k < top:
+        if 2 * na <= cnt.size:
+            if out is None:
+                out = cnt.astype(float)
+            else:
+                out[idx] = cnt
+            # an element at its cap is done too (F stalled just below u, or k reached n)
+            below = live(k, *args)
+            sel = np.flatnonzero(hit if below is None else hit & below)
+            idx = sel if idx is None else idx[sel]
+            u, p, F, cnt = u[sel], p[sel], F[sel], cnt[sel]
+            args = tuple(a[sel] for a in args)
+            tmp, hit = np.empty_like(F), np.empty(F.size, dtype=bool)
+            if not sel.size:
+                return out
         for _ in range(4):  # checking the active count costs a pass: do it every 4 steps
             k += 1
-            np.divide(lam, k, out=tmp)
-            p *= tmp
+            step(k, p, tmp, *args)
             F += p
-            np.greater(u, F, out=hit)
+            cmp(u, F, out=hit)
             cnt += hit
         na = np.count_nonzero(hit)
-    out = cnt.astype(float)
-    if na:
-        flat_out = out.reshape(-1)
-        idx = np.flatnonzero(hit)
-        ua, la = u.reshape(-1)[idx], lam.reshape(-1)[idx]
-        p, F = p.reshape(-1)[idx], F.reshape(-1)[idx]
-        keep = p > 0
-        idx, ua, la, p, F = idx[keep], ua[keep], la[keep], p[keep], F[keep]
-        while idx.size and k < 399:  # counts are capped at 400
-            k += 1
-            p *= la / k
-            F += p
-            # F can stall just below u when u is within rounding of 1; the cap ends the search
-            keep = (ua > F) & (p > 0)
-            idx, ua, la, p, F = idx[keep], ua[keep], la[keep], p[keep], F[keep]
-            flat_out[idx] = k + 1
+    if out is None:
+        return cnt.astype(float)
+    out[idx] = cnt
     return out
+
+
+def _poisson_step(k: int, p: np.ndarray, tmp: np.ndarray, lam: np.ndarray) -> None:
+    np.divide(lam, k, out=tmp)
+    p *= tmp
+
+
+def _poisson_search(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Exact Poisson quantiles by summing the pmf (see :func:`_count_steps`), as float counts.
+
+    When ``u`` is within rounding of 1 (``random()`` can return 1 - 2**-53) the summed CDF
+    can stall just below it; such rare counts stop at ``lam + 10 sqrt(lam) + 40``, far above
+    any quantile below 1 - 2**-53, and are then taken from ``scipy.stats.poisson.ppf``.
+    """
+    shape = u.shape
+    u = np.ascontiguousarray(u, dtype=float).reshape(-1)
+    lam = np.ascontiguousarray(lam, dtype=float).reshape(-1)
+    if not u.size:
+        return u.reshape(shape)
+    out = _count_steps(u, np.exp(-lam), _poisson_live, int(_poisson_cap(lam.max())),
+                       _poisson_step, np.greater, lam)
+    big = np.flatnonzero(out >= 41.0)  # every cap is above 40: only these can be at theirs
+    if big.size:
+        ub, lb = u[big], lam[big]
+        cap = _poisson_cap(lb)
+        stalled = out[big] >= cap
+        # u within rounding of 1: scipy's quantile (the cap where u is 1 itself)
+        out[big] = np.where(stalled, np.where(ub < 1.0, stats.poisson.ppf(
+            np.minimum(ub, np.nextafter(1.0, 0.0)), lb), cap), out[big])
+    return out.reshape(shape)
+
+
+def _poisson_cap(lam):
+    return np.ceil(lam + 10.0 * np.sqrt(lam) + 40.0)
+
+
+def _poisson_live(k: int, lam: np.ndarray) -> np.ndarray | None:
+    return None if k < 40 else _poisson_cap(lam) > k
 
 
 #: Binomials with variance n q (1 - q) below this are inverted exactly; above it by the
@@ -132,48 +178,26 @@ def binomial_icdf(u: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.ndarray:
     return out
 
 
+def _binomial_step(k: int, p: np.ndarray, tmp: np.ndarray, n: np.ndarray, ratio: np.ndarray
+                   ) -> None:
+    p *= ratio
+    np.subtract(n, k - 1, out=tmp)
+    p *= tmp
+    p /= k
+
+
+def _binomial_live(k: int, n: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    return n > k
+
+
 def _binomial_count(u: np.ndarray, n: np.ndarray, q: np.ndarray, *, strict: bool
                     ) -> np.ndarray:
-    """#{k >= 0 : F(k; n, q) < u} (``strict``) or ``<= u``, capped at n, for q <= 1/2.
-
-    Whole-array and in place while most elements are searching (F grows with k, so the count
-    needs no mask); the stragglers are then compacted, as in :func:`_poisson_search`.
-    """
-    cmp = np.greater if strict else np.greater_equal
+    """#{k >= 0 : F(k; n, q) < u} (``strict``) or ``<= u``, capped at n, for q <= 1/2
+    (see :func:`_count_steps`)."""
     p = np.exp(n * np.log1p(-q))  # pmf at 0
-    F = p.copy()
-    ratio = q / (1.0 - q)
-    hit = cmp(u, F)
-    cnt = hit.astype(np.int16)
-    tmp = np.empty_like(F)
-    k = 0
-    na = np.count_nonzero(hit)
-    while na * 16 >= u.size and k < 64:
-        for _ in range(4):
-            k += 1
-            p *= ratio
-            np.subtract(n, k - 1, out=tmp)
-            p *= tmp
-            p /= k
-            F += p
-            cmp(u, F, out=hit)
-            cnt += hit
-        na = np.count_nonzero(hit)
-    out = np.minimum(cnt, n)
-    hit &= k < n
-    if hit.any():
-        idx = np.flatnonzero(hit)
-        ua, nn, p, F, ratio = u[idx], n[idx], p[idx], F[idx], ratio[idx]
-        while idx.size:
-            k += 1
-            p = p * ratio * (nn - k + 1) / k
-            F += p
-            # rounding can leave F just below u near 1: stop at n
-            keep = cmp(ua, F) & (k < nn)
-            out[idx[keep]] = k + 1
-            idx, ua, nn, p, F, ratio = idx[keep], ua[keep], nn[keep], p[keep], F[keep], \
-                ratio[keep]
-    return out
+    counts = _count_steps(u, p, _binomial_live, int(n.max(initial=0)), _binomial_step,
+                          np.greater if strict else np.greater_equal, n, q / (1.0 - q))
+    return np.minimum(counts, n, out=counts)
 
 
 def binomial_normal_icdf(z: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.ndarray:
