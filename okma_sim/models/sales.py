@@ -270,13 +270,20 @@ class SalesState:
     coach_rule: np.ndarray | None = None
     train_rule: np.ndarray | None = None
 
-    def tick_timers(self) -> None:
-        """Advance every response timer by one month (after the month they covered)."""
-        for w, left in (("coach_wait", "coach_left"), ("train_wait", "train_left"),
-                        ("shift_wait", "shift_left")):
+    def tick_timers(self, idle: frozenset[str] = frozenset()) -> None:
+        """Advance every response timer by one month (after the month they covered).
+
+        ``idle`` names timers ("coach", "train", "shift", "mkt") whose arrays are all +0.0 and
+        that no rule can start: ticking would leave them unchanged, so they are skipped."""
+        for t in ("coach", "train", "shift"):
+            if t in idle:
+                continue
+            w, left = f"{t}_wait", f"{t}_left"
             on = (getattr(self, w) <= 0) & (getattr(self, left) > 0)
             setattr(self, left, getattr(self, left) - on)
             setattr(self, w, np.maximum(getattr(self, w) - 1, 0))
+        if "mkt" in idle:
+            return
         on = (self.mkt_wait <= 0) & (self.mkt_left > 0)
         self.mkt_left = self.mkt_left - on
         self.mkt_wait = np.maximum(self.mkt_wait - 1, 0)
@@ -294,6 +301,57 @@ class SalesState:
             else:
                 kw[f.name] = v
         return SalesState(**kw)
+
+
+def _plain(a: np.ndarray) -> bool:
+    """Whether ``a`` is float64, finite and >= +0.0 (no -0.0): then ``a * mask`` equals
+    ``np.where(mask, a, 0.0)`` bit for bit (x * 1 = x, x * 0 = +0.0)."""
+    return a.dtype == np.float64 and bool(((a >= 0) & (a < math.inf)).all()) \
+        and not np.signbit(a).any()
+
+
+class _Masker:
+    """``masker(mask)`` = ``np.where(mask, st.<name>, 0.0)``: a product while the array is
+    plain (checked again whenever the state holds a new array), else ``np.where``."""
+
+    def __init__(self, st: SalesState, name: str) -> None:
+        self.st, self.name, self.seen, self.ok = st, name, None, False
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        a = getattr(self.st, self.name)
+        if a is not self.seen:
+            self.seen, self.ok = a, _plain(a) and a.shape == mask.shape
+        return a * mask if self.ok else np.where(mask, a, 0.0)
+
+
+def _where(cond: np.ndarray, value, old: np.ndarray, cast=None,
+           idx: np.ndarray | None = None) -> np.ndarray:
+    """``np.where(cond, value, old)`` (then ``.astype(cast)``), bit for bit, faster for a sparse
+    ``cond`` over (paths, seats): a copy of ``old`` with the ``cond`` seats assigned (``old``
+    itself when none is). ``value``: a number, or float64 per path (paths, 1) or per seat.
+    Other dtypes and shapes take ``np.where``. ``idx``: ``np.flatnonzero(cond)`` if known."""
+    want = np.dtype(np.float64 if cast is None else cast)
+    arr = isinstance(value, np.ndarray)
+    if (old.dtype != want or old.ndim != 2 or old.shape != cond.shape
+            or (arr and (value.dtype != np.float64 or value.ndim != 2
+                         or value.shape not in (cond.shape, (cond.shape[0], 1))))
+            or (not arr and not (isinstance(value, (float, int)) and not isinstance(value, bool)
+                                 and (cast is None or -128 <= value < 128)))):
+        new = np.where(cond, value, old)
+        return new if cast is None else new.astype(cast)
+    if idx is None:
+        idx = np.flatnonzero(cond)
+    if not idx.size:
+        return old
+    new = old.copy()
+    flat = new.reshape(-1)
+    if not arr:
+        flat[idx] = value
+    elif value.shape[1] == 1:
+        flat[idx] = value[idx // cond.shape[1], 0]
+    else:
+        flat[idx] = value.reshape(-1)[idx]
+    return new
 
 
 class SalesTeamModel:
@@ -474,49 +532,110 @@ class SalesTeamModel:
         # row sums of integer-valued (paths, seats) arrays as a matrix-vector product: several
         # times faster than .sum(1) over 12 seats, and exact for integers in any order
         ones = np.ones(S)
+        ones_q = np.ones(st.quarters_done.shape[1])
+
+        # A response timer no rule of this plan can start, and whose arrays are all +0.0, stays
+        # so for the whole run (ticks and departures keep +0.0): its response is off in every
+        # month, so its masks, np.where's and ticks are skipped. Each shortcut below drops only
+        # terms that are exactly + 0.0 or * 1.0, so results are bit-identical.
+        started = {r.response for r in rules} if every > 0 else set()
+        zero = lambda *a: all(x.dtype == np.float64 and not x.any()  # noqa: E731
+                              and not np.signbit(x).any() for x in a)
+        idle = frozenset(
+            t for t, resp, arrs in (
+                ("coach", "coaching", (st.coach_wait, st.coach_left)),
+                ("train", "training", (st.train_wait, st.train_left)),
+                ("shift", "shift_visits", (st.shift_wait, st.shift_left)),
+                ("mkt", "marketing_push", (st.mkt_wait, st.mkt_left, st.mkt_events)))
+            if resp not in started and zero(*arrs))
+        # coach_mult = 1 + 0 * effect is exactly 1 only for a finite effect
+        coach_idle = "coach" in idle and bool(np.isfinite(st.coach_effect).all())
+        train_idle = "train" in idle
+        mkt_idle = "mkt" in idle
+        if "shift" in idle:
+            # no shift in any month: the effort before capping is the same every month
+            no_shift = np.where(False, st.shift_amount, 0.0) * WEEKS_PER_MONTH
+            pv_idle = np.maximum(pv_plan - no_shift, 0.0)
+            cv_idle = np.maximum(cv_plan + no_shift, 0.0)
+            visit_h_idle = pv_idle * hpv + cv_idle * hcv
+            visit_h_floor = np.maximum(visit_h_idle, 1e-12)
+        # season_factor depends on the month only through quarter end or not
+        season_of = {qe: season_factor(3 if qe else 1, p["quarter_end_uplift"])[:, None]
+                     for qe in (False, True)}
+        ramp_den = np.maximum(col["ramp_months"], 1e-9)
+        coach_hours_on, train_extra_on = _Masker(st, "coach_hours"), _Masker(st, "train_extra")
+        # tenure + 1.0 where filled is tenure + f_filled when no tenure is -0.0 or NaN (x + 0.0
+        # is then x); the update and refills (+0.0) keep it so
+        tenure_plain = st.tenure.dtype == np.float64 and not (
+            np.isnan(st.tenure).any() or np.signbit(st.tenure[st.tenure == 0]).any())
         for j in range(M):
             g = m0 + j
             cm = int(cal[g])
-            season = season_factor(cm, p["quarter_end_uplift"])[:, None]
+            season = season_of[cm % 3 == 0]
             filled = st.seat == 2
             f_filled = filled.astype(float)
 
             # -- effort and capacity --------------------------------------------------------
-            shift_on = (st.shift_wait <= 0) & (st.shift_left > 0)
-            shift = np.where(shift_on, st.shift_amount, 0.0) * WEEKS_PER_MONTH
-            pv = np.maximum(pv_plan - shift, 0.0)
-            cv = np.maximum(cv_plan + shift, 0.0)
-            coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & filled
-            train_on = (st.train_wait <= 0) & (st.train_left > 0) & filled
-            coach_h = np.where(coach_on, st.coach_hours, 0.0)
-            th = (th_plan + np.where(train_on, st.train_extra, 0.0)) * f_filled
-            visit_h = pv * hpv + cv * hcv
+            if "shift" in idle:
+                pv, cv, visit_h = pv_idle, cv_idle, visit_h_idle
+            else:
+                shift_on = (st.shift_wait <= 0) & (st.shift_left > 0)
+                shift = np.where(shift_on, st.shift_amount, 0.0) * WEEKS_PER_MONTH
+                pv = np.maximum(pv_plan - shift, 0.0)
+                cv = np.maximum(cv_plan + shift, 0.0)
+                visit_h = pv * hpv + cv * hcv
+            if coach_idle:
+                coach_on, coach_h = None, 0.0  # x - 0.0, x + 0.0 as with a zero array
+            else:
+                coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & filled
+                coach_h = coach_hours_on(coach_on)
+            if train_idle:
+                train_on = None
+                th = (th_plan + 0.0) * f_filled
+            else:
+                train_on = (st.train_wait <= 0) & (st.train_left > 0) & filled
+                th = (th_plan + train_extra_on(train_on)) * f_filled
             free = np.maximum(cap_hours - th - coach_h, 0.0)
             need = visit_h > free + 1e-9
-            scale = np.where(need, free / np.maximum(visit_h, 1e-12), 1.0)
-            pv = pv * scale * f_filled
-            cv = cv * scale * f_filled
-            diag["capacity_capped_rep_months"] += float((need & filled).sum())
-            diag["rep_months"] += float(filled.sum())
+            if need.any():
+                floor = visit_h_floor if "shift" in idle else np.maximum(visit_h, 1e-12)
+                scale = np.where(need, free / floor, 1.0)
+                pv = pv * scale * f_filled
+                cv = cv * scale * f_filled
+            else:  # scale is all 1.0 and x * 1.0 == x
+                pv = pv * f_filled
+                cv = cv * f_filled
+            diag["capacity_capped_rep_months"] += float(np.count_nonzero(need & filled))
+            diag["rep_months"] += float(np.count_nonzero(filled))
 
             # -- acquisition ----------------------------------------------------------------
-            ramp = np.minimum(1.0, (st.tenure + 1.0) / np.maximum(col["ramp_months"], 1e-9))
+            ramp = np.minimum(1.0, (st.tenure + 1.0) / ramp_den)
             uplift = col["training_effect"] * (1.0 - np.exp(-st.train_stock)) / sat_norm
-            coach_mult = 1.0 + coach_on * st.coach_effect
-            mkt_now = (st.mkt_wait <= 0) & (st.mkt_left > 0)
-            mkt_mult = np.where(mkt_now, 1.0 + p["marketing_effect"] *
-                                np.log2(1.0 + mkt_plan + st.mkt_events), mkt_mult_plan)
-            lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * coach_mult
-                   * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
-                   * season * mkt_mult[:, None])
+            if mkt_idle:
+                mkt_mult = mkt_mult_plan
+            else:
+                mkt_now = (st.mkt_wait <= 0) & (st.mkt_left > 0)
+                mkt_mult = np.where(mkt_now, 1.0 + p["marketing_effect"] *
+                                    np.log2(1.0 + mkt_plan + st.mkt_events), mkt_mult_plan)
+            if coach_idle:
+                coach_mult = None
+                lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift)
+                       * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
+                       * season * mkt_mult[:, None])
+            else:
+                coach_mult = 1.0 + coach_on * st.coach_effect
+                lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * coach_mult
+                       * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
+                       * season * mkt_mult[:, None])
             # empty seats win nothing (also when the elasticity is 0, where 0**0 = 1)
             lam = np.maximum(lam, 0.0) * f_filled
             new = poisson_icdf(streams["acquisition"].random((n, S)), lam)
 
             # -- follow-ups, churn ----------------------------------------------------------
             A = st.active
-            reach = 1.0 - np.exp(-col["followup_targeting"] * coach_mult * cv
-                                 / np.maximum(A, 1.0))
+            ft = -col["followup_targeting"] if coach_idle else \
+                -col["followup_targeting"] * coach_mult
+            reach = 1.0 - np.exp(ft * cv / np.maximum(A, 1.0))
             revisited = binomial_normal_icdf(streams["revisit"].standard_normal((n, S)), A,
                                              reach)
             rr_seat = np.divide(revisited, A, out=np.zeros_like(A), where=A > 0)
@@ -564,9 +683,10 @@ class SalesTeamModel:
             sum_rev = revisited @ ones
             trh = th + coach_h
             trh_sum = trh.sum(1)
-            st.cum_revenue = st.cum_revenue + revenue.sum(1)
+            rev_sum = revenue.sum(1)
+            st.cum_revenue = st.cum_revenue + rev_sum
             rule_cost = np.zeros(n)
-            out["revenue"][:, j] = revenue.sum(1)
+            out["revenue"][:, j] = rev_sum
             out["cumulative_revenue"][:, j] = st.cum_revenue
             out["revenue_growth"][:, j] = st.cum_revenue / cum_base[g] - 1.0
             out["new_customers"][:, j] = new @ ones
@@ -574,18 +694,18 @@ class SalesTeamModel:
             out["revisited_customers"][:, j] = sum_rev
             with np.errstate(invalid="ignore", divide="ignore"):
                 out["revisit_rate"][:, j] = np.where(sumA > 0, sum_rev / sumA, np.nan)
-            diag["months_no_customers"] += float((sumA == 0).sum())
+            diag["months_no_customers"] += float(np.count_nonzero(sumA == 0))
             out["churned_customers"][:, j] = churned @ ones
             out["csat"][:, j] = st.last_csat
             out["csat_responses"][:, j] = tot_resp
             out["csat_satisfied"][:, j] = tot_sat
             out["surveys_done"][:, j] = got
-            out["quarters_surveyed"][:, j] = st.quarters_done.sum(1)
+            out["quarters_surveyed"][:, j] = st.quarters_done.astype(float) @ ones_q
             out["headcount"][:, j] = f_filled @ ones
             out["prospect_visits"][:, j] = pv.sum(1)
             out["customer_visits"][:, j] = cv.sum(1)
             out["training_hours"][:, j] = trh_sum
-            out["coaching_hours"][:, j] = coach_h.sum(1)
+            out["coaching_hours"][:, j] = 0.0 if coach_idle else coach_h.sum(1)
             if reps is not None:
                 for k, v in (("filled", f_filled), ("prospect_visits", np.rint(pv)),
                              ("customer_visits", np.rint(cv)), ("new_customers", new),
@@ -605,35 +725,46 @@ class SalesTeamModel:
             st.acc["months"] += 1.0
             # rule-driven hours, charged to their rule at the next review
             st.acc["coach_h"] += coach_h
-            st.acc["train_h"] += np.where(train_on, st.train_extra, 0.0) * f_filled
+            st.acc["train_h"] += 0.0 if train_idle else train_extra_on(train_on) * f_filled
             st.acc["filled"] += f_filled
             st.acc["prospect_visits"] += pv
             st.acc["customer_visits"] += cv
             st.acc["training_hours"] += trh
-            st.tenure = np.where(filled, st.tenure + 1.0, st.tenure)
-            st.tick_timers()
+            st.tenure = st.tenure + f_filled if tenure_plain else \
+                np.where(filled, st.tenure + 1.0, st.tenure)
+            st.tick_timers(idle)
 
             # attrition at the end of the month; a vacated seat is refilled after the hiring
             # delay (a delay of 0 refills it at once, with a new rep at tenure 0)
             leave = (streams["attrition"].random((n, S)) < h_att[:, None]) & filled
-            diag["departures"] += float(leave.sum())
+            diag["departures"] += float(np.count_nonzero(leave))
             was_vacant = st.seat == 1
-            st.vacancy_left = np.where(was_vacant, st.vacancy_left - 1, st.vacancy_left)
-            st.vacancy_left = np.where(leave, hire_delay[:, None], st.vacancy_left)
-            st.seat = np.where(leave, 1, st.seat).astype(np.int8)
-            for name in ("coach_left", "train_left", "shift_left"):
-                setattr(st, name, np.where(leave, 0.0, getattr(st, name)))
+            if st.vacancy_left.dtype == np.float64 and st.vacancy_left.shape == (n, S):
+                vac = np.flatnonzero(was_vacant)  # few seats: count down only those
+                if vac.size:
+                    st.vacancy_left = st.vacancy_left.copy()
+                    st.vacancy_left.reshape(-1)[vac] -= 1
+            else:
+                st.vacancy_left = np.where(was_vacant, st.vacancy_left - 1, st.vacancy_left)
+            gone = np.flatnonzero(leave)
+            st.vacancy_left = _where(leave, hire_delay[:, None], st.vacancy_left, idx=gone)
+            st.seat = _where(leave, 1, st.seat, np.int8, gone)
+            for t in ("coach", "train", "shift"):
+                if t not in idle:  # an idle timer is +0.0 already
+                    setattr(st, f"{t}_left", _where(leave, 0.0, getattr(st, f"{t}_left"),
+                                                    idx=gone))
             z_new = streams["replacement"].standard_normal((n, S))
             refill = (st.seat == 1) & (st.vacancy_left <= 0)
             if refill.any():
                 cvk = col["skill_cv"]
                 s2 = np.log1p(cvk * cvk)
                 new_skill = np.exp(-s2 / 2 + np.sqrt(s2) * z_new)
-                st.skill = np.where(refill, new_skill, st.skill)
-                st.tenure = np.where(refill, 0.0, st.tenure)
-                st.seat = np.where(refill, 2, st.seat).astype(np.int8)
-                st.train_stock = np.where(refill, 0.0, st.train_stock)
-                diag["hires"] += float(refill.sum())
+                hired = np.flatnonzero(refill)
+                st.skill = _where(refill, new_skill, st.skill, idx=hired)
+                st.tenure = _where(refill, 0.0, st.tenure, idx=hired)
+                st.seat = _where(refill, 2, st.seat, np.int8, hired)
+                st.train_stock = _where(refill, 0.0, st.train_stock, idx=hired)
+                diag["hires"] += float(np.count_nonzero(refill))
 
             # -- management review at the end of the month -----------------------------------
             if every > 0 and rules and (g + 1) % every == 0:
@@ -677,8 +808,15 @@ class SalesTeamModel:
             hours = st.acc.get(key)
             if hours is None or owner is None or not hours.any():
                 continue
+            # whole hours sum exactly in any order: then a masked product's sum (fast) equals
+            # the sum of the selected hours (a slow boolean index)
+            exact = (hours.dtype == np.float64 and np.array_equal(hours, np.trunc(hours))
+                     and float(np.abs(hours).max()) * hours.size < 2.0 ** 52)
             for r_i, r in enumerate(rules):
-                h = float(hours[owner == r_i].sum())
+                mine = owner == r_i
+                if not mine.any():
+                    continue  # a sum of nothing is 0.0, charged nothing
+                h = float((hours * mine).sum() if exact else hours[mine].sum())
                 if h:
                     diag[f"rule:{r.id or f'rule{r_i}'}:cost"] += h * hourly
             st.acc[key] = np.zeros_like(hours)
@@ -749,28 +887,30 @@ class SalesTeamModel:
                          "shift_visits": "shift"}[r.response]
                 busy = (getattr(st, f"{timer}_wait") > 0) | (getattr(st, f"{timer}_left") > 0)
                 cond = cond & ~busy
+                idx = np.flatnonzero(cond)
                 if r.response == "coaching":
-                    st.coach_wait = np.where(cond, wait, st.coach_wait)
-                    st.coach_left = np.where(cond, dur, st.coach_left)
-                    st.coach_hours = np.where(cond, float(get("hours_per_month")),
-                                              st.coach_hours)
+                    st.coach_wait = _where(cond, wait, st.coach_wait, idx=idx)
+                    st.coach_left = _where(cond, dur, st.coach_left, idx=idx)
+                    st.coach_hours = _where(cond, float(get("hours_per_month")),
+                                            st.coach_hours, idx=idx)
                     # the rule's own effect, when given, replaces the coaching_effect prior
                     eff = (np.asarray(p["coaching_effect"], dtype=float)[:, None]
                            if r.effect is None else float(r.effect))
-                    st.coach_effect = np.where(cond, eff, st.coach_effect)
-                    st.coach_rule = np.where(cond, r_i, st.coach_rule).astype(np.int16)
+                    st.coach_effect = _where(cond, eff, st.coach_effect, idx=idx)
+                    st.coach_rule = _where(cond, r_i, st.coach_rule, np.int16, idx)
                 elif r.response == "training":
-                    st.train_wait = np.where(cond, wait, st.train_wait)
-                    st.train_left = np.where(cond, dur, st.train_left)
-                    st.train_extra = np.where(cond, float(get("hours_per_month")),
-                                              st.train_extra)
-                    st.train_rule = np.where(cond, r_i, st.train_rule).astype(np.int16)
+                    st.train_wait = _where(cond, wait, st.train_wait, idx=idx)
+                    st.train_left = _where(cond, dur, st.train_left, idx=idx)
+                    st.train_extra = _where(cond, float(get("hours_per_month")),
+                                            st.train_extra, idx=idx)
+                    st.train_rule = _where(cond, r_i, st.train_rule, np.int16, idx)
                 elif r.response == "shift_visits":
-                    st.shift_wait = np.where(cond, wait, st.shift_wait)
-                    st.shift_left = np.where(cond, dur, st.shift_left)
-                    st.shift_amount = np.where(cond, float(get("visits_per_week")),
-                                               st.shift_amount)
-                fired = cond.sum(1).astype(float)
+                    st.shift_wait = _where(cond, wait, st.shift_wait, idx=idx)
+                    st.shift_left = _where(cond, dur, st.shift_left, idx=idx)
+                    st.shift_amount = _where(cond, float(get("visits_per_week")),
+                                             st.shift_amount, idx=idx)
+                # counts as floats: exact (the @ sums whole numbers)
+                fired = cond.astype(float) @ np.ones(cond.shape[1])
                 cost = fired * get("cost")
             diag[f"rule:{rid}:fired"] += float(fired.sum())
             diag[f"rule:{rid}:cost"] += float(cost.sum())
@@ -781,10 +921,10 @@ class SalesTeamModel:
     def _rep_metric(metric: str, acc: Mapping[str, np.ndarray]) -> np.ndarray:
         """A rep's monthly average since the last review, over the months the rep worked
         (NaN for a seat nobody filled; such seats never trigger a rule)."""
-        if "filled" in acc:
-            months = np.where(acc["filled"] > 0, acc["filled"], np.nan)
-        else:
+        if "filled" not in acc:
             months = np.maximum(acc["months"], 1.0)[:, None]
+        elif metric != "revisit_rate":  # the revisit rate needs no months
+            months = np.where(acc["filled"] > 0, acc["filled"], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             if metric == "revisit_rate":
                 return np.where(acc["active"] > 0, acc["revisited"] / acc["active"], np.nan)
