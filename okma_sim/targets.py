@@ -660,8 +660,16 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         start = cands[0]["x"]
         starts_done.append(start)
         share = room() // (max(1, int(starts)) - k)
-        cobyla(bounded(cost_fun), ev.to_z(start),
-               [{"type": "ineq", "fun": bounded(cons_fun)}], share)
+        cons = [{"type": "ineq", "fun": bounded(cons_fun)}]
+        n0 = len(ev.cache)
+        cobyla(bounded(cost_fun), ev.to_z(start), cons, share // 2)
+        # COBYLA can stop early on the stepwise P-hat of common random numbers (its linear
+        # model of the constraint comes from a stencil that shrinks onto one step): restart
+        # it once from its answer, with a wide stencil again
+        best = feasible_records()
+        if best:
+            cobyla(bounded(cost_fun), ev.to_z(best[0]["x"]), cons,
+                   share - (len(ev.cache) - n0))
 
     # 4. tighten the frontier: a short cost search at each level the search has reached
     ev.stage = "frontier"
@@ -708,9 +716,11 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         ok = sorted((r for r in ev.records() if r["probability"] >= c2),
                     key=lambda r: (r["cost"], -r["probability"]))
         if ok:
-            cobyla(bounded(cost_fun), ev.to_z(ok[0]["x"]),
-                   [{"type": "ineq", "fun": bounded(lambda z: ev(z)["probability"] - c2)}],
-                   room(), rhobeg=0.1)
+            cons2 = [{"type": "ineq", "fun": bounded(lambda z: ev(z)["probability"] - c2)}]
+            cobyla(bounded(cost_fun), ev.to_z(ok[0]["x"]), cons2, room() // 2, rhobeg=0.1)
+            ok = sorted((r for r in ev.records() if r["probability"] >= c2),
+                        key=lambda r: (r["cost"], -r["probability"]))
+            cobyla(bounded(cost_fun), ev.to_z(ok[0]["x"]), cons2, room())  # restart, as above
             ok = sorted((r for r in ev.records() if r["probability"] >= c2),
                         key=lambda r: (r["cost"], -r["probability"]))
             chosen = ok[0]

@@ -84,8 +84,14 @@ def test_other_cost_ratio_moves_the_answer():
                         seed=4, model=TwoLeverModel(), max_evaluations=80)
     K = 5.0 + SIGMA * stats.norm.ppf(c)
     se_k = math.sqrt(c * (1 - c) / 4000) / stats.norm(0, SIGMA).pdf(SIGMA * stats.norm.ppf(c))
-    assert abs(sol.actions["b"] - 2.0) <= 0.02
-    assert abs(sol.actions["a"] - (K - 1.0)) <= Z * se_k + 0.02
+    # b, now the cheaper way to add score, goes to (near) its bound and a does the rest. The
+    # answer sits on the constraint a + b/2 = K-hat (K-hat within Z SE of K). On the stepwise
+    # P-hat of common random numbers COBYLA can stop a little short of the bound: over seeds
+    # 1-10 the worst stop was 0.054 short (0.4% of the cost); 0.1 allows for that.
+    assert abs(sol.actions["b"] - 2.0) <= 0.1
+    assert abs(sol.actions["a"] + 0.5 * sol.actions["b"] - K) <= Z * se_k + 0.02
+    cost_true = (K - 1.0) + 0.25 * 2.0
+    assert cost_true - (Z * se_k + 0.02) <= sol.cost <= cost_true + Z * se_k + 0.02 + 0.025
 
 
 def test_infeasible_reports_the_best_setting():
