@@ -25,7 +25,7 @@ __all__ = ["BLOCK_SIZE", "simulate", "aggregate", "resolve_parameters", "normali
            "RunSpec", "draw_parameters"]
 
 #: paths per seed block (a documented constant: results depend on it)
-BLOCK_SIZE = 4096
+BLOCK_SIZE = 2048
 
 
 def normalize_seed(seed: Any = None, rng: np.random.Generator | None = None) -> int:
@@ -130,6 +130,11 @@ class RunSpec:
     path_offset: int = 0  # initial_state rows of this run start here
     # per-path parameter values replacing the draws (n_paths rows; e.g. a review's posterior)
     parameter_values: Mapping[str, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict:
+        # scipy's frozen distributions (the per-process _ppf cache) pickle to ~100 kB: a
+        # worker builds its own
+        return {k: v for k, v in self.__dict__.items() if k != "_ppf_cache"}
 
 
 def _block_sizes(n: int) -> list[int]:

@@ -20,7 +20,9 @@ import dataclasses
 import html
 import io
 import math
+import os
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,19 +266,58 @@ class _Lazy:
 
 
 class _ProgressExecutor:
-    """Runs chunks in-process, in order, reporting each finished chunk.
+    """Reports each finished chunk as the engine collects it.
 
-    The engine submits every chunk, then collects results in order, so computing on
-    ``result()`` keeps the work in this thread (widget updates stay in the kernel's thread) while
-    the bar advances chunk by chunk. Results are identical to a plain ``simulate``: chunking
-    never changes them.
+    The engine submits every chunk, then collects results in order in this thread, so the
+    report (a widget update) always runs in the kernel's thread. Without an ``inner`` executor
+    each chunk is computed when its result is asked for; with one (the dashboard's worker
+    pool) the chunks run there in parallel. Results are identical to a plain ``simulate``
+    either way: chunking never changes them.
     """
 
-    def __init__(self, on_chunk: Callable[[Any], None]):
+    def __init__(self, on_chunk: Callable[[Any], None], inner: Any = None):
         self.on_chunk = on_chunk
+        self.inner = inner
 
     def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> _Lazy:
-        return _Lazy(fn, args, kwargs, self.on_chunk)
+        if self.inner is None:
+            return _Lazy(fn, args, kwargs, self.on_chunk)
+        fut = self.inner.submit(fn, *args, **kwargs)
+        return _Lazy(fut.result, (), {}, self.on_chunk)
+
+
+def default_workers(n_paths: int) -> int:
+    """Worker processes a dashboard uses: one per seed block of a refresh, at most one per
+    CPU and at most 4 (1: everything runs in the kernel's process).
+
+    Examples
+    --------
+    >>> default_workers(100)
+    1
+    """
+    from .engine import BLOCK_SIZE
+    blocks = -(-int(n_paths) // BLOCK_SIZE)
+    return max(1, min(4, os.cpu_count() or 1, blocks))
+
+
+def _warm_up(plan: Plan, seed: int, n_paths: int) -> bool:
+    """Run in each new worker: the first simulation of a process pays for imports and
+    caches, so pay it before the analyst moves a slider."""
+    from .engine import simulate
+    simulate(plan, n_paths, seed=seed, progress=False)
+    return True
+
+
+def _process_pool(workers: int) -> Any:
+    """A process pool that is safe to start from a Jupyter kernel (which runs threads, so a
+    plain fork is not): forkserver where the platform has it, else spawn."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["okma_sim.engine", "okma_sim.models.sales"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,6 +350,10 @@ class Dashboard:
         Default file for "Save scenario".
     chart : bool
         Draw the fan chart (PNG, matplotlib Agg).
+    workers : int, optional
+        Worker processes that run a refresh's seed blocks in parallel (default
+        :func:`default_workers`: 2 for 4,000 paths on a machine with 2 or more CPUs). 1 runs
+        everything in the kernel's process. Results are the same either way.
 
     Attributes
     ----------
@@ -341,7 +386,8 @@ class Dashboard:
     def __init__(self, plan: Plan, n_paths: int = 4000, seed: int | None = None, *,
                  model: Any = None, confidence: float = 0.8, precise_paths: int | None = None,
                  debounce: float = 0.25, metric: str | None = None,
-                 save_path: str | None = None, chart: bool = True, cache_size: int = 64):
+                 save_path: str | None = None, chart: bool = True, cache_size: int = 64,
+                 workers: int | None = None):
         import ipywidgets as W
 
         from .engine import normalize_seed
@@ -353,6 +399,10 @@ class Dashboard:
             raise ValueError(f"'n_paths' must be a positive int, got {n_paths!r}")
         if debounce < 0:
             raise ValueError(f"'debounce' must be >= 0 seconds, got {debounce!r}")
+        if workers is not None and (isinstance(workers, bool)
+                                    or not isinstance(workers, (int, np.integer))
+                                    or workers < 1):
+            raise ValueError(f"'workers' must be a positive int, got {workers!r}")
         self.plan = plan
         self.model = get_model(plan.model) if model is None else model
         self.n_paths = int(n_paths)
@@ -372,11 +422,14 @@ class Dashboard:
         self._chart_key: tuple | None = None
         self._fig: Any = None
         self._ax: Any = None
+        self._bg: Any = None  # the chart without its fan, for blitting
+        self._bg_for: tuple | None = None  # the (target, paths) that background was drawn for
         self.mode = "fast"
         self.result: Any = None
         self.estimates: dict[str, Any] = {}
         self.refresh_count = 0
         self.simulation_count = 0
+        self.blit_count = 0  # chart refreshes that moved only the fan (no full redraw)
         self.last_refresh_seconds = math.nan
 
         style = {"description_width": "230px"}
@@ -428,7 +481,34 @@ class Dashboard:
             self.save_status, self.status,
         ])
         self.widget.add_class("okma-dashboard")
-        self.refresh()
+        self.workers = default_workers(self.n_paths) if workers is None else int(workers)
+        self._pool: Any = None
+        self._warm: list = []
+        self.refresh()  # in this process: no waiting for workers to start
+        if self.workers > 1:
+            self._pool = _process_pool(self.workers)
+            # shut the workers down with the dashboard (or the kernel)
+            self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False,
+                                               cancel_futures=True)
+            # each worker runs this refresh once: imports, and the parameter draws of
+            # every block, are then cached there
+            self._warm = [self._pool.submit(_warm_up, self.plan, self.seed, self.n_paths)
+                          for _ in range(self.workers)]
+
+    def workers_ready(self, timeout: float | None = None) -> bool:
+        """Whether the worker processes have started and warmed up (waits up to ``timeout``
+        seconds; None waits until they have). True when there are none."""
+        if self._pool is None:
+            return True
+        from concurrent.futures import wait
+        _done, pending = wait(self._warm, timeout=timeout)
+        return not pending
+
+    def close(self) -> None:
+        """Stop the worker processes (refreshes then run in the kernel's process)."""
+        if self._pool is not None:
+            self._finalizer()
+            self._pool = None
 
     # -- settings ------------------------------------------------------------------------------
     @property
@@ -522,9 +602,22 @@ class Dashboard:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit, True
-        kw = {"executor": executor, "chunk_size": BLOCK_SIZE} if executor is not None else {}
-        res = simulate(self.plan.with_actions(**actions), n_paths, seed=self.seed,
-                       model=self.model, keep_monthly=[self.metric], progress=False, **kw)
+        from concurrent.futures import BrokenExecutor
+        plan = self.plan.with_actions(**actions)
+
+        def run(executor: Any) -> Any:
+            # one seed block per task: the blocks of a refresh run in parallel
+            kw = {"executor": executor, "chunk_size": BLOCK_SIZE} if executor is not None \
+                else {}
+            return simulate(plan, n_paths, seed=self.seed, model=self.model,
+                            keep_monthly=[self.metric], progress=False, **kw)
+        try:
+            res = run(executor)
+        except BrokenExecutor:
+            # a worker died (killed, out of memory): carry on in this process
+            self.close()
+            res = run(executor.__class__(executor.on_chunk)
+                      if isinstance(executor, _ProgressExecutor) else None)
         self.simulation_count += 1
         self._cache[key] = res
         while len(self._cache) > self._cache_size:
@@ -559,7 +652,7 @@ class Dashboard:
             precise = self.mode == "precise" and self.result is not None \
                 and self.result.plan.actions == self.plan.with_actions(**actions).actions
         n = self.precise_paths if precise else self.n_paths
-        executor = None
+        executor = self._pool
         if precise and self._key(actions, n) not in self._cache:
             self.progress.value = 0
             self.progress.max = n
@@ -569,7 +662,7 @@ class Dashboard:
                 self.progress.value = min(self.progress.max, self.progress.value
                                           + sum(len(next(iter(p["values"].values())))
                                                 for p in parts))
-            executor = _ProgressExecutor(advance)
+            executor = _ProgressExecutor(advance, self._pool)
         base, cached = self._simulate(actions, n, executor)
         plan = self.current_plan()
         # the model never sees a target: re-evaluate the same paths against the new targets
@@ -654,14 +747,67 @@ class Dashboard:
                 f"<td>{html.escape(ach)}</td></tr>")
 
     def _draw_chart(self, res: Any, actions: Mapping[str, float], precise: bool) -> None:
-        """Fan chart as a PNG. The figure is built once; later refreshes move its artists
-        (bands, median, target) and redraw, which is several times faster than rebuilding."""
+        """Fan chart as a PNG.
+
+        The figure is built once. While the fan stays well inside the current y-range (and
+        the target and path count are unchanged), a refresh only moves the bands and the
+        median over a saved background (blitting: no axes, ticks or text are re-rendered,
+        several times faster than a full draw). Otherwise the axes are re-scaled and the
+        whole figure redrawn. Steady axes also let the eye see the fan move.
+        """
         main = next((t for t in res.plan.targets if t.metric == self.metric
                      and t.aggregate in ("final", "mean")), None)
         target = None if main is None else main.target
         key = (tuple(sorted(actions.items())), target, precise)
         if key == self._chart_key:
             return
+        df = res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95))
+        if self._bg is not None and (target, res.n_paths) == self._bg_for \
+                and self._fits(df, target):
+            self._blit(df)
+        else:
+            self._full_draw(res, target, df)
+        self.chart.value = _png(self._fig)
+        self._chart_key = key
+
+    def _dynamic_artists(self) -> list:
+        ax = self._ax
+        # the target is static but drawn last, so the bands never hide it
+        return [c for c in ax.collections if (c.get_gid() or "").startswith("band_")] + \
+            [ln for ln in ax.lines if ln.get_gid() == "median"] + \
+            [ln for ln in ax.lines if ln.get_gid() == "target"]
+
+    def _fits(self, df: Any, target: float | None) -> bool:
+        """Whether the fan lies inside the current y-range and fills at least 40% of it."""
+        vals = np.concatenate([df["p05"].to_numpy(float), df["p95"].to_numpy(float)]
+                              + ([np.array([target], float)] if target is not None else []))
+        vals = vals[np.isfinite(vals)]
+        if not vals.size:
+            return True
+        lo, hi = self._ax.get_ylim()
+        return bool(vals.min() >= lo and vals.max() <= hi
+                    and vals.max() - vals.min() >= 0.4 * (hi - lo))
+
+    def _set_band_data(self, df: Any) -> None:
+        x = np.arange(len(df))
+        for coll in self._ax.collections:
+            gid = coll.get_gid() or ""
+            if gid.startswith("band_"):
+                lo, hi = (float(v) for v in gid[5:].split("_"))
+                coll.set_data(x, df[f"p{round(lo * 100):02d}"], df[f"p{round(hi * 100):02d}"])
+        for line in self._ax.lines:
+            if line.get_gid() == "median":
+                line.set_ydata(df["p50"].to_numpy())
+
+    def _blit(self, df: Any) -> None:
+        self._fig.canvas.restore_region(self._bg)
+        self._set_band_data(df)
+        self.blit_count += 1
+        for a in self._dynamic_artists():
+            self._ax.draw_artist(a)
+
+    def _full_draw(self, res: Any, target: float | None, df: Any,
+                   ylim: tuple[float, float] | None = None) -> None:
         from . import plots
         if self._fig is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -670,42 +816,50 @@ class Dashboard:
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
             plots.fan_chart(res, self.metric, ax=ax, target=target)
-            fig.tight_layout()
             self._fig, self._ax = fig, ax
+            self._legend()
+            fig.tight_layout()
         else:
             self._update_fan(res, target)
+        # leave room for the fan to move before the axes must change again
+        ys = [df["p05"].to_numpy(float), df["p95"].to_numpy(float)]
+        if target is not None:
+            ys.append(np.array([target], float))
+        finite = np.concatenate(ys)
+        finite = finite[np.isfinite(finite)]
+        if ylim is not None:
+            self._ax.set_ylim(*ylim)
+        elif finite.size:
+            lo, hi = finite.min(), finite.max()
+            pad = 0.15 * (hi - lo or 1.0)
+            self._ax.set_ylim(lo - pad, hi + pad)
+        # the background is everything but the bands and the median
+        dyn = self._dynamic_artists()
+        for a in dyn:
+            a.set_visible(False)
         self._fig.canvas.draw()
-        self.chart.value = _png(self._fig)
-        self._chart_key = key
+        self._bg = self._fig.canvas.copy_from_bbox(self._ax.bbox)
+        self._bg_for = (target, res.n_paths)
+        for a in dyn:
+            a.set_visible(True)
+            self._ax.draw_artist(a)
 
     def _update_fan(self, res: Any, target: float | None) -> None:
         from . import plots
         ax = self._ax
-        df = res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95))
-        x = np.arange(len(df))
-        ys = [df["p05"].to_numpy(), df["p95"].to_numpy()]
-        for coll in ax.collections:
-            gid = coll.get_gid() or ""
-            if gid.startswith("band_"):
-                lo, hi = (float(v) for v in gid[5:].split("_"))
-                coll.set_data(x, df[f"p{round(lo * 100):02d}"], df[f"p{round(hi * 100):02d}"])
+        self._set_band_data(res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95)))
         for line in ax.lines:
-            if line.get_gid() == "median":
-                line.set_ydata(df["p50"].to_numpy())
-            elif line.get_gid() == "target" and target is not None:
+            if line.get_gid() == "target" and target is not None:
                 line.set_ydata([target, target])
                 line.set_label(f"target {plots._fmt_level(target, self.metric)}")
-                ys.append(np.array([target]))
-        finite = np.concatenate([np.asarray(y, float) for y in ys])
-        finite = finite[np.isfinite(finite)]
-        if finite.size:
-            lo, hi = finite.min(), finite.max()
-            pad = 0.05 * (hi - lo or 1.0)
-            ax.set_ylim(lo - pad, hi + pad)
         title = ax.get_title()
         ax.set_title(title[:title.rfind(", ") + 2] + f"{res.n_paths:,} simulated paths"
                      if ", " in title else title)
-        ax.legend(loc="best", fontsize="small")
+        self._legend()
+
+    def _legend(self) -> None:
+        # outside the axes: it never hides the fan, nor jumps about as the fan moves
+        self._ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
     # -- saving --------------------------------------------------------------------------------
     def save_scenario(self, path: str | Path | None = None, *,

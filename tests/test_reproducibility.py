@@ -44,7 +44,7 @@ def assert_identical(a, b):
 
 
 def test_block_size_is_documented():
-    assert BLOCK_SIZE == 4096
+    assert BLOCK_SIZE == 2048
     assert N % BLOCK_SIZE != 0
 
 

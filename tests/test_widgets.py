@@ -20,7 +20,9 @@ pytest.importorskip("ipywidgets")
 
 import okma_sim  # noqa: E402
 from okma_sim import OkmaError  # noqa: E402
-from okma_sim.widgets import Dashboard, SliderSpec, slider_specs  # noqa: E402
+from okma_sim import BLOCK_SIZE  # noqa: E402
+from okma_sim.widgets import (Dashboard, SliderSpec, _png, default_workers,  # noqa: E402
+                             slider_specs)
 
 N = 1000
 SEED = 7
@@ -186,8 +188,8 @@ def test_run_precise_uses_more_paths_with_progress(plan):
     ref = okma_sim.simulate(plan, 9000, seed=SEED)
     _assert_shows(dash, ref)
     assert dash.mode == "precise" and dash.result.n_paths == 9000
-    # one step per seed block of 4096 paths: 4096, 8192, 9000
-    assert [v for v in seen if v > 0] == [4096, 8192, 9000]
+    # one step per seed block
+    assert [v for v in seen if v > 0] == list(range(BLOCK_SIZE, 9000, BLOCK_SIZE)) + [9000]
     assert dash.progress.value == dash.progress.max == 9000
     # a target change re-evaluates the precise run; a lever change goes back to the fast run
     sims = dash.simulation_count
@@ -216,6 +218,79 @@ def test_chart_follows_levers_and_target(plan):
     v = band.get_paths()[0].vertices
     np.testing.assert_allclose([v[np.isclose(v[:, 0], i), 1].max() for i in range(len(b))],
                                b["p95"])
+
+
+def test_chart_blits_the_fan_over_a_steady_background(plan):
+    """A lever move that keeps the fan inside the y-range only redraws the fan; the picture
+    is that of a full redraw at the same setting, bar the grid lines under the bands."""
+    import io
+
+    from PIL import Image
+
+    dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=True, workers=1)
+    ylim = dash._ax.get_ylim()
+    dash.sliders["lever:prospect_visits_per_week"].value = 8
+    assert dash.blit_count == 1 and dash._ax.get_ylim() == ylim
+    b = dash.result.bands("revenue_growth", (0.05, 0.5, 0.95))
+    median = next(ln for ln in dash._ax.lines if ln.get_gid() == "median")
+    np.testing.assert_allclose(median.get_ydata(), b["p50"])
+    blitted = np.asarray(Image.open(io.BytesIO(dash.chart.value)).convert("RGB"), float)
+    # the same figure drawn the ordinary way, every artist in z-order
+    dash._fig.canvas.draw()
+    full = np.asarray(Image.open(io.BytesIO(_png(dash._fig))).convert("RGB"), float)
+    assert blitted.shape == full.shape
+    differ = np.abs(blitted - full).max(axis=2) > 40
+    assert differ.mean() < 1e-3  # only faint grid lines differ: drawn under, not over, bands
+    # and the fan moved: the picture before the lever move differs
+    dash.sliders["lever:prospect_visits_per_week"].value = 6
+    before = np.asarray(Image.open(io.BytesIO(dash.chart.value)).convert("RGB"), float)
+    assert (np.abs(before - blitted).max(axis=2) > 40).mean() > 0.01
+
+
+def test_chart_rescales_when_the_fan_leaves_the_axes(plan):
+    dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=True, workers=1,
+                     metric="new_customers")
+    lo, hi = dash._ax.get_ylim()
+    dash.sliders["lever:prospect_visits_per_week"].value = 15  # more prospects, more wins
+    b = dash.result.bands("new_customers", (0.05, 0.95))
+    lo2, hi2 = dash._ax.get_ylim()
+    assert b["p95"].max() > hi and lo2 <= b["p05"].min() and hi2 >= b["p95"].max()
+    assert dash.blit_count == 0
+
+
+def test_worker_processes_give_the_same_numbers(plan):
+    """A real process pool runs the seed blocks of a refresh in parallel; the display is
+    exactly what ``simulate`` gives in this process."""
+    n = 2 * BLOCK_SIZE + 100
+    dash = Dashboard(plan, n_paths=n, seed=SEED, debounce=0, chart=False, workers=2,
+                     precise_paths=3 * BLOCK_SIZE + 50)
+    try:
+        assert dash._pool is not None
+        dash.sliders["lever:prospect_visits_per_week"].value = 9
+        ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=9), n, seed=SEED)
+        _assert_shows(dash, ref)
+        seen = []
+        dash.progress.observe(lambda ch: seen.append(ch["new"]), names="value")
+        dash.precise_button.click()
+        ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=9),
+                                3 * BLOCK_SIZE + 50, seed=SEED)
+        _assert_shows(dash, ref)
+        assert [v for v in seen if v > 0] == [BLOCK_SIZE, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE,
+                                              3 * BLOCK_SIZE + 50]
+    finally:
+        dash.close()
+    assert dash._pool is None
+    dash.sliders["lever:prospect_visits_per_week"].value = 10  # in this process now
+    ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=10), n, seed=SEED)
+    _assert_shows(dash, ref)
+
+
+def test_default_workers_follow_blocks_and_cpus():
+    import os
+    assert default_workers(1) == 1
+    assert default_workers(BLOCK_SIZE) == 1
+    assert default_workers(4000) == min(2, os.cpu_count() or 1)
+    assert default_workers(100 * BLOCK_SIZE) == min(4, os.cpu_count() or 1)
 
 
 # -- saving ------------------------------------------------------------------------------------
