@@ -423,7 +423,7 @@ class Dashboard:
         self._fig: Any = None
         self._ax: Any = None
         self._bg: Any = None  # the chart without its fan, for blitting
-        self._bg_for: tuple | None = None  # the (target, paths) that background was drawn for
+        self._bg_for: int | None = None  # the path count that background was drawn for
         self.mode = "fast"
         self.result: Any = None
         self.estimates: dict[str, Any] = {}
@@ -749,11 +749,11 @@ class Dashboard:
     def _draw_chart(self, res: Any, actions: Mapping[str, float], precise: bool) -> None:
         """Fan chart as a PNG.
 
-        The figure is built once. While the fan stays well inside the current y-range (and
-        the target and path count are unchanged), a refresh only moves the bands and the
-        median over a saved background (blitting: no axes, ticks or text are re-rendered,
-        several times faster than a full draw). Otherwise the axes are re-scaled and the
-        whole figure redrawn. Steady axes also let the eye see the fan move.
+        The figure is built once. While the fan and the target stay well inside the current
+        y-range (and the path count is unchanged), a refresh only moves the bands, the median
+        and the target line over a saved background (blitting: no axes, ticks or text are
+        re-rendered, several times faster than a full draw). Otherwise the axes are re-scaled
+        and the whole figure redrawn. Steady axes also let the eye see the fan move.
         """
         main = next((t for t in res.plan.targets if t.metric == self.metric
                      and t.aggregate in ("final", "mean")), None)
@@ -762,9 +762,8 @@ class Dashboard:
         if key == self._chart_key:
             return
         df = res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95))
-        if self._bg is not None and (target, res.n_paths) == self._bg_for \
-                and self._fits(df, target):
-            self._blit(df)
+        if self._bg is not None and res.n_paths == self._bg_for and self._fits(df, target):
+            self._blit(df, target)
         else:
             self._full_draw(res, target, df)
         self.chart.value = _png(self._fig)
@@ -772,7 +771,7 @@ class Dashboard:
 
     def _dynamic_artists(self) -> list:
         ax = self._ax
-        # the target is static but drawn last, so the bands never hide it
+        # the target line is drawn last, so the bands never hide it
         return [c for c in ax.collections if (c.get_gid() or "").startswith("band_")] + \
             [ln for ln in ax.lines if ln.get_gid() == "median"] + \
             [ln for ln in ax.lines if ln.get_gid() == "target"]
@@ -799,9 +798,10 @@ class Dashboard:
             if line.get_gid() == "median":
                 line.set_ydata(df["p50"].to_numpy())
 
-    def _blit(self, df: Any) -> None:
+    def _blit(self, df: Any, target: float | None) -> None:
         self._fig.canvas.restore_region(self._bg)
         self._set_band_data(df)
+        self._set_target(target)
         self.blit_count += 1
         for a in self._dynamic_artists():
             self._ax.draw_artist(a)
@@ -839,26 +839,31 @@ class Dashboard:
             a.set_visible(False)
         self._fig.canvas.draw()
         self._bg = self._fig.canvas.copy_from_bbox(self._ax.bbox)
-        self._bg_for = (target, res.n_paths)
+        self._bg_for = res.n_paths
         for a in dyn:
             a.set_visible(True)
             self._ax.draw_artist(a)
 
     def _update_fan(self, res: Any, target: float | None) -> None:
-        from . import plots
         ax = self._ax
         self._set_band_data(res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95)))
-        for line in ax.lines:
-            if line.get_gid() == "target" and target is not None:
-                line.set_ydata([target, target])
-                line.set_label(f"target {plots._fmt_level(target, self.metric)}")
+        self._set_target(target)
         title = ax.get_title()
         ax.set_title(title[:title.rfind(", ") + 2] + f"{res.n_paths:,} simulated paths"
                      if ", " in title else title)
         self._legend()
 
+    def _set_target(self, target: float | None) -> None:
+        for line in self._ax.lines:
+            if line.get_gid() == "target" and target is not None:
+                line.set_ydata([target, target])
+
     def _legend(self) -> None:
-        # outside the axes: it never hides the fan, nor jumps about as the fan moves
+        # outside the axes: it never hides the fan, nor jumps about as the fan moves; it names
+        # the target line without its level (the table shows it), so it never changes
+        for line in self._ax.lines:
+            if line.get_gid() == "target":
+                line.set_label("target")
         self._ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
     # -- saving --------------------------------------------------------------------------------

@@ -245,6 +245,11 @@ def test_chart_blits_the_fan_over_a_steady_background(plan):
     dash.sliders["lever:prospect_visits_per_week"].value = 6
     before = np.asarray(Image.open(io.BytesIO(dash.chart.value)).convert("RGB"), float)
     assert (np.abs(before - blitted).max(axis=2) > 40).mean() > 0.01
+    # a target inside the range moves only the target line
+    dash.sliders["target:revenue"].value = 0.4
+    assert dash.blit_count == 3 and dash._ax.get_ylim() == ylim
+    line = next(ln for ln in dash._ax.lines if ln.get_gid() == "target")
+    assert set(line.get_ydata()) == {0.4}
 
 
 def test_chart_rescales_when_the_fan_leaves_the_axes(plan):
