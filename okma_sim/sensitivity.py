@@ -468,21 +468,10 @@ class SensitivityResult:
         return "\n".join(lines)
 
     def plot_tornado(self, ax=None, *, top: int | None = 12):
-        """Horizontal bars from P at p10 to P at p90 around the base probability; returns
-        the Axes."""
-        import matplotlib.pyplot as plt
-        t = self.tornado.head(top) if top else self.tornado
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.35 * len(t) + 1.5))
-        y = np.arange(len(t))[::-1]
-        base = self.base.probability
-        ax.barh(y, t["p_low"] - base, left=base, color="C0", label="at p10")
-        ax.barh(y, t["p_high"] - base, left=base, color="C1", label="at p90")
-        ax.axvline(base, color="k", lw=1)
-        ax.set_yticks(y, t["parameter"])
-        ax.set_xlabel("P(all objectives met)")
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        """The tornado chart of :func:`okma_sim.plots.tornado` (bars from P at p10 to P at
+        p90 around the base probability, largest swing on top); returns the Axes."""
+        from .plots import tornado as tornado_chart
+        return tornado_chart(self.tornado, ax=ax, base=self.base, n=top)
 
 
 def sensitivity(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = None,
