@@ -737,7 +737,10 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
         if bad is not None:
             what = "a probability in [0, 1]" if (lo, hi) == (0.0, 1.0) else \
                 f"within [{lo:g}, {hi:g}]"
-            err(f"must be {what}", f"parameters.{k}.{bad[0]}", bad[1])
+            # a fixed value is usually written as a bare number (`x = 1.4`): name the key
+            fixed = isinstance(spec, Distribution) and spec.dist == "fixed"
+            err(f"must be {what}", f"parameters.{k}" if fixed else f"parameters.{k}.{bad[0]}",
+                bad[1])
     if plan.correlations is not None:
         for i, name in enumerate(plan.correlations.parameters):
             if name not in params:

@@ -79,6 +79,9 @@ CASES: dict[str, tuple[Callable[[], bytes] | None, list[str]]] = {
     "prob_param_beta_fixed": (edited((("parameters", "csat_base"),
                                       {"dist": "fixed", "value": 1.4})),
                               ["parameters.csat_base", "1.4"]),
+    # a bare number: the error names the key as written, not an implied ".value"
+    "prob_param_bare_number": (edited((("parameters", "csat_base"), 1.4)),
+                               ["parameters.csat_base:", "1.4"]),
     "prob_param_uniform": (edited((("parameters", "survey_completion"),
                                    {"dist": "uniform", "low": 0.5, "high": 1.4})),
                            ["parameters.survey_completion.high", "1.4"]),
