@@ -353,7 +353,10 @@ class Dashboard:
     workers : int, optional
         Worker processes that run a refresh's seed blocks in parallel (default
         :func:`default_workers`: 2 for 4,000 paths on a machine with 2 or more CPUs). 1 runs
-        everything in the kernel's process. Results are the same either way.
+        everything in the kernel's process. Results are the same either way. The workers
+        start by forkserver (or spawn), which re-imports a plain script's ``__main__``: in a
+        script, build the dashboard under ``if __name__ == "__main__":``, as for any process
+        pool (notebooks and Voila need nothing).
 
     Attributes
     ----------
