@@ -300,11 +300,24 @@ def default_workers(n_paths: int) -> int:
     return max(1, min(4, os.cpu_count() or 1, blocks))
 
 
-def _warm_up(plan: Plan, seed: int, n_paths: int) -> bool:
+def _warm_up(plan: Plan, model: Any, seed: int, n_paths: int) -> bool:
     """Run in each new worker: the first simulation of a process pays for imports and
     caches, so pay it before the analyst moves a slider."""
     from .engine import simulate
-    simulate(plan, n_paths, seed=seed, progress=False)
+    simulate(plan, n_paths, seed=seed, model=model, progress=False)
+    return True
+
+
+def _shippable(model: Any) -> bool:
+    """Whether worker processes can receive the model: its class must be importable there
+    (a class defined in a notebook cell lives in ``__main__``, which workers do not have)."""
+    import pickle
+    if type(model).__module__ in ("__main__", "__mp_main__"):
+        return False
+    try:
+        pickle.dumps(model)
+    except Exception:
+        return False
     return True
 
 
@@ -353,10 +366,11 @@ class Dashboard:
     workers : int, optional
         Worker processes that run a refresh's seed blocks in parallel (default
         :func:`default_workers`: 2 for 4,000 paths on a machine with 2 or more CPUs). 1 runs
-        everything in the kernel's process. Results are the same either way. The workers
-        start by forkserver (or spawn), which re-imports a plain script's ``__main__``: in a
-        script, build the dashboard under ``if __name__ == "__main__":``, as for any process
-        pool (notebooks and Voila need nothing).
+        everything in the kernel's process, and so does a model whose class workers cannot
+        import (one defined in the notebook itself). Results are the same either way. The
+        workers start by forkserver (or spawn), which re-imports a plain script's
+        ``__main__``: in a script, build the dashboard under ``if __name__ == "__main__":``,
+        as for any process pool (notebooks and Voila need nothing).
 
     Attributes
     ----------
@@ -485,6 +499,8 @@ class Dashboard:
         ])
         self.widget.add_class("okma-dashboard")
         self.workers = default_workers(self.n_paths) if workers is None else int(workers)
+        if self.workers > 1 and not _shippable(self.model):
+            self.workers = 1  # a model defined in the notebook itself runs in the kernel
         self._pool: Any = None
         self._warm: list = []
         self.refresh()  # in this process: no waiting for workers to start
@@ -495,8 +511,8 @@ class Dashboard:
                                                cancel_futures=True)
             # each worker runs this refresh once: imports, and the parameter draws of
             # every block, are then cached there
-            self._warm = [self._pool.submit(_warm_up, self.plan, self.seed, self.n_paths)
-                          for _ in range(self.workers)]
+            self._warm = [self._pool.submit(_warm_up, self.plan, self.model, self.seed,
+                                            self.n_paths) for _ in range(self.workers)]
 
     def workers_ready(self, timeout: float | None = None) -> bool:
         """Whether the worker processes have started and warmed up (waits up to ``timeout``

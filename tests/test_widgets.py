@@ -354,3 +354,32 @@ def test_dashboard_on_test_model_matches_closed_form():
         exact = stats.norm.sf(1.2, loc=effort, scale=sd)
         e = dash.estimates["score"]
         assert abs(e.probability - exact) <= 4 * e.stderr, (effort, e, exact)
+
+
+def test_model_defined_in_the_notebook_runs_in_the_kernel():
+    """Workers cannot import a class defined in a notebook cell (module ``__main__``): such a
+    model runs in the kernel's process, and lever moves still work."""
+    from okma_sim.models.toy import LinearToyModel
+    from okma_sim.plan import Management, Objective, Plan
+
+    NotebookModel = type("NotebookModel", (LinearToyModel,), {"__module__": "__main__"})
+    toy = Plan(name="toy", start_month="2027-01", horizon_months=12, model="linear_toy",
+               objectives=(Objective(id="score", metric="score", target=1.2,
+                                     aggregate="mean"),),
+               actions={"effort": 1.0}, management=Management(review_every_months=0))
+    dash = Dashboard(toy, n_paths=2 * BLOCK_SIZE, seed=SEED, debounce=0, chart=False,
+                     model=NotebookModel(), workers=2)
+    assert dash.workers == 1 and dash._pool is None
+    dash.sliders["lever:effort"].value = 2.0
+    ref = okma_sim.simulate(toy.with_actions(effort=2.0), 2 * BLOCK_SIZE, seed=SEED,
+                            model=LinearToyModel())
+    assert dash.estimates["score"] == ref.probability("score")
+    # an importable model goes to the workers
+    dash2 = Dashboard(toy, n_paths=2 * BLOCK_SIZE, seed=SEED, debounce=0, chart=False,
+                      model=LinearToyModel(), workers=2)
+    try:
+        assert dash2.workers == 2 and dash2._pool is not None
+        dash2.sliders["lever:effort"].value = 2.0
+        assert dash2.estimates["score"] == ref.probability("score")
+    finally:
+        dash2.close()
