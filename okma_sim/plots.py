@@ -74,6 +74,25 @@ def _format_metric_axis(ax, metric: str, axis: str = "y") -> None:
         _money_axis(ax, axis)
 
 
+#: how a target's comparison reads
+SYMBOL = {">=": "≥", "<=": "≤"}
+
+
+def main_target(plan: Any, metric: str) -> float | None:
+    """The target a fan chart of ``metric`` draws: that of the first objective or KR on the
+    metric whose aggregate is ``final`` or ``mean`` (a level the monthly path can be read
+    against), else None.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> main_target(okma_sim.load_plan(okma_sim.case_study_path()), "revenue_growth")
+    0.3
+    """
+    return next((t.target for t in plan.targets
+                 if t.metric == metric and t.aggregate in ("final", "mean")), None)
+
+
 def fan_chart(result: Any, metric: str | None = None, *, ax=None, target: float | None = None,
               bands: Sequence[tuple[float, float]] = ((0.05, 0.95), (0.25, 0.75))):
     """Fan chart of a metric over the months: 90% and 50% bands, the median, and the target.
@@ -114,10 +133,7 @@ def fan_chart(result: Any, metric: str | None = None, *, ax=None, target: float 
                         label=f"{round((hi - lo) * 100)}% band", gid=f"band_{lo}_{hi}")
     ax.plot(x, df["p50"], color="tab:blue", lw=2, label="median", gid="median")
     if target is None:
-        for t in plan.targets:
-            if t.metric == metric and t.aggregate in ("final", "mean"):
-                target = t.target
-                break
+        target = main_target(plan, metric)
     if target is not None:
         ax.axhline(target, color="tab:red", ls="--", lw=1.5,
                    label=f"target {_fmt_level(target, metric)}", gid="target")
@@ -203,8 +219,7 @@ def histogram(result: Any, id: str | None = None, *, ax=None, bins: int = 50):
     ax.set_xlabel(f"{metric_label(t.metric, plan.currency)}, {t.aggregate} over the months")
     ax.set_ylabel("Simulated paths")
     _format_metric_axis(ax, t.metric, "x")
-    sym = {">=": "≥", "<=": "≤"}[t.comparison]
-    ax.set_title(f"{t.id}: target {sym} {_fmt_level(t.target, t.metric)}")
+    ax.set_title(f"{t.id}: target {SYMBOL[t.comparison]} {_fmt_level(t.target, t.metric)}")
     return ax
 
 

@@ -205,8 +205,6 @@ class SimulationResult:
                 ok = ~np.isnan(arr[:, j])
                 if ok.any() and w[ok].sum() > 0:
                     qs[j] = np.quantile(arr[ok, j], q, weights=w[ok], method="inverted_cdf")
-        elif not np.isnan(arr).any():
-            qs = np.quantile(arr, q, axis=0).T  # the same numbers, several times faster
         else:
             with np.errstate(all="ignore"):
                 import warnings

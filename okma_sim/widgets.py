@@ -32,6 +32,7 @@ import numpy as np
 
 from ._errors import OkmaError
 from .plan import KeyResult, Plan
+from .plots import SYMBOL
 
 __all__ = ["SliderSpec", "slider_specs", "Dashboard"]
 
@@ -215,7 +216,7 @@ def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
             hi = math.ceil(hi / step - 1e-9) * step
         lo, hi = min(lo, t.target), max(hi, t.target)
         kind = "KR" if isinstance(t, KeyResult) else "Objective"
-        label = f"{kind} {t.id}: target {_SYMBOL[t.comparison]}"
+        label = f"{kind} {t.id}: target {SYMBOL[t.comparison]}"
         unit = info.unit if info is not None else ""
         specs.append(SliderSpec("target", t.id, label, _num(t.target), _num(lo), _num(hi),
                                 _num(step), unit, _fmt_for(step, percent)))
@@ -224,7 +225,7 @@ def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
     return specs
 
 
-_SYMBOL = {">=": "≥", "<=": "≤"}
+_BAND_QS = (0.05, 0.25, 0.5, 0.75, 0.95)  # the fan chart's quantiles
 _ACRONYMS = {"csat": "CSAT", "crm": "CRM", "kr": "KR", "okr": "OKR"}
 
 
@@ -441,6 +442,8 @@ class Dashboard:
         self._ax: Any = None
         self._bg: Any = None  # the chart without its fan, for blitting
         self._bg_for: int | None = None  # the path count that background was drawn for
+        self._fan_key: tuple | None = None  # the run the fan shows
+        self._fan_span = np.empty(0)  # its finite p05 and p95 values
         self.mode = "fast"
         self.result: Any = None
         self.estimates: dict[str, Any] = {}
@@ -530,14 +533,6 @@ class Dashboard:
             self._pool = None
 
     # -- settings ------------------------------------------------------------------------------
-    @property
-    def lever_sliders(self) -> dict[str, Any]:
-        return {s.name: self.sliders[s.key] for s in self.specs if s.kind == "lever"}
-
-    @property
-    def target_sliders(self) -> dict[str, Any]:
-        return {s.name: self.sliders[s.key] for s in self.specs if s.kind == "target"}
-
     @property
     def confidence(self) -> float:
         return float(self.sliders["confidence"].value)
@@ -699,7 +694,7 @@ class Dashboard:
         self.table.value = self._table_html(res)
         if self.show_chart:
             self._draw_chart(res, actions, precise)
-        if executor is not None:
+        if isinstance(executor, _ProgressExecutor):  # a precise run (not a fast one on workers)
             self.progress.value = self.progress.max
             self.progress.bar_style = "success"
         self.refresh_count += 1
@@ -735,7 +730,7 @@ class Dashboard:
             ach = _achievable(res, t.id, conf)
             ach_s = "—" if not math.isfinite(ach) else _fmt_level(ach, t.metric)
             name = ("KR: " if kind == "key_result" else "Objective: ") + t.id
-            target = f"{_SYMBOL[t.comparison]} {_fmt_level(t.target, t.metric)}"
+            target = f"{SYMBOL[t.comparison]} {_fmt_level(t.target, t.metric)}"
             rows.append(self._row(t.id, kind, name, target, e, conf, ach_s))
         for rid, name in (("all_met", "All objectives"),
                           ("all_key_results_met", "All key results")):
@@ -774,19 +769,24 @@ class Dashboard:
         re-rendered, several times faster than a full draw). Otherwise the axes are re-scaled
         and the whole figure redrawn. Steady axes also let the eye see the fan move.
         """
-        main = next((t for t in res.plan.targets if t.metric == self.metric
-                     and t.aggregate in ("final", "mean")), None)
-        target = None if main is None else main.target
-        key = (tuple(sorted(actions.items())), target, precise)
-        if key == self._chart_key:
+        from .plots import main_target
+        target = main_target(res.plan, self.metric)
+        fan_key = (tuple(sorted(actions.items())), precise)  # the run behind the fan
+        if (fan_key, target) == self._chart_key:
             return
-        df = res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95))
-        if self._bg is not None and res.n_paths == self._bg_for and self._fits(df, target):
+        df = None  # None: the fan has not changed (only the target moved)
+        if fan_key != self._fan_key:
+            df = res.bands(self.metric, _BAND_QS)
+            vals = np.concatenate([df["p05"].to_numpy(float), df["p95"].to_numpy(float)])
+            self._fan_span = vals[np.isfinite(vals)]
+        vals = self._fan_span if target is None else np.append(self._fan_span, target)
+        if self._bg is not None and res.n_paths == self._bg_for and self._fits(vals):
             self._blit(df, target)
         else:
-            self._full_draw(res, target, df)
+            self._full_draw(res, target, df, vals)
         self.chart.value = _png(self._fig)
-        self._chart_key = key
+        self._fan_key = fan_key
+        self._chart_key = (fan_key, target)
 
     def _dynamic_artists(self) -> list:
         ax = self._ax
@@ -795,95 +795,76 @@ class Dashboard:
             [ln for ln in ax.lines if ln.get_gid() == "median"] + \
             [ln for ln in ax.lines if ln.get_gid() == "target"]
 
-    def _fits(self, df: Any, target: float | None) -> bool:
-        """Whether the fan lies inside the current y-range and fills at least 40% of it."""
-        vals = np.concatenate([df["p05"].to_numpy(float), df["p95"].to_numpy(float)]
-                              + ([np.array([target], float)] if target is not None else []))
-        vals = vals[np.isfinite(vals)]
+    def _fits(self, vals: np.ndarray) -> bool:
+        """Whether the fan and target lie inside the current y-range and fill at least 40%
+        of it."""
         if not vals.size:
             return True
         lo, hi = self._ax.get_ylim()
         return bool(vals.min() >= lo and vals.max() <= hi
                     and vals.max() - vals.min() >= 0.4 * (hi - lo))
 
-    def _set_band_data(self, df: Any) -> None:
-        x = np.arange(len(df))
-        for coll in self._ax.collections:
-            gid = coll.get_gid() or ""
-            if gid.startswith("band_"):
+    def _set_data(self, df: Any | None, target: float | None) -> None:
+        """Move the fan (unless ``df`` is None) and the target line."""
+        for artist in self._dynamic_artists():
+            gid = artist.get_gid()
+            if df is not None and gid.startswith("band_"):
                 lo, hi = (float(v) for v in gid[5:].split("_"))
-                coll.set_data(x, df[f"p{round(lo * 100):02d}"], df[f"p{round(hi * 100):02d}"])
-        for line in self._ax.lines:
-            if line.get_gid() == "median":
-                line.set_ydata(df["p50"].to_numpy())
+                artist.set_data(np.arange(len(df)), df[f"p{round(lo * 100):02d}"],
+                                df[f"p{round(hi * 100):02d}"])
+            elif df is not None and gid == "median":
+                artist.set_ydata(df["p50"].to_numpy())
+            elif gid == "target" and target is not None:
+                artist.set_ydata([target, target])
 
-    def _blit(self, df: Any, target: float | None) -> None:
+    def _blit(self, df: Any | None, target: float | None) -> None:
         self._fig.canvas.restore_region(self._bg)
-        self._set_band_data(df)
-        self._set_target(target)
+        self._set_data(df, target)
         self.blit_count += 1
         for a in self._dynamic_artists():
             self._ax.draw_artist(a)
 
-    def _full_draw(self, res: Any, target: float | None, df: Any,
-                   ylim: tuple[float, float] | None = None) -> None:
-        from . import plots
+    def _full_draw(self, res: Any, target: float | None, df: Any | None,
+                   vals: np.ndarray) -> None:
+        ax = self._ax
         if self._fig is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
+
+            from . import plots
             fig = Figure(figsize=(8, 3.6), dpi=80)
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
             plots.fan_chart(res, self.metric, ax=ax, target=target)
             self._fig, self._ax = fig, ax
-            self._legend()
+            # outside the axes: it never hides the fan, nor jumps about as the fan moves; it
+            # names the target line without its level (the table shows it), so it never
+            # changes
+            for line in ax.lines:
+                if line.get_gid() == "target":
+                    line.set_label("target")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
             fig.tight_layout()
         else:
-            self._update_fan(res, target)
-        # leave room for the fan to move before the axes must change again
-        ys = [df["p05"].to_numpy(float), df["p95"].to_numpy(float)]
-        if target is not None:
-            ys.append(np.array([target], float))
-        finite = np.concatenate(ys)
-        finite = finite[np.isfinite(finite)]
-        if ylim is not None:
-            self._ax.set_ylim(*ylim)
-        elif finite.size:
-            lo, hi = finite.min(), finite.max()
+            self._set_data(df, target)
+            title = ax.get_title()
+            if ", " in title:
+                ax.set_title(title[:title.rfind(", ") + 2] + f"{res.n_paths:,} simulated paths")
+        if vals.size:
+            # leave room for the fan to move before the axes must change again
+            lo, hi = vals.min(), vals.max()
             pad = 0.15 * (hi - lo or 1.0)
-            self._ax.set_ylim(lo - pad, hi + pad)
-        # the background is everything but the bands and the median
+            ax.set_ylim(lo - pad, hi + pad)
+        # the background is everything but the bands, the median and the target line
         dyn = self._dynamic_artists()
         for a in dyn:
             a.set_visible(False)
         self._fig.canvas.draw()
-        self._bg = self._fig.canvas.copy_from_bbox(self._ax.bbox)
+        self._bg = self._fig.canvas.copy_from_bbox(ax.bbox)
         self._bg_for = res.n_paths
         for a in dyn:
             a.set_visible(True)
-            self._ax.draw_artist(a)
-
-    def _update_fan(self, res: Any, target: float | None) -> None:
-        ax = self._ax
-        self._set_band_data(res.bands(self.metric, (0.05, 0.25, 0.5, 0.75, 0.95)))
-        self._set_target(target)
-        title = ax.get_title()
-        ax.set_title(title[:title.rfind(", ") + 2] + f"{res.n_paths:,} simulated paths"
-                     if ", " in title else title)
-        self._legend()
-
-    def _set_target(self, target: float | None) -> None:
-        for line in self._ax.lines:
-            if line.get_gid() == "target" and target is not None:
-                line.set_ydata([target, target])
-
-    def _legend(self) -> None:
-        # outside the axes: it never hides the fan, nor jumps about as the fan moves; it names
-        # the target line without its level (the table shows it), so it never changes
-        for line in self._ax.lines:
-            if line.get_gid() == "target":
-                line.set_label("target")
-        self._ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+            ax.draw_artist(a)
 
     # -- saving --------------------------------------------------------------------------------
     def save_scenario(self, path: str | Path | None = None, *,
@@ -902,10 +883,12 @@ class Dashboard:
         try:
             out = self.save_scenario()
         except OkmaError as exc:
-            exists = Path(self.save_path.value).expanduser().exists()
-            hint = " Tick 'Overwrite if it exists' to replace it." if exists else ""
+            path = Path(self.save_path.value).expanduser()
+            # the library's message speaks of --force; here the checkbox is the way
+            why = (f"{path} exists. Tick 'Overwrite if it exists' to replace it"
+                   if path.is_file() and not self.overwrite.value else str(exc))
             self.save_status.value = (f"<span style='color:#b00'>Not saved: "
-                                      f"{html.escape(str(exc))}.{hint}</span>")
+                                      f"{html.escape(why)}.</span>")
             return
         self.save_status.value = f"<span style='color:#070'>Saved {html.escape(str(out))}" \
                                  f"</span>"

@@ -135,7 +135,7 @@ def test_lever_slider_moves_probability_in_browser(voila_url, tmp_path):
             handle.focus()
             handle.press("ArrowRight")
             expect(readout).to_have_text(f"{start + 1:g}")
-            # debounced refresh, then one 4,000-path simulation in the kernel
+            # debounced refresh, then one 4,000-path simulation (on the worker processes)
             expect(summary).to_have_text(after, timeout=60_000)
 
             shot = tmp_path / "dashboard.png"

@@ -274,6 +274,10 @@ def test_worker_processes_give_the_same_numbers(plan):
         dash.sliders["lever:prospect_visits_per_week"].value = 9
         ref = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=9), n, seed=SEED)
         _assert_shows(dash, ref)
+        # the pool did the work (a broken pool would have been closed, with the same numbers)
+        assert dash._pool is not None
+        # a fast refresh on the workers leaves the precise-run bar alone
+        assert dash.progress.value == 0 and dash.progress.bar_style == "info"
         seen = []
         dash.progress.observe(lambda ch: seen.append(ch["new"]), names="value")
         dash.precise_button.click()
@@ -282,6 +286,7 @@ def test_worker_processes_give_the_same_numbers(plan):
         _assert_shows(dash, ref)
         assert [v for v in seen if v > 0] == [BLOCK_SIZE, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE,
                                               3 * BLOCK_SIZE + 50]
+        assert dash._pool is not None
     finally:
         dash.close()
     assert dash._pool is None
@@ -381,5 +386,6 @@ def test_model_defined_in_the_notebook_runs_in_the_kernel():
         assert dash2.workers == 2 and dash2._pool is not None
         dash2.sliders["lever:effort"].value = 2.0
         assert dash2.estimates["score"] == ref.probability("score")
+        assert dash2._pool is not None  # still alive: the workers ran it
     finally:
         dash2.close()
