@@ -202,22 +202,13 @@ class _SeatStreams:
                                self.extra.standard_normal((size[0], size[1] - self.R))],
                               axis=1)
 
-    def _by_array(self, name: str, *args):
-        arrs = np.broadcast_arrays(*[np.asarray(a) for a in args])
-        if not self._split(arrs[0].shape):
-            return getattr(self.main, name)(*args)
-        R = self.R
-        return np.concatenate([getattr(self.main, name)(*[a[:, :R] for a in arrs]),
-                               getattr(self.extra, name)(*[a[:, R:] for a in arrs])], axis=1)
-
-    def poisson(self, lam):
-        return self._by_array("poisson", lam)
-
     def standard_gamma(self, shape):
-        return self._by_array("standard_gamma", shape)
-
-    def binomial(self, n, p):
-        return self._by_array("binomial", n, p)
+        shape = np.asarray(shape)
+        if not self._split(shape.shape):
+            return self.main.standard_gamma(shape)
+        R = self.R
+        return np.concatenate([self.main.standard_gamma(shape[:, :R]),
+                               self.extra.standard_gamma(shape[:, R:])], axis=1)
 
 
 def season_factor(calendar_month: np.ndarray | int, uplift: np.ndarray) -> np.ndarray:
@@ -554,7 +545,7 @@ class SalesTeamModel:
         mkt_idle = "mkt" in idle
         if "shift" in idle:
             # no shift in any month: the effort before capping is the same every month
-            no_shift = np.where(False, st.shift_amount, 0.0) * WEEKS_PER_MONTH
+            no_shift = np.zeros(st.seat.shape)  # the shift array of a month without shifts
             pv_idle = np.maximum(pv_plan - no_shift, 0.0)
             cv_idle = np.maximum(cv_plan + no_shift, 0.0)
             visit_h_idle = pv_idle * hpv + cv_idle * hcv
@@ -617,24 +608,18 @@ class SalesTeamModel:
                 mkt_now = (st.mkt_wait <= 0) & (st.mkt_left > 0)
                 mkt_mult = np.where(mkt_now, 1.0 + p["marketing_effect"] *
                                     np.log2(1.0 + mkt_plan + st.mkt_events), mkt_mult_plan)
-            if coach_idle:
-                coach_mult = None
-                lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift)
-                       * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
-                       * season * mkt_mult[:, None])
-            else:
-                coach_mult = 1.0 + coach_on * st.coach_effect
-                lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * coach_mult
-                       * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
-                       * season * mkt_mult[:, None])
+            # x * 1.0 == x: no coaching multiplies by a scalar 1.0 (no array work)
+            coach_mult = 1.0 if coach_idle else 1.0 + coach_on * st.coach_effect
+            lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * coach_mult
+                   * (pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
+                   * season * mkt_mult[:, None])
             # empty seats win nothing (also when the elasticity is 0, where 0**0 = 1)
             lam = np.maximum(lam, 0.0) * f_filled
             new = poisson_icdf(streams["acquisition"].random((n, S)), lam)
 
             # -- follow-ups, churn ----------------------------------------------------------
             A = st.active
-            ft = -col["followup_targeting"] if coach_idle else \
-                -col["followup_targeting"] * coach_mult
+            ft = -col["followup_targeting"] * coach_mult
             reach = 1.0 - np.exp(ft * cv / np.maximum(A, 1.0))
             revisited = binomial_normal_icdf(streams["revisit"].standard_normal((n, S)), A,
                                              reach)
@@ -806,7 +791,7 @@ class SalesTeamModel:
         hourly = plan.team.hourly_cost
         for key, owner in (("coach_h", st.coach_rule), ("train_h", st.train_rule)):
             hours = st.acc.get(key)
-            if hours is None or owner is None or not hours.any():
+            if not hours.any():  # _init_rule_state made both arrays
                 continue
             # whole hours sum exactly in any order: then a masked product's sum (fast) equals
             # the sum of the selected hours (a slow boolean index)
@@ -921,10 +906,6 @@ class SalesTeamModel:
     def _rep_metric(metric: str, acc: Mapping[str, np.ndarray]) -> np.ndarray:
         """A rep's monthly average since the last review, over the months the rep worked
         (NaN for a seat nobody filled; such seats never trigger a rule)."""
-        if "filled" not in acc:
-            months = np.maximum(acc["months"], 1.0)[:, None]
-        elif metric != "revisit_rate":  # the revisit rate needs no months
-            months = np.where(acc["filled"] > 0, acc["filled"], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             if metric == "revisit_rate":
                 return np.where(acc["active"] > 0, acc["revisited"] / acc["active"], np.nan)
@@ -932,7 +913,8 @@ class SalesTeamModel:
                    "active_customers": "active", "revisited_customers": "revisited"
                    }.get(metric, metric)
             if key in acc and key != "months":
-                return acc[key] / months
+                # months worked ("filled" is always there: _init_rule_state adds it)
+                return acc[key] / np.where(acc["filled"] > 0, acc["filled"], np.nan)
         raise ValueError(f"metric {metric!r} has no per-rep value")
 
     @staticmethod
