@@ -319,6 +319,32 @@ class _Merger:
         return [self.merged]
 
 
+def _check_paths(n_paths: Any) -> int:
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
+        raise OkmaError("must be a positive whole number", key="paths", value=n_paths)
+    return int(n_paths)
+
+
+def _parameter_setup(plan: Plan, model: Any, pinned: Mapping[str, float] | None):
+    """What :func:`simulate` and :func:`draw_parameters` both need to draw parameters: the
+    resolved priors and their names, the (repaired) correlation matrix, the checked pins, and
+    warnings."""
+    dists = resolve_parameters(plan, model)
+    warn: list[str] = []
+    corr, corr_names = None, ()
+    if plan.correlations is not None:
+        corr, repaired = nearest_correlation(np.array(plan.correlations.matrix, dtype=float))
+        corr_names = tuple(plan.correlations.parameters)
+        if repaired:
+            warn.append("correlation matrix repaired: it was not positive definite; the "
+                        "nearest one was used")
+    pinned = dict(pinned or {})
+    for k in pinned:
+        if k not in dists:
+            raise OkmaError("unknown parameter", key="pinned", value=k)
+    return dists, tuple(dists), corr, corr_names, pinned, warn
+
+
 def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
              rng: np.random.Generator | None = None, model: Any = None,
              sampler: str | None = None, replicates: int | None = None,
@@ -393,9 +419,7 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     model = get_model(plan.model) if model is None else model
     if n_paths is None:
         n_paths = plan.simulation.paths or 10_000
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
-        raise OkmaError("must be a positive whole number", key="paths", value=n_paths)
-    n_paths = int(n_paths)
+    n_paths = _check_paths(n_paths)
     seed_int = normalize_seed(seed, rng)
     sampler = sampler or plan.simulation.sampler
     replicates = int(replicates or plan.simulation.replicates)
@@ -408,26 +432,13 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
                                  keep_monthly=keep_monthly, pinned=pinned, progress=progress)
 
     t0 = time.perf_counter()
-    dists = resolve_parameters(plan, model)
-    names = tuple(dists)
-    warn: list[str] = []
-    corr, corr_names = None, ()
-    if plan.correlations is not None:
-        corr, repaired = nearest_correlation(np.array(plan.correlations.matrix, dtype=float))
-        corr_names = tuple(plan.correlations.parameters)
-        if repaired:
-            warn.append("correlation matrix repaired: it was not positive definite; the "
-                        "nearest one was used")
+    dists, names, corr, corr_names, pinned, warn = _parameter_setup(plan, model, pinned)
     if keep_monthly is None:
         keep = tuple(dict.fromkeys([t.metric for t in plan.targets] + ["revenue"]))
     elif keep_monthly == "all":
         keep = tuple(model.metrics)
     else:
         keep = tuple(keep_monthly)
-    pinned = dict(pinned or {})
-    for k in pinned:
-        if k not in dists:
-            raise OkmaError("unknown parameter", key="pinned", value=k)
     obs = None if observed is None else {k: np.asarray(v, dtype=float)
                                          for k, v in observed.items()}
     pvals = None
@@ -496,6 +507,8 @@ def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
 
     Same seed, paths, sampler and pins give exactly ``simulate(...).params`` (the same blocks
     and designs), so an analysis can work on the draws before a run (a review's reweighting).
+    Inputs are checked as ``simulate`` checks them; its warnings (a repaired correlation
+    matrix) are in ``.attrs["warnings"]``.
 
     Examples
     --------
@@ -508,25 +521,22 @@ def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
     from .models import get_model
 
     model = get_model(plan.model) if model is None else model
+    n_paths = _check_paths(n_paths)
     seed_int = normalize_seed(seed)
     sampler = sampler or plan.simulation.sampler
     replicates = int(replicates or plan.simulation.replicates)
-    dists = resolve_parameters(plan, model)
-    names = tuple(dists)
-    corr, corr_names = None, ()
-    if plan.correlations is not None:
-        corr, _ = nearest_correlation(np.array(plan.correlations.matrix, dtype=float))
-        corr_names = tuple(plan.correlations.parameters)
+    dists, names, corr, corr_names, pinned, warn = _parameter_setup(plan, model, pinned)
     spec = RunSpec(plan=plan, model=model, entropy=seed_int, param_names=names, dists=dists,
-                   pinned=dict(pinned or {}), keep_monthly=(), record_reps=False,
-                   sampler=sampler, replicates=replicates, n_paths=int(n_paths), corr=corr,
-                   corr_names=corr_names)
-    design = ParameterDesign(names, int(n_paths), np.random.SeedSequence(seed_int), sampler,
+                   pinned=pinned, keep_monthly=(), record_reps=False, sampler=sampler,
+                   replicates=replicates, n_paths=n_paths, corr=corr, corr_names=corr_names)
+    design = ParameterDesign(names, n_paths, np.random.SeedSequence(seed_int), sampler,
                              replicates, corr, corr_names, BLOCK_SIZE)
     parts = []
-    for k, size in enumerate(_block_sizes(int(n_paths))):
+    for k, size in enumerate(_block_sizes(n_paths)):
         u = None if sampler == "mc" else design.uniforms(k, None, size)
         params, _ = _block_params(spec, k, size, u)
         parts.append(np.column_stack([params[nm] for nm in names]) if names
                      else np.zeros((size, 0)))
-    return pd.DataFrame(np.concatenate(parts), columns=list(names))
+    out = pd.DataFrame(np.concatenate(parts), columns=list(names))
+    out.attrs["warnings"] = warn  # as simulate would report them
+    return out

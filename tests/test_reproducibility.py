@@ -138,3 +138,19 @@ def test_designs_do_not_depend_on_chunking(plan, sampler):
     assert_identical(a, b)
     assert_identical(a, c)
     np.testing.assert_array_equal(a.replicate_index, b.replicate_index)
+
+
+def test_draw_parameters_checks_inputs_as_simulate_does(plan):
+    from okma_sim import OkmaError
+    from okma_sim.engine import draw_parameters
+    for fn in (okma_sim.simulate, draw_parameters):
+        with pytest.raises(OkmaError, match="pinned.*nope"):
+            fn(plan, 10, 1, pinned={"nope": 1.0})
+        with pytest.raises(OkmaError, match="paths"):
+            fn(plan, 0, 1)
+    # the same draws as a run, pins included
+    pins = {"csat_base": 0.8}
+    d = draw_parameters(plan, BLOCK_SIZE + 10, 3, pinned=pins)
+    r = okma_sim.simulate(plan, BLOCK_SIZE + 10, seed=3, pinned=pins, progress=False)
+    np.testing.assert_array_equal(d.to_numpy(), r.params.to_numpy())
+    assert d.attrs["warnings"] == []
