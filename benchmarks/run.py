@@ -247,8 +247,8 @@ def run_tolerance(t: Table, seed: int) -> None:
                          f"P = {a.probability:.4f}, half-width "
                          f"{info.get('half_width', float('nan')):.4f}")
         if best is None or wall < best[1]:
-            best = (sampler, wall, res.n_paths)
-    p = a.probability
+            best = (sampler, wall, res.n_paths, a.probability)
+    p = best[3]  # the binomial formula at the best sampler's estimate
     n_binom = math.ceil(p * (1 - p) * (1.959964 / 0.01) ** 2)
     t.add("tolerance", f"best: sampler {best[0]}, time", best[1], "s",
           notes=f"{best[2]:,} paths; the binomial formula gives {n_binom:,} paths at "

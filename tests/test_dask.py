@@ -9,7 +9,6 @@ import logging
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -60,16 +59,6 @@ def test_simulate_on_two_dask_workers_is_identical(client):
                                chunk_size=okma_sim.BLOCK_SIZE)
     assert_same_result(local, remote)
     assert len(client.scheduler_info()["workers"]) == 2
-
-
-def test_thread_pool_and_chunk_sizes_are_identical():
-    plan = okma_sim.load_plan(CASE)
-    n = okma_sim.BLOCK_SIZE + 300
-    local = okma_sim.simulate(plan, n_paths=n, seed=12, progress=False)
-    with ThreadPoolExecutor(2) as ex:
-        pooled = okma_sim.simulate(plan, n_paths=n, seed=12, progress=False, executor=ex,
-                                   chunk_size=1)
-    assert_same_result(local, pooled)
 
 
 def test_sweep_on_dask_is_identical(client, tmp_path):

@@ -39,8 +39,7 @@ def paired(plan, lever, low, high, kr):
 def test_more_prospect_visits_more_new_customers(plan, low, high):
     d, mean, se, a, b = paired(plan, "prospect_visits_per_week", low, high, "new_customers")
     assert not any("capacity" in w for w in a.warnings + b.warnings)
-    assert mean >= -Z * se  # does not fall
-    assert mean > Z * se  # and the test has power: it rises
+    assert mean > Z * se  # it rises by more than 4 SE (so it does not fall either)
     # common random numbers make the comparison precise: the paired SE is far below the
     # unpaired one
     unpaired = math.sqrt((a.values["new_customers"].var() + b.values["new_customers"].var())
@@ -51,7 +50,6 @@ def test_more_prospect_visits_more_new_customers(plan, low, high):
 @pytest.mark.parametrize("low,high", [(6, 7), (9, 10)])
 def test_more_follow_up_visits_higher_revisit_rate(plan, low, high):
     d, mean, se, a, b = paired(plan, "customer_visits_per_week", low, high, "revisit_rate")
-    assert mean >= -Z * se
     assert mean > Z * se
 
 
