@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .plan import Plan
-from .results import Estimate, SimulationResult
+from .results import Estimate, SimulationResult, estimate
 
 __all__ = ["PolicyComparison", "compare", "paired_difference", "policy_cost"]
 
@@ -46,17 +46,11 @@ def paired_difference(flags: np.ndarray, base: np.ndarray,
     """
     d = np.asarray(flags, dtype=float) - np.asarray(base, dtype=float)
     n = d.size
-    if n == 0:
-        return Estimate(math.nan, math.nan, 0)
-    mean = float(d.mean())
-    if replicate_index is None:
-        se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        return Estimate(mean, se, n)
-    R = int(replicate_index.max()) + 1
-    sums = np.bincount(replicate_index, weights=d, minlength=R)
-    counts = np.bincount(replicate_index, minlength=R)
-    means = sums / np.maximum(counts, 1)
-    return Estimate(mean, float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else math.nan, n)
+    if replicate_index is not None or n == 0:
+        # the spread of the replicates' mean differences: results.estimate's replicate form
+        return estimate(d, replicate_index)
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    return Estimate(float(d.mean()), se, n)
 
 
 def policy_cost(result: SimulationResult) -> dict[str, float]:
@@ -74,13 +68,24 @@ def policy_cost(result: SimulationResult) -> dict[str, float]:
     from .targets import action_cost
     plan = result.plan
     lev = float(action_cost(plan)["levers"])
-    c = result.monthly.get("cost")
-    operating = float(np.nansum(np.asarray(c, dtype=float), axis=1).mean()) if c is not None \
-        else math.nan
-    rules = {r: float(v) for r, v in zip(result.rules()["rule"],
-                                         result.rules()["cost_per_path"])}
+    operating = _operating(result)
+    by_rule = result.rules()
+    rules = {r: float(v) for r, v in zip(by_rule["rule"], by_rule["cost_per_path"])}
     return {"levers": lev, "operating": operating, "rules": float(sum(rules.values())),
             "rules_by_id": rules, "total": lev + operating}
+
+
+def _operating(result: SimulationResult) -> float:
+    """Expected sum over the months of the ``cost`` metric (NaN when it was not kept),
+    weighted by ``result.weights`` when set (a review's re-forecast)."""
+    c = result.monthly.get("cost")
+    if c is None:
+        return math.nan
+    tot = np.nansum(np.asarray(c, dtype=float), axis=1)
+    if result.weights is None:
+        return float(tot.mean())
+    w = np.asarray(result.weights, dtype=float)
+    return float(np.sum(w * tot) / np.sum(w))
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class PolicyComparison:
     results: Sequence[SimulationResult]
     names: Sequence[str]
     warnings: Sequence[str] = field(default_factory=list)
+    # difference(i) and cost(i), computed once (to_frame, table and to_json_dict all use them)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def seed(self) -> int:
@@ -108,11 +115,17 @@ class PolicyComparison:
 
     def difference(self, i: int) -> Estimate:
         """P(all objectives met) of scenario i minus that of the first, paired SE."""
-        r0, r = self.results[0], self.results[i]
-        return paired_difference(r.all_met_flags(), r0.all_met_flags(), r0.replicate_index)
+        if ("difference", i) not in self._cache:
+            r0, r = self.results[0], self.results[i]
+            self._cache["difference", i] = paired_difference(
+                r.all_met_flags(), r0.all_met_flags(), r0.replicate_index)
+        return self._cache["difference", i]
 
     def cost(self, i: int) -> dict[str, float]:
-        return policy_cost(self.results[i])
+        """:func:`policy_cost` of scenario i."""
+        if ("cost", i) not in self._cache:
+            self._cache["cost", i] = policy_cost(self.results[i])
+        return self._cache["cost", i]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario: P(all met), its difference from the first, the cost, and
@@ -232,7 +245,6 @@ def compare(plans: Sequence[Plan], n_paths: int | None = None, seed: Any = None,
                     "means each scenario's own objectives")
     if len({(p.horizon_months, p.start_month) for p in plans}) > 1:
         warn.append("the scenarios differ in start month or horizon")
-    keep = None
     results = []
     for p in plans:
         keep = tuple(dict.fromkeys([t.metric for t in p.targets] + ["revenue", "cost"]))

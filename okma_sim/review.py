@@ -59,10 +59,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from ._errors import DataError, OkmaError
-from .engine import aggregate, draw_parameters, normalize_seed, resolve_parameters
+from .engine import aggregate, normalize_seed, resolve_parameters
 from .plan import KeyResult, Plan
 from .results import Estimate, SimulationResult
 
@@ -516,9 +516,10 @@ def _cells(mask: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
 
 def _diff_ndtr(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
     """Phi(hi) - Phi(lo), computed on the side of the mean that keeps precision."""
+    # above the mean Phi(hi) - Phi(lo) = Phi(-lo) - Phi(-hi): swap the arguments there, so
+    # only two ndtr calls run (not both branches of a where)
     upper = lo > 0
-    return np.where(upper, special.ndtr(-lo) - special.ndtr(-hi),
-                    special.ndtr(hi) - special.ndtr(lo))
+    return special.ndtr(np.where(upper, -lo, hi)) - special.ndtr(np.where(upper, -hi, lo))
 
 
 def _ll_revisited(act: Actuals, ft: np.ndarray, cm: np.ndarray) -> np.ndarray:
@@ -565,9 +566,9 @@ def _ll_churned(act: Actuals, cb: np.ndarray, cre: np.ndarray) -> np.ndarray:
 
 
 def _binom_logpmf(k, n, q):
-    q = np.clip(q, 1e-12, 1 - 1e-12)
-    return (special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-            + k * np.log(q) + (n - k) * np.log1p(-q))
+    # q clipped off 0 and 1: a probability at the edge would make the observed counts
+    # impossible on that path (-inf) rather than merely unlikely
+    return stats.binom.logpmf(k, n, np.clip(q, 1e-12, 1 - 1e-12))
 
 
 def _ll_csat(act: Actuals, cb, cce, cte, stock) -> np.ndarray:
@@ -673,6 +674,7 @@ class _Posterior:
     skill: np.ndarray           # (n, S) for the seats' current occupants (prior elsewhere)
     ess: float
     terms: dict[str, float]     # ESS of each term's weights alone
+    stock: np.ndarray           # (n, S, T+1) training stock (training_retention is not refined)
 
 
 def _ess(logw: np.ndarray) -> float:
@@ -859,7 +861,7 @@ def _posterior(plan: Plan, model: Any, act: Actuals, rep: _Replay, params: pd.Da
     for k in out.columns:
         out[k] = P[k]
     return _Posterior(params=out, log_weights=logw, skill=skill, ess=_ess(logw),
-                      terms=term_ess)
+                      terms=term_ess, stock=stock)
 
 
 def observed_state(plan: Plan, act: Actuals, params: pd.DataFrame, *, model: Any = None,
@@ -935,7 +937,7 @@ def observed_state(plan: Plan, act: Actuals, params: pd.DataFrame, *, model: Any
     tenure = act.tenure_start[:, T - 1] + act.worked[:, T - 1]
     st.tenure = np.broadcast_to(tenure, (n, S)).copy()
     st.skill = post.skill
-    st.train_stock = _stock(act, P["training_retention"])[:, :, T]
+    st.train_stock = post.stock[:, :, T]
     # a running coaching without the rule's own effect uses the path's refined draw
     st.coach_effect = np.where(st.coach_rule >= 0, st.coach_effect, P["coaching_effect"][:,
                                                                                         None])
@@ -1201,8 +1203,8 @@ class ReviewResult:
         return "\n".join(lines)
 
 
-def _risk(plan: Plan, res: ReviewResult | None, probs: Mapping[str, float],
-          plan_probs: Mapping[str, float | None], threshold: float, drop: float) -> list[str]:
+def _risk(plan: Plan, probs: Mapping[str, float], plan_probs: Mapping[str, float | None],
+          threshold: float, drop: float) -> list[str]:
     out = []
     for t in plan.targets:
         p, p0 = probs[t.id], plan_probs.get(t.id)
@@ -1271,7 +1273,9 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
        goal or no move gains;
     2. once there, it steps down whatever saves most while P stays at the goal;
     3. the result is re-simulated on all paths; if it falls short there, steps 1-2 go on with
-       all paths. At most ``max_steps`` steps in all.
+       all paths. At most ``max_steps`` steps in all: a search cut short by that budget says
+       so (``steps``, ``out_of_steps``, the note and a warning), since it may have stopped
+       short of the goal or of a cheaper change.
 
     The ``probability`` reported is the re-forecast at the recommended actions on all paths.
     Its ``cost`` is the extra cost over the remaining months: each lever's ``unit_cost`` (the
@@ -1330,7 +1334,7 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
     if T >= H:
         probs = {t.id: float(plan.target(t.id).met(np.array([to_date[t.id]]))[0])
                  for t in plan.targets}
-        at_risk = _risk(plan, None, probs, {}, risk_threshold, risk_drop)
+        at_risk = _risk(plan, probs, {}, risk_threshold, risk_drop)
         return ReviewResult(plan=plan, months_observed=T, observed=obs, to_date=to_date,
                             result=None, plan_result=None, ess=None, ess_by_term={},
                             at_risk=at_risk, reps_flagged=flags, recommendation=None,
@@ -1340,8 +1344,8 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
     kw = dict(n_paths=int(n_paths), seed=seed_int, model=model, sampler=sampler,
               executor=executor, progress=progress)
     plan_res = simulate(plan, **kw)
-    prior = draw_parameters(plan, int(n_paths), seed_int, model=model, sampler=sampler)
-    st, post, w, info = observed_state(plan, act, prior, model=model, seed=seed_int,
+    # plan_res.params are the engine's prior draws for this seed (the update's starting point)
+    st, post, w, info = observed_state(plan, act, plan_res.params, model=model, seed=seed_int,
                                        likelihood=likelihood, candidates=candidates)
     ess = float(info["ess"])
     if ess < max(200.0, 0.01 * n_paths):
@@ -1361,7 +1365,7 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
     warn = list(res.warnings)
     probs = {t.id: res.probability(t.id).probability for t in plan.targets}
     plan_probs = {t.id: plan_res.probability(t.id).probability for t in plan.targets}
-    at_risk = _risk(plan, None, probs, plan_probs, risk_threshold, risk_drop)
+    at_risk = _risk(plan, probs, plan_probs, risk_threshold, risk_drop)
     rec = None
     if recommend:
         goal = plan_res.all_met().probability if confidence is None else confidence
@@ -1381,19 +1385,21 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
                max_steps: int, T: int, warn: list[str]) -> dict[str, Any]:
     """Greedy lever search under common random numbers (see :func:`review`)."""
     from . import simulate
+    from .compare import _operating
     from .targets import _lever_level
 
     H = plan.horizon_months
     share_left = (H - T) / H
     levers = {k: lv for k, lv in plan.levers.items() if k in getattr(model, "levers", {})}
     now = res.all_met()
-    ops_now = _ops_cost(res, w)
+    ops_now = _operating(res)  # res carries the weights w
 
-    def answer(actions, est, cost, reached, note=""):
+    def answer(actions, est, cost, reached, note="", steps=0, out_of_steps=False):
         return {"actions": {k: float(v) for k, v in actions.items()},
                 "from": {k: _lever_level(plan, model, k) for k in actions},
                 "probability": est.probability, "stderr": est.stderr, "cost": float(cost),
                 "goal": float(goal), "reached": bool(reached), "note": note,
+                "steps": int(steps), "out_of_steps": bool(out_of_steps),
                 "method": "greedy lever search under common random numbers"}
 
     if now.probability >= goal:
@@ -1416,7 +1422,7 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
                          observed=observed, parameter_values=on["pvals"], keep_monthly=keep,
                          **{**kw, "n_paths": on["m"], "progress": False})
             r = dataclasses.replace(r, weights=on["w"])
-            cache[key] = (r.all_met(), _ops_cost(r, on["w"]))
+            cache[key] = (r.all_met(), _operating(r))
         return cache[key]
 
     def lever_cost(levels):
@@ -1480,17 +1486,36 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
         cur = search(cur, full)
         est, ops = evaluate(cur, full)
         note = f"{steps} search steps, on {m:,} paths and then on all {n:,}"
+    # Every loop of the search tests the budget before its own stopping rule, so a search
+    # that used up max_steps was cut short: it would have taken another step.
+    out_of_steps = steps >= max_steps
+    stopped = (f"the search stopped after {steps} step{'' if steps == 1 else 's'} "
+               f"(max_steps = {max_steps})")
     changed = {k: v for k, v in cur.items() if abs(v - _lever_level(plan, model, k)) > 1e-12}
     if not changed:
+        if out_of_steps:
+            warn.append(f"{stopped} without a lever change; P(all objectives met) stays at "
+                        f"{now.probability:.3f}, short of the goal {goal:.3f}")
+            return answer({}, now, 0.0, False, stopped, steps, True)
         return answer({}, now, 0.0, False, "no lever step within the bounds raises "
-                                           "P(all objectives met)")
+                                           "P(all objectives met)", steps)
     cost = lever_cost(cur) + ops - ops_now
     reached = est.probability >= goal
-    if not reached:
+    if out_of_steps:
+        note = f"{note}; {stopped}"
+        if reached:
+            warn.append(f"{stopped}: the change found restores P(all objectives met) to "
+                        f"{goal:.3f}, but a longer search may find a cheaper one")
+        else:
+            warn.append(f"{stopped} before P(all objectives met) reached {goal:.3f}; the "
+                        f"best found so far reaches {est.probability:.3f}, and a longer "
+                        "search may do better (it is not shown that the levers cannot "
+                        "restore it)")
+    elif not reached:
         warn.append(f"no lever change within the [levers] bounds found restores P(all "
                     f"objectives met) to {goal:.3f}; the best found reaches "
                     f"{est.probability:.3f}")
-    return answer(changed, est, cost, reached, note)
+    return answer(changed, est, cost, reached, note, steps, out_of_steps)
 
 
 def _nice_step(raw: float) -> float:
@@ -1500,11 +1525,3 @@ def _nice_step(raw: float) -> float:
     e = 10.0 ** math.floor(math.log10(raw))
     return min((m * e for m in (1.0, 2.0, 2.5, 5.0, 10.0)), key=lambda x: abs(x - raw))
 
-
-def _ops_cost(res: SimulationResult, w: np.ndarray) -> float:
-    """Expected cost metric summed over the months (weighted)."""
-    c = res.monthly.get("cost")
-    if c is None:
-        return 0.0
-    tot = np.nansum(np.asarray(c, dtype=float), axis=1)
-    return float(np.sum(w * tot) / np.sum(w))

@@ -249,7 +249,8 @@ def sweep(scenarios: Sequence[str | Path | Plan],
           out: str | Path | None = None, resume: bool = False, force: bool = False,
           progress: bool | None = None, model: Any = None,
           common_random_numbers: bool = False,
-          on_row: Callable[[int, dict[str, str]], None] | None = None) -> pd.DataFrame:
+          on_row: Callable[[int, dict[str, str]], None] | None = None,
+          rows: Sequence[SweepRow] | None = None) -> pd.DataFrame:
     """Run every scenario at every grid point; one row per run.
 
     Parameters
@@ -272,6 +273,11 @@ def sweep(scenarios: Sequence[str | Path | Plan],
         Share random draws across the grid points of a scenario (see :func:`sweep_rows`).
     on_row : callable, optional
         Called as ``on_row(index, fields)`` after each row is finished and written.
+    rows : list of SweepRow, optional
+        The rows already built by :func:`sweep_rows` from these same ``scenarios``, ``grid``,
+        ``seed``, ``n_paths`` and ``common_random_numbers`` (a caller that validated its
+        input with it need not build them again: that reads and checks every scenario at
+        every grid point).
 
     Returns
     -------
@@ -291,8 +297,16 @@ def sweep(scenarios: Sequence[str | Path | Plan],
     2
     """
     grid = {k: list(v) for k, v in (grid or {}).items()}
-    rows = sweep_rows(scenarios, grid, seed=seed, n_paths=n_paths, model=model,
-                      common_random_numbers=common_random_numbers)
+    if rows is None:
+        rows = sweep_rows(scenarios, grid, seed=seed, n_paths=n_paths, model=model,
+                          common_random_numbers=common_random_numbers)
+    else:
+        # a cheap guard against rows of another sweep (the columns come from the grid)
+        rows = list(rows)
+        n_points = math.prod(len(v) for v in grid.values())
+        if len(rows) != len(scenarios) * n_points or any(
+                [k for k, _ in r.grid] != list(grid) for r in rows):
+            raise ValueError("'rows' are not the rows of this sweep's scenarios and grid")
     header = _columns(rows, list(grid))
     n_key = 2 + len(grid) + 2
     path = None if out is None else Path(out)

@@ -3,6 +3,7 @@ policy costs, and the ``okma-sim compare`` contract (in a subprocess)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -112,18 +113,41 @@ def test_monthly_coaching_beats_no_reviews(three):
     assert d.probability > 4 * d.stderr
 
 
+def expected_operating(res) -> float:
+    """Independently of the cost metric: the same plan, seed and paths (the same draws) run
+    again keeping the training hours (coaching hours included), priced at the hourly cost,
+    plus each rule's money per firing x its firings per path."""
+    plan = res.plan
+    again = okma_sim.simulate(plan, n_paths=res.n_paths, seed=res.seed,
+                              keep_monthly=["training_hours"])
+    hours = np.asarray(again.monthly["training_hours"], dtype=float).sum(1).mean()
+    money = sum((rule.cost or 0.0) * again.diagnostics[f"rule:{rule.id or f'rule{i}'}:fired"]
+                for i, rule in enumerate(plan.management.rules)) / res.n_paths
+    return hours * plan.team.hourly_cost + money
+
+
 def test_policy_cost(three):
     for r in three.results:
         c = policy_cost(r)
         assert c["levers"] == pytest.approx(action_cost(r.plan)["levers"])
-        tot = np.nansum(np.asarray(r.monthly["cost"], dtype=float), axis=1).mean()
-        assert c["operating"] == pytest.approx(tot)
+        # monthly values are float32: relative rounding ~1e-7 per value
+        assert c["operating"] == pytest.approx(expected_operating(r), rel=1e-6)
         assert c["total"] == pytest.approx(c["levers"] + c["operating"])
         assert 0 <= c["rules"] <= c["operating"]
     no_rules = policy_cost(three.results[0])
     assert no_rules["rules"] == 0.0 and no_rules["rules_by_id"] == {}
     # coaching hours cost money: the policies with rules cost more to run
     assert policy_cost(three.results[2])["operating"] > no_rules["operating"]
+
+
+def test_policy_cost_counts_the_money_of_rules():
+    plan = policy("policy_monthly_coaching.toml")
+    rules = tuple(dataclasses.replace(r, cost=250.0) for r in plan.management.rules)
+    plan = plan.replace(management=dataclasses.replace(plan.management, rules=rules))
+    res = okma_sim.simulate(plan, n_paths=800, seed=5, keep_monthly=["cost"])
+    c = policy_cost(res)
+    assert sum(res.diagnostics[f"rule:{r.id}:fired"] for r in rules) > 0
+    assert c["operating"] == pytest.approx(expected_operating(res), rel=1e-6)
 
 
 def test_compare_needs_two_plans():

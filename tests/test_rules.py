@@ -81,8 +81,11 @@ def test_coaching_effect_raises_p_met_under_common_random_numbers(case):
                              (strong.met("revenue"), weak.met("revenue"))):
         d = paired_difference(flags_s, flags_w)
         assert d.probability > 4 * d.stderr, d
-    # the rule fired as often in both (the effect changes outcomes after the first review)
-    assert weak.diagnostics["rule:coach:fired"] > 0
+    # the rule fired (else both runs are the plain case study), and less often with the
+    # stronger effect: coaching lifts the revisit rates the rule reacts to (with this seed
+    # about 136,000 firings against 150,000)
+    fired_w, fired_s = weak.diagnostics["rule:coach:fired"], strong.diagnostics["rule:coach:fired"]
+    assert 0 < fired_s < fired_w
 
 
 def test_rule_effect_overrides_the_coaching_effect_prior(case):

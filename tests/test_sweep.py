@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import signal
 import subprocess
 import sys
@@ -185,10 +186,30 @@ def test_bad_grid_values_are_refused(tmp_path, grid, needle):
 
 
 def test_sweep_python_api_matches_the_cli_file(tmp_path):
-    out = tmp_path / "s.csv"
-    df = sweep([CASE], {"marketing_events_per_quarter": [1, 3]}, n_paths=300, seed=7,
-               out=out)
-    back = pd.read_csv(out)
-    assert list(back.columns) == list(df.columns)
-    np.testing.assert_array_equal(back["all_met"], df["all_met"])
-    assert list(back["seed"]) == list(df["seed"])
+    cli_out, api_out = tmp_path / "cli.csv", tmp_path / "api.csv"
+    r = cli("sweep", str(CASE), "--grid", "marketing_events_per_quarter=1,3", "--paths", "300",
+            "--seed", "7", "--no-progress", "--out", str(cli_out))
+    assert r.returncode == 0, r.stderr
+    df = sweep([str(CASE)], {"marketing_events_per_quarter": [1, 3]}, n_paths=300, seed=7,
+               out=api_out)
+    # the same rows, seeds and numbers: the two files are byte for byte the same ...
+    assert cli_out.read_bytes() == api_out.read_bytes()
+    # ... and the file reads back as the frame the API returned
+    back = pd.read_csv(cli_out)
+    assert list(back.columns) == list(df.columns) and len(back) == 2
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+
+
+def test_prebuilt_rows_are_not_built_again(monkeypatch):
+    grid = {"prospect_visits_per_week": [6, 8]}
+    rows = sweep_rows([CASE], grid, seed=3, n_paths=200)
+    ref = sweep([CASE], grid, n_paths=200, seed=3)
+    sweep_module = importlib.import_module("okma_sim.sweep")  # okma_sim.sweep is the function
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("sweep() built its rows again")
+    monkeypatch.setattr(sweep_module, "sweep_rows", no_rebuild)
+    got = sweep([CASE], grid, n_paths=200, seed=3, rows=rows)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    with pytest.raises(ValueError, match="rows"):
+        sweep([CASE], {"customer_visits_per_week": [9, 12]}, n_paths=200, seed=3, rows=rows)
