@@ -366,7 +366,8 @@ def load_rep_month(path: PathLike, *, columns: Mapping[str, str] | None = None) 
         empty, header only, missing required columns, blank ``rep_id``, ``month`` not
         ``YYYY-MM``, an empty / non-numeric / NaN / infinite / negative value, a fractional
         count, ``revisited_customers`` or ``churned_customers`` above ``active_customers``,
-        ``csat_satisfied`` above ``csat_responses``, or a repeated ``(rep_id, month)``.
+        ``csat_satisfied`` above ``csat_responses``, a repeated ``(rep_id, month)``, or a
+        ``tenure_months`` cell (optional column) that is neither blank nor a number >= 0.
 
     Notes
     -----
@@ -404,13 +405,17 @@ def load_rep_month(path: PathLike, *, columns: Mapping[str, str] | None = None) 
             raise t.error(f"{part} exceeds {whole} ({_number(values[whole][i])})", i, part,
                           _number(values[part][i]))
     _reject_duplicates(t, ("rep_id", "month"))
+    # the optional tenure column is used by the fit and the backtest: a number >= 0, or blank
+    # (then derived from the rep's first month)
+    tenure = (_numbers(t, "tenure_months", integer=False, required=False)
+              if "tenure_months" in data.columns else None)
 
     out = pd.DataFrame({"month": month, "rep_id": rep_id})
     for c in REP_MONTH_COLUMNS[2:]:
         out[c] = values[c].astype(np.int64 if c in _COUNT_COLUMNS else np.float64)
     out["period"] = pd.to_datetime(month, format="%Y-%m").dt.to_period("M")
     for c in data.columns.difference(REP_MONTH_COLUMNS, sort=False):
-        out[c] = _extra_column(data[c])
+        out[c] = tenure if c == "tenure_months" else _extra_column(data[c])
     out = out.sort_values(["month", "rep_id"], kind="stable", ignore_index=True)
     out.attrs["source"] = t.file
     return out

@@ -248,8 +248,15 @@ def test_bad_command_line_value_subprocess(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [(["--paths", "ten"], "'ten'"),
                                          (["--paths", "-5"], "--paths"),
+                                         # int() takes 1_000 but not a stray underscore
+                                         (["--paths", "_5"], "'_5'"),
+                                         (["--paths", "1__0"], "'1__0'"),
                                          (["--seed", "-1"], "--seed"),
-                                         (["--sampler", "halton"], "'halton'")])
+                                         (["--sampler", "halton"], "'halton'"),
+                                         # an empty value would be silently ignored
+                                         (["--export", ""], "--export"),
+                                         (["--figures", ""], "--figures"),
+                                         (["--scheduler", ""], "--scheduler")])
 def test_bad_command_line_values(args, needle, capsys):
     from okma_sim.cli import main
     with pytest.raises(SystemExit) as info:
@@ -280,3 +287,72 @@ def test_unreadable_file_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "locked.toml" in err[0] and "Permission denied" in err[0]
+
+
+def test_underscores_between_digits_are_accepted():
+    from okma_sim.cli.common import positive_int
+    assert positive_int("1_000") == 1000
+
+
+@pytest.mark.parametrize("option,target", [("--export", "afile/x.csv"),
+                                           ("--figures", "afile/sub")])
+def test_output_below_a_file_subprocess(tmp_path, option, target):
+    # the folder part names a file: refused before the run, not a traceback after it
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n", encoding="utf-8")
+    proc = run_cli("check", "--paths", "200", "--no-progress", option, target, cwd=tmp_path)
+    assert_one_line_error(proc, afile, [option, "afile"])
+    assert proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    assert afile.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_file_name_too_long_is_one_line(tmp_path, monkeypatch, capsys):
+    from okma_sim.cli import main
+    monkeypatch.chdir(tmp_path)
+    name = "a" * 300 + ".csv"  # longer than any file system's name limit (255 bytes)
+    assert main(["check", "--paths", "200", "--no-progress", "--export", name]) == 2
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert len(lines) == 1 and "--export" in lines[0] and name in lines[0] and out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_turns_system_errors_into_one_line(tmp_path, monkeypatch):
+    from okma_sim._errors import OkmaError
+    from okma_sim.plan import atomic_write
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("okma_sim.plan.tempfile.mkstemp", full)
+    with pytest.raises(OkmaError, match="No space left on device") as info:
+        atomic_write(tmp_path / "out.csv", "x")
+    assert info.value.file == str(tmp_path / "out.csv")
+    monkeypatch.undo()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    for bad in (tmp_path / "afile" / "x.csv", tmp_path / "x\0y.csv"):
+        with pytest.raises(OkmaError) as info:
+            atomic_write(bad, "x")
+        assert "\n" not in str(info.value) and "\0" not in str(info.value)
+        assert bad.name.replace("\0", "\\0") in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_outputs_may_not_overwrite_the_scenario(tmp_path):
+    scen = tmp_path / "scenario.toml"
+    scen.write_bytes(okma_sim.case_study_path().read_bytes())
+    for args in (["check", str(scen), "--paths", "200", "--export", str(scen), "--force"],
+                 ["sweep", str(scen), "--paths", "200", "--out", str(scen), "--force"]):
+        proc = run_cli(*args, cwd=tmp_path)
+        assert_one_line_error(proc, scen, ["--", "input"])
+        assert scen.read_bytes() == okma_sim.case_study_path().read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["scenario.toml"]
+
+
+def test_sweep_out_names_a_folder(tmp_path):
+    (tmp_path / "somedir").mkdir()
+    proc = run_cli("sweep", str(okma_sim.case_study_path()), "--paths", "200", "--out",
+                   "somedir", cwd=tmp_path)
+    assert_one_line_error(proc, tmp_path / "somedir", ["--out", "folder"])
+    assert list((tmp_path / "somedir").iterdir()) == []

@@ -72,6 +72,37 @@ def test_calibrate_writes_a_valid_scenario_and_the_fit_report(tmp_path):
     assert "wrote" in forced.stdout and "base_win_rate" in forced.stdout
 
 
+def test_calibrate_history_checksum_is_the_input_s(tmp_path):
+    import hashlib
+    doc = json.loads(cli("calibrate", HISTORY, "--out", tmp_path / "f.toml", "--json").stdout)
+    assert doc["history_sha256"] == hashlib.sha256(HISTORY.read_bytes()).hexdigest()
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def test_calibrate_refuses_to_overwrite_its_inputs(tmp_path):
+    hist = _copy(HISTORY, tmp_path / "history.csv")
+    plan = _copy(okma_sim.case_study_path(), tmp_path / "plan.toml")
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    for name in ("sales_pipeline.csv", "sales_teams.csv", "products.csv"):
+        _copy(CRM / name, crm / name)
+    before = {p: p.read_bytes() for p in [hist, plan, *crm.iterdir()]}
+    cases = [([hist, "--out", hist], hist, "HISTORY"),
+             ([hist, "--plan", plan, "--out", plan], plan, "--plan"),
+             ([crm, "--format", "opportunities", "--out", crm / "products.csv"],
+              crm / "products.csv", "HISTORY"),
+             ([crm / "sales_pipeline.csv", "--format", "opportunities", "--out",
+               crm / "sales_teams.csv"], crm / "sales_teams.csv", "HISTORY")]
+    for args, out, what in cases:
+        proc = cli("calibrate", *args, "--force")
+        assert_one_line_error(proc, str(out), "--out", what)
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_calibrate_opportunities_and_column_mapping(tmp_path):
     out = tmp_path / "crm.toml"
     proc = cli("calibrate", CRM, "--format", "opportunities", "--out", out, "--json",
@@ -210,6 +241,18 @@ def test_bad_history_is_refused_by_calibrate(tmp_path, case):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv"]
 
 
+def test_bad_tenure_is_refused_by_calibrate(tmp_path):
+    # the optional tenure_months column is checked like the others, with the history named
+    lines = [GOOD[0] + ",tenure_months"] + [f"{line},{i}" for i, line in enumerate(GOOD[1:])]
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",-50"
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "fitted.toml"
+    assert_one_line_error(cli("calibrate", path, "--out", out), str(path), "line 4",
+                          "column tenure_months", "-50")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("case", [BAD[1], BAD[9], BAD[12]], ids=["not_a_number", "duplicate",
                                                                  "empty"])
 def test_bad_history_is_refused_by_backtest(tmp_path, case):
@@ -230,6 +273,11 @@ def test_bad_history_is_refused_by_backtest(tmp_path, case):
 def test_bad_cutoff_or_horizon(args, parts):
     proc = cli("backtest", HISTORY, *args, "--paths", "50")
     assert_one_line_error(proc, str(HISTORY), *parts)
+
+
+def test_min_train_needs_rolling():
+    assert_one_line_error(cli("backtest", HISTORY, "--cutoff", "2026-06", "--min-train", "6"),
+                          "--min-train", "--rolling", "6")
 
 
 def test_bad_opportunity_export(tmp_path):

@@ -215,3 +215,10 @@ def test_bad_options(tmp_path):
                    "--risk-threshold", "1.5")
     one_error_line(run_cli("review", "--actuals", str(tmp_path / "none.csv")), "none.csv")
     one_error_line(run_cli("review", str(CASE)), "--actuals")
+
+
+@pytest.mark.parametrize("cmd", [["compare", str(CASE), str(CASE)],
+                                 ["review", str(CASE), "--actuals", str(ACTUALS)]])
+def test_tolerance_is_not_an_option(cmd):
+    # neither compare nor review stops adaptively: --tolerance is refused, not ignored
+    one_error_line(run_cli(*cmd, "--tolerance", "0.05"), "--tolerance")

@@ -142,6 +142,15 @@ def test_solve_json_contract_and_out(toy, tmp_path):
     assert out.read_bytes() == before
 
 
+def test_solve_out_may_not_be_the_scenario(toy):
+    before = toy.read_bytes()
+    proc = run_cli("solve", toy, "--out", toy, "--force", "--paths", "50")
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(toy) in lines[0] and "input scenario" in lines[0]
+    assert toy.read_bytes() == before
+
+
 def test_sensitivity_json_contract(toy, tmp_path):
     fig = tmp_path / "tornado.png"
     doc = ok_json("sensitivity", toy, "--paths", "500", "--seed", "2", "--sobol-n", "64",

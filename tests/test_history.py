@@ -281,6 +281,35 @@ def test_bad_cell(tmp_path, row, column, text, message, shown):
     assert err.key == f"line {row + 2}, column {column}"
 
 
+def _with_tenure(values: list[str]) -> list[list[str]]:
+    return [r + [v] for r, v in zip(ROWS, values)]
+
+
+@pytest.mark.parametrize("row, text, message, shown", [
+    (1, "-50", ">= 0", "-50"),
+    (0, "abc", "not a number", "'abc'"),
+    (2, "inf", "finite", "'inf'"),
+])
+def test_bad_tenure(tmp_path, row, text, message, shown):
+    # the optional tenure_months column feeds the fit and the backtest: validated like the rest
+    values = ["3", "0", "12.5"]
+    values[row] = text
+    path = write_csv(tmp_path, rows=_with_tenure(values), header=HEADER + ["tenure_months"])
+    with pytest.raises(DataError) as info:
+        load_rep_month(path)
+    assert_located(info.value, path, f"line {row + 2}", "column tenure_months", message,
+                   f"(got {shown})")
+
+
+def test_tenure_numbers_and_blanks(tmp_path):
+    path = write_csv(tmp_path, rows=_with_tenure(["3", "", "12.5"]),
+                     header=HEADER + ["tenure_months"])
+    df = load_rep_month(path)  # sorted by (month, rep_id): rows 2, 1, 0 of ROWS
+    assert df["tenure_months"].dtype == np.float64
+    assert df["tenure_months"].iloc[0] == 12.5 and np.isnan(df["tenure_months"].iloc[1])
+    assert df["tenure_months"].iloc[2] == 3.0
+
+
 def test_duplicate_rep_month(tmp_path):
     rows = ROWS + [["2024-01", "r2", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1"]]
     path = write_csv(tmp_path, rows=rows)

@@ -333,6 +333,13 @@ def test_save_scenario_round_trips_and_never_overwrites_silently(plan, dash, tmp
     dash.save_button.click()
     assert okma_sim.load_plan(out).actions["prospect_visits_per_week"] == 12
     assert dash.overwrite.value is False
+    # a path through a file, or a folder: one line in the widget, nothing written, no raise
+    for bad in (out / "x.toml", tmp_path):
+        dash.save_path.value = str(bad)
+        dash.save_button.click()
+        status = dash.save_status.value
+        assert "Not saved" in status and str(bad) in status and "Overwrite" not in status
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen.toml"]
 
 
 def test_set_rejects_unknown_slider(dash):

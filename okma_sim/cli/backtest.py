@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from ..calibrate import load_history
     from ..engine import normalize_seed
 
+    if not args.rolling and args.min_train is not None:
+        raise OkmaError("applies only with --rolling", key="--min-train", value=args.min_train)
     plan, plan_path, sha = load_scenario(args.plan)
     hist = load_history(args.history, args.fmt, columns=parse_columns(args.columns))
     seed = args.seed if args.seed is not None else plan.simulation.seed

@@ -5,6 +5,8 @@ it; objectives, key results, levers, actions and management from ``--plan``)."""
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from .common import (add_json, check_output_path, emit_json, envelope, load_scenario,
                      seed_int, sha256_file)
@@ -57,14 +59,30 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _inputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The files calibrate reads, which --out must not name: the history (for an opportunity
+    export, the pipeline and the side files joined to it) and the plan."""
+    import okma_sim
+    h = Path(args.history)
+    files = [("HISTORY", h)]
+    if args.fmt == "opportunities":  # the files load_opportunities reads
+        folder = h if os.path.isdir(h) else h.parent
+        files += [("HISTORY", folder / name)
+                  for name in ("sales_pipeline.csv", "sales_teams.csv", "products.csv")]
+    return files + [("--plan", Path(args.plan) if args.plan else okma_sim.case_study_path())]
+
+
 def run(args: argparse.Namespace) -> int:
     from .._errors import OkmaError
     from ..calibrate import fit_history, load_history
     from ..plan import atomic_write, check_plan, dumps_plan, loads_plan
 
-    out = check_output_path(args.out, args.force, "--out")  # fail before any work
+    out = check_output_path(args.out, args.force, "--out",  # fail before any work
+                            inputs=_inputs(args))
     plan, plan_path, sha = load_scenario(args.plan)
     hist = load_history(args.history, args.fmt, columns=parse_columns(args.columns))
+    src = hist.attrs.get("source") or args.history
+    hist_sha = sha256_file(src)  # now, before --out is written
     fit = fit_history(hist, plan, args.fmt, by=args.by, seed=args.seed)
     fitted = fit.to_plan(plan)
     text = dumps_plan(fitted)
@@ -76,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write(out, text, overwrite=args.force)
     if args.json:
         doc = envelope(plan_path, sha, 0, args.seed, list(fit.warnings))
-        src = hist.attrs.get("source") or args.history
-        doc.update({"history": str(src), "history_sha256": sha256_file(src),
+        doc.update({"history": str(src), "history_sha256": hist_sha,
                     "out": str(out)})
         doc.update(fit.to_json_dict())
         emit_json(doc)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
-                     executor_from_args, load_scenario, sim_kwargs)
+from .common import (add_json, add_sim_options, check_output_folder, check_output_path,
+                     emit_result, envelope, executor_from_args, load_scenario, nonempty,
+                     sim_kwargs)
 
 
 def register(sub) -> None:
@@ -16,9 +16,9 @@ def register(sub) -> None:
     p.add_argument("scenario", nargs="?", default=None, help="scenario TOML file")
     add_sim_options(p)
     add_json(p)
-    p.add_argument("--figures", metavar="DIR", default=None,
+    p.add_argument("--figures", type=nonempty, metavar="DIR", default=None,
                    help="write fan_chart.png and probabilities.png into DIR")
-    p.add_argument("--export", metavar="FILE.csv", default=None,
+    p.add_argument("--export", type=nonempty, metavar="FILE.csv", default=None,
                    help="write the per-path table of aggregates as CSV")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=run)
@@ -34,25 +34,28 @@ def run(args: argparse.Namespace) -> int:
     plan, path, sha = load_scenario(args.scenario)
     # check every output before the (possibly long) run, so bad paths fail fast and nothing,
     # not even the figures folder, is created
-    fig_dir = Path(args.figures) if args.figures else None
+    inputs = [("scenario", path)]
+    fig_dir = None if args.figures is None else check_output_folder(args.figures, "--figures")
     fig_paths = []
     if fig_dir is not None:
-        if fig_dir.exists() and not fig_dir.is_dir():
-            raise OkmaError("--figures must name a folder", file=str(fig_dir))
         fig_paths = [fig_dir / n for n in ("fan_chart.png", "probabilities.png")]
         if fig_dir.exists():
             for f in fig_paths:
-                check_output_path(f, args.force, "--figures")
-    if args.export:
-        check_output_path(args.export, args.force, "--export")
+                check_output_path(f, args.force, "--figures", inputs=inputs)
+    if args.export is not None:
+        check_output_path(args.export, args.force, "--export", inputs=inputs)
     kw = sim_kwargs(args, plan)
     with executor_from_args(args) as ex:
         res = okma_sim.simulate(plan, executor=ex, **kw)
     written = []
     if fig_paths:
-        fig_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fig_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. no permission to create it
+            raise OkmaError(f"--figures: cannot create the folder ({exc.strerror or exc})",
+                            file=str(fig_dir)) from None
         written += plots.save_check_figures(res, fig_paths, overwrite=args.force)
-    if args.export:
+    if args.export is not None:
         atomic_write(args.export, res.to_frame().to_csv(index=False), overwrite=args.force)
         written.append(args.export)
     doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))

@@ -8,17 +8,19 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .._errors import OkmaError
 
-__all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json", "load_scenario",
-           "envelope", "emit_json", "emit_result", "executor_from_args", "positive_int", "seed_int",
-           "probability_arg", "check_output_path", "sha256_file", "sim_kwargs", "tolerance_arg"]
+__all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json",
+           "load_scenario", "envelope", "emit_json", "emit_result", "executor_from_args",
+           "positive_int", "seed_int", "probability_arg", "tolerance_arg", "unit_arg", "nonempty",
+           "check_output_path", "check_output_folder", "sha256_file", "sim_kwargs"]
 
 
 class CliError(Exception):
@@ -38,35 +40,35 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number (got {text!r})")
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number (got {text!r})")
-    return v
+def _bounded(kind: type, ok: Callable[[Any], bool], wanted: str) -> Callable[[str], Any]:
+    """An argparse ``type``: ``kind(text)`` (int or float) that must satisfy ``ok``."""
+    def parse(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            v = None
+        if v is None or (kind is float and not math.isfinite(v)) or not ok(v):
+            raise argparse.ArgumentTypeError(f"must be {wanted} (got {text!r})")
+        return v
+    parse.__name__ = kind.__name__
+    return parse
 
 
-def seed_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative whole number (got {text!r})")
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative whole number (got {text!r})")
-    return v
+positive_int = _bounded(int, lambda v: v >= 1, "a positive whole number")
+seed_int = _bounded(int, lambda v: v >= 0, "a non-negative whole number")
+#: a confidence strictly inside (0, 1)
+probability_arg = _bounded(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
+#: an adaptive-stopping half-width in (0, 0.5]
+tolerance_arg = _bounded(float, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]")
+#: a number in [0, 1]
+unit_arg = _bounded(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 
 
-def probability_arg(text: str) -> float:
-    """A confidence strictly inside (0, 1)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1) (got {text!r})")
-    if not (0 < v < 1) or not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1 (got {text!r})")
-    return v
+def nonempty(text: str) -> str:
+    """A file, folder or address that must not be empty (an empty one would be ignored)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must not be empty (got {text!r})")
+    return text
 
 
 def reword_help(p: argparse.ArgumentParser, dest: str, text: str) -> None:
@@ -80,23 +82,12 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
-def tolerance_arg(text: str) -> float:
-    """An adaptive-stopping half-width in (0, 0.5]."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 0.5] (got {text!r})")
-    if not (0 < v <= 0.5) or not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must lie in (0, 0.5] (got {text!r})")
-    return v
-
-
 def add_dask_options(p: argparse.ArgumentParser) -> None:
     """--workers N (a LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=positive_int, default=None,
                    help="run on a local Dask cluster of N workers (127.0.0.1)")
-    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    g.add_argument("--scheduler", type=nonempty, default=None, metavar="ADDRESS",
                    help="run on an existing Dask scheduler, e.g. tcp://host:8786")
 
 
@@ -203,16 +194,64 @@ def emit_result(args: argparse.Namespace, doc: dict[str, Any], text: str,
     return 0
 
 
-def check_output_path(path: str | Path, force: bool, what: str = "--out") -> Path:
-    """Refuse to clobber an existing file without --force; the folder must exist."""
+def _same_file(a: Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
+                      inputs: Sequence[tuple[str, str | Path]] = (),
+                      hint: str = "pass --force to overwrite it") -> Path:
+    """Check an output file before any work: not a folder, not an existing file unless
+    ``force`` (else the error says ``hint``), not one of the ``inputs`` (``(option, path)``
+    pairs: the files the command reads), and in an existing folder."""
     p = Path(path)
-    if p.is_dir():  # --force cannot replace a folder with a file
-        raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
-    if p.exists() and not force:
-        raise OkmaError(f"{what} names an existing file; pass --force to overwrite it",
-                        file=str(p))
-    if not p.parent.exists():
+    if "\0" in str(p):
+        raise OkmaError(f"{what}: not a valid file name (NUL byte)",
+                        file=str(p).replace("\0", "\\0"))
+    try:
+        if p.is_dir():  # --force cannot replace a folder with a file
+            raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
+        exists = p.exists()
+        parent_ok = p.parent.is_dir()
+        parent_is_file = not parent_ok and p.parent.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OkmaError(f"{what}: cannot use this path ({exc.strerror or exc})",
+                        file=str(p)) from None
+    for option, source in inputs:
+        # (a file that does not exist yet cannot be an input)
+        if exists and _same_file(p, source):
+            raise OkmaError(f"{what} names the input {option}; write to another file",
+                            file=str(p))
+    if exists and not force:
+        raise OkmaError(f"{what} names an existing file; {hint}", file=str(p))
+    if parent_is_file:
+        raise OkmaError(f"{what}: the folder part names a file", file=str(p),
+                        value=str(p.parent))
+    if not parent_ok:
         raise OkmaError(f"{what}: folder does not exist", file=str(p), value=str(p.parent))
+    return p
+
+
+def check_output_folder(path: str | Path, what: str) -> Path:
+    """Check an output folder before any work: it, or else its nearest existing ancestor (it
+    is created later), must be a folder."""
+    p = Path(path)
+    if "\0" in str(p):
+        raise OkmaError(f"{what}: not a valid folder name (NUL byte)",
+                        file=str(p).replace("\0", "\\0"))
+    try:
+        for a in (p, *p.parents):
+            if a.exists():
+                if not a.is_dir():
+                    raise OkmaError(f"{what} must name a folder, but this is a file",
+                                    file=str(a))
+                break
+    except OSError as exc:
+        raise OkmaError(f"{what}: cannot use this path ({exc.strerror or exc})",
+                        file=str(p)) from None
     return p
 
 

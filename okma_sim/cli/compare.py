@@ -18,7 +18,7 @@ def register(sub) -> None:
                     "costs).")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="two or more scenario TOML files; the first is the reference")
-    add_sim_options(p)
+    add_sim_options(p, adaptive=False)
     add_json(p)
     p.set_defaults(func=run)
 

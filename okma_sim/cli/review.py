@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from .common import (add_json, add_sim_options, emit_json, envelope, executor_from_args,
-                     load_scenario, positive_int, probability_arg, sim_kwargs)
-
-
-def _unit(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1] (got {text!r})")
-    if not math.isfinite(v) or not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1] (got {text!r})")
-    return v
+                     load_scenario, positive_int, probability_arg, sim_kwargs, unit_arg)
 
 
 def register(sub) -> None:
@@ -33,11 +22,11 @@ def register(sub) -> None:
                    help="scenario TOML file (default: the bundled case study)")
     p.add_argument("--actuals", required=True, metavar="ACTUALS.csv",
                    help="rep-month CSV of the months done so far")
-    add_sim_options(p)
+    add_sim_options(p, adaptive=False)
     add_json(p)
-    p.add_argument("--risk-threshold", type=_unit, default=0.5, metavar="P",
+    p.add_argument("--risk-threshold", type=unit_arg, default=0.5, metavar="P",
                    help="at risk when P(met) is below this (default 0.5)")
-    p.add_argument("--risk-drop", type=_unit, default=0.15, metavar="D",
+    p.add_argument("--risk-drop", type=unit_arg, default=0.15, metavar="D",
                    help="... or fell by more than this since plan time (default 0.15)")
     p.add_argument("--confidence", type=probability_arg, default=None, metavar="C",
                    help="goal of the recommendation: P(all objectives met) >= C (default: "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
-                     executor_from_args, load_scenario, reword_help)
+                     executor_from_args, load_scenario, nonempty, reword_help)
 
 #: paths of the base run and of each tornado run unless --paths is given
 DEFAULT_PATHS = 2000
@@ -22,7 +22,7 @@ def register(sub) -> None:
                         "512; the model runs (parameters + 3) x N paths)")
     p.add_argument("--parameters", default=None, metavar="a,b,...",
                    help="tornado only these uncertain parameters")
-    p.add_argument("--figure", metavar="FILE.png", default=None,
+    p.add_argument("--figure", type=nonempty, metavar="FILE.png", default=None,
                    help="write the tornado chart")
     p.add_argument("--force", action="store_true", help="overwrite an existing --figure")
     add_sim_options(p, adaptive=False)
@@ -50,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
             if k not in unc:
                 raise OkmaError(f"not an uncertain parameter of this scenario; uncertain: "
                                 f"{', '.join(unc)}", key="--parameters", value=k)
-    if args.figure:
-        check_output_path(args.figure, args.force, "--figure")
+    if args.figure is not None:
+        check_output_path(args.figure, args.force, "--figure", inputs=[("scenario", path)])
     seed = args.seed if args.seed is not None else plan.simulation.seed
     seed = normalize_seed(seed)
     with executor_from_args(args) as ex:
         s = sensitivity(plan, args.paths or DEFAULT_PATHS, seed, sampler=args.sampler,
                         sobol_n=n, tornado_parameters=params, executor=ex)
     written = []
-    if args.figure:
+    if args.figure is not None:
         import matplotlib
         matplotlib.use("Agg")
 

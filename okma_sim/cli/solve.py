@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 
 from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
-                     executor_from_args, load_scenario, positive_int, probability_arg,
-                     reword_help)
+                     executor_from_args, load_scenario, nonempty, positive_int,
+                     probability_arg, reword_help)
 
 #: paths per solver evaluation unless --paths is given
 DEFAULT_SEARCH_PATHS = 2000
@@ -29,7 +29,7 @@ def register(sub) -> None:
                    help="paths of the fresh-seed verification (default max(4 x paths, 8000))")
     p.add_argument("--max-evaluations", type=positive_int, default=120, metavar="N",
                    help="cap on the search's simulations (default 120)")
-    p.add_argument("--out", metavar="FILE.toml", default=None,
+    p.add_argument("--out", type=nonempty, metavar="FILE.toml", default=None,
                    help="write the scenario with the solved actions")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     add_sim_options(p, adaptive=False)
@@ -50,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
     levers = None if args.levers is None else args.levers.split(",")
     if levers is not None:
         _solver_levers(plan, get_model(plan.model), levers, "--levers")
-    if args.out:
-        check_output_path(args.out, args.force, "--out")
+    if args.out is not None:
+        check_output_path(args.out, args.force, "--out", inputs=[("scenario", path)])
     with executor_from_args(args) as ex:
         sol = solve_actions(plan, args.confidence, levers,
                             n_paths=args.paths or DEFAULT_SEARCH_PATHS, seed=args.seed,
                             verify_paths=args.verify_paths, sampler=args.sampler,
                             max_evaluations=args.max_evaluations, executor=ex)
     written = []
-    if args.out:
+    if args.out is not None:
         save_plan(sol.plan, args.out, overwrite=args.force)
         written.append(args.out)
     doc = envelope(path, sha, sol.n_paths, sol.seed, list(sol.warnings))

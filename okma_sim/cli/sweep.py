@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from .common import add_sim_options, executor_from_args
+from .common import add_sim_options, check_output_path, executor_from_args, reword_help
 
 
 def register(sub) -> None:
@@ -23,6 +23,7 @@ def register(sub) -> None:
                    help="lever levels to try (repeat for more levers; the last varies "
                         "fastest)")
     add_sim_options(p, adaptive=False)
+    reword_help(p, "seed", "base seed; each row's seed derives from it (default 0)")
     p.add_argument("--out", required=True, metavar="RESULTS.csv", help="results CSV")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true",
@@ -67,21 +68,16 @@ def run(args: argparse.Namespace) -> int:
     grid = parse_grid(args.grid)
     seed = 0 if args.seed is None else args.seed
     # validate scenarios, levers, values and --out before starting any cluster
-    sweep_rows(args.scenarios, grid, seed=seed, n_paths=args.paths,
-               common_random_numbers=args.common_random_numbers)
-    from pathlib import Path
-    from .._errors import OkmaError
-    out = Path(args.out)
-    if out.exists() and not (args.resume or args.force):
-        raise OkmaError("--out names an existing file; pass --resume to finish that sweep or "
-                        "--force to replace it", file=str(out))
-    if not out.parent.exists():
-        raise OkmaError("--out: folder does not exist", file=str(out), value=str(out.parent))
+    rows = sweep_rows(args.scenarios, grid, seed=seed, n_paths=args.paths,
+                      common_random_numbers=args.common_random_numbers)
+    out = check_output_path(args.out, args.force or args.resume, "--out",
+                            inputs=[("SCENARIO", s) for s in args.scenarios],
+                            hint="pass --resume to finish that sweep or --force to replace it")
     show = not args.no_progress and sys.stderr.isatty()
     with executor_from_args(args) as ex:
         df = sweep(args.scenarios, grid, n_paths=args.paths, seed=seed, sampler=args.sampler,
                    executor=ex, out=out, resume=args.resume, force=args.force, progress=show,
-                   common_random_numbers=args.common_random_numbers)
+                   common_random_numbers=args.common_random_numbers, rows=rows)
     if len(df) <= 40:
         cols = [c for c in df.columns if c != "scenario_sha256"]
         print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
