@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataError, OkmaError
-from .calibrate import (FitResult, _frozen, _is_fixed, _month, _ym, _ymv, crm_effort,
+from .calibrate import (FitResult, _fmt, _frozen, _is_fixed, _month, _ym, _ymv, crm_effort,
                         fit_history, rep_month_features)
-from .models.sales import WEEKS_PER_MONTH
+from .history import _MONTH_PATTERN, _month_ordinal, opportunities_to_panel
+from .models.sales import REFERENCE_TRAINING_HOURS, WEEKS_PER_MONTH
 from .plan import Objective, Plan, Rep
 from .sampling import iman_conover
 
@@ -213,8 +214,8 @@ class BacktestResult:
             lines.append(f"{'metric':<16}{'month':<9}{'actual':>13}{'p05':>13}{'p50':>13}"
                          f"{'p95':>13}{'PIT':>7}")
             for e in r.metrics:
-                lines.append(f"{e['metric']:<16}{e['month']:<9}{_f(e['actual']):>13}"
-                             f"{_f(e['p05']):>13}{_f(e['p50']):>13}{_f(e['p95']):>13}"
+                lines.append(f"{e['metric']:<16}{e['month']:<9}{_fmt(e['actual']):>13}"
+                             f"{_fmt(e['p05']):>13}{_fmt(e['p50']):>13}{_fmt(e['p95']):>13}"
                              f"{e['pit']:>7.2f}")
         n = len(self.entries)
         lines.append("")
@@ -222,22 +223,11 @@ class BacktestResult:
                      f"{math.sqrt(0.16 / max(n, 1)):.3f}): " + ", ".join(
                          f"{k}% -> {v:.2f}" for k, v in cov.items()))
         for m in crps:
-            lines.append(f"CRPS {m:<14}{_f(crps[m]):>13}  naive {_f(base[m]):>13}  "
+            lines.append(f"CRPS {m:<14}{_fmt(crps[m]):>13}  naive {_fmt(base[m]):>13}  "
                          f"skill {skill[m]:+.2f}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
-
-
-def _f(x: float | None) -> str:
-    if x is None or not np.isfinite(x):
-        return "nan"
-    ax = abs(x)
-    if ax >= 1e4:
-        return f"{x:,.0f}"
-    if ax >= 10:
-        return f"{x:.1f}"
-    return f"{x:.3f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,22 +239,22 @@ def _fmt_of(history: pd.DataFrame, fmt: str | None) -> str:
     return fmt
 
 
-def history_months(history: pd.DataFrame, fmt: str | None = None) -> tuple[int, int, int]:
-    """(first fit month, last month, first month of the file) as month numbers (y*12 + m-1).
+def history_months(history: pd.DataFrame, fmt: str | None = None) -> tuple[int, int]:
+    """(first fitted month, last month) as month numbers (``Period[M]`` ordinals).
 
     For an opportunity export the months are close months, and the first one (a backlog)
     is not fitted.
     """
     fmt = _fmt_of(history, fmt)
     if fmt == "rep-month":
-        ym = _ymv(history["month"])
-        return int(ym.min()), int(ym.max()), int(ym.min())
+        ym = _ymv(history)
+        return int(ym.min()), int(ym.max())
     closed = history.loc[history["deal_stage"].isin(["Won", "Lost"]), "close_date"].dropna()
     if closed.empty:
         raise DataError("the export has no closed (Won or Lost) deals",
                         file=history.attrs.get("source"))
-    ym = (closed.dt.year * 12 + closed.dt.month - 1).to_numpy()
-    return int(ym.min()) + 1, int(ym.max()), int(ym.min())
+    ym = _month_ordinal(closed)
+    return int(ym.min()) + 1, int(ym.max())
 
 
 def check_cutoff(history: pd.DataFrame, cutoff: str, horizon: int, fmt: str | None = None,
@@ -273,10 +263,10 @@ def check_cutoff(history: pd.DataFrame, cutoff: str, horizon: int, fmt: str | No
     month number. Raises DataError naming the file, the option and the bad value."""
     import re
     src = history.attrs.get("source")
-    if not isinstance(cutoff, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cutoff):
+    if not isinstance(cutoff, str) or not re.fullmatch(_MONTH_PATTERN, cutoff):
         raise DataError("must be a month written YYYY-MM", file=src, key="--cutoff",
                         value=cutoff)
-    first, last, _ = history_months(history, fmt)
+    first, last = history_months(history, fmt)
     c = _ym(cutoff)
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise DataError("--horizon must be a positive whole number of months", file=src,
@@ -439,7 +429,8 @@ def _rep_month_setup(hist: pd.DataFrame, fit: FitResult, plan: Plan, cutoff: int
                            book=float(row.active_customers - row.churned_customers
                                       + row.new_customers),
                            tenure=float(row.tenure + 1),
-                           stock=float(r * row.stock + (1 - r) * row.training_hours / 8.0),
+                           stock=float(r * row.stock + (1 - r) * row.training_hours
+                                      / REFERENCE_TRAINING_HOURS),
                            skill=float(skills[row.rep_id]) if row.rep_id in skills else None))
     # earlier leavers whose seat nobody has taken yet (FIFO match of hires to leavers)
     span = train.groupby("rep_id")["ym"].agg(["min", "max"])
@@ -489,7 +480,9 @@ def _rep_month_setup(hist: pd.DataFrame, fit: FitResult, plan: Plan, cutoff: int
 
 
 def _actual_rep_month(hist: pd.DataFrame, months: Sequence[int]) -> dict[str, np.ndarray]:
-    ym = _ymv(hist["month"])
+    # not calibrate._team_monthly: its groupby sums round revenue differently in the last bit,
+    # which would change the backtest's published numbers
+    ym = _ymv(hist)
     out = {k: np.zeros(len(months)) for k in ("revenue", "new", "active", "revisited",
                                               "responses", "satisfied")}
     for g, m in enumerate(months):
@@ -519,9 +512,8 @@ def _metric_series(t: Mapping[str, np.ndarray], fmt: str) -> dict[str, np.ndarra
 
 def _opp_setup(opps: pd.DataFrame, fit: FitResult, plan: Plan, cutoff: int, horizon: int,
                by: str) -> tuple[list[_Seat], list[set[str]], list[dict], dict[str, np.ndarray]]:
-    from .history import opportunities_to_panel
     panel = opportunities_to_panel(opps, by=by)
-    panel["ym"] = _ymv(panel["month"])
+    panel["ym"] = _ymv(panel)
     skills = dict(zip(fit.skills["rep_id"], fit.skills["shrunk"])) if len(fit.skills) else {}
     at_cut = sorted(panel.loc[panel["ym"] == cutoff, "rep_id"])
     seats = [_Seat(rep=r, book=0.0, tenure=float(plan.team.tenure_months),
@@ -546,7 +538,7 @@ def _opp_setup(opps: pd.DataFrame, fit: FitResult, plan: Plan, cutoff: int, hori
     return seats, roster, levers, actual
 
 
-def _trailing(monthly: pd.DataFrame, metric: str, fmt: str) -> np.ndarray:
+def _trailing(monthly: pd.DataFrame, metric: str) -> np.ndarray:
     col = {"new_customers": "new_customers", "wins": "new_customers"}.get(metric, metric)
     if col not in monthly.columns:
         return np.array([])
@@ -637,7 +629,7 @@ def _backtest_one(history, cutoff, horizon, *, fmt, plan, n_paths, seed, by, mod
     v_rng = np.random.default_rng(s_pit)
     entries = []
     for metric in sim:
-        base = _trailing(fit.monthly, metric, fmt)
+        base = _trailing(fit.monthly, metric)
         for g, m in enumerate(months):
             y = float(act[metric][g])
             v = float(v_rng.random())  # drawn for every metric-month: fixed by the seed
@@ -685,7 +677,7 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 3, *, fmt: str | None
     """
     fmt = _fmt_of(history, fmt)
     min_train = MIN_TRAIN[fmt] if min_train is None else int(min_train)
-    first, last, _ = history_months(history, fmt)
+    first, last = history_months(history, fmt)
     start = first + min_train - 1
     if first_cutoff is not None:
         start = check_cutoff(history, first_cutoff, horizon, fmt, min_train)

@@ -47,6 +47,7 @@ from scipy import differentiate, optimize, special, stats
 
 from ._errors import DataError, OkmaError
 from .engine import resolve_parameters
+from .history import _month_ordinal, opportunities_to_panel
 from .params import Distribution, to_named
 from .plan import Baseline, Correlations, Plan, Rep
 from .models.sales import (REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
@@ -240,7 +241,7 @@ class FitResult:
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-def _fmt(x: float) -> str:
+def _fmt(x: float | None) -> str:
     if x is None or not np.isfinite(x):
         return "nan"
     ax = abs(x)
@@ -270,18 +271,24 @@ def _jsonable(o: Any) -> Any:
     return o
 
 
+# Month numbers are ``Period[M]`` ordinals (months since 1970-01), as in okma_sim.history
+# (``_month_ordinal``, the loaders' ``period`` column): consecutive months differ by 1 and
+# ``ym % 12`` is the calendar month - 1.
 def _ym(month: str) -> int:
-    y, m = month.split("-")
-    return int(y) * 12 + int(m) - 1
+    return int(pd.Period(month, freq="M").ordinal)
 
 
 def _month(ym: int) -> str:
-    return f"{ym // 12:04d}-{ym % 12 + 1:02d}"
+    return pd.Period(ordinal=int(ym), freq="M").strftime("%Y-%m")
 
 
-def _ymv(months: pd.Series) -> np.ndarray:
-    s = months.astype(str)
-    return (s.str.slice(0, 4).astype(int) * 12 + s.str.slice(5, 7).astype(int) - 1).to_numpy()
+def _ymv(frame: pd.DataFrame) -> np.ndarray:
+    """Month numbers of a history's or panel's rows: its ``period`` column (the loaders'),
+    else its ``month`` text (e.g. :func:`history_from_simulation`)."""
+    period = frame.get("period")
+    if period is not None and isinstance(period.dtype, pd.PeriodDtype):
+        return period.array.asi8.copy()
+    return pd.PeriodIndex(frame["month"].astype(str), freq="M").asi8
 
 
 _FROZEN: dict[tuple, Any] = {}
@@ -824,8 +831,12 @@ class _RevData:
         if not np.isfinite(ov0) or ov0 <= 0:
             ov0 = max(float(self.rev.mean()) / max(float((self.new + self.keep).mean()), 1.0),
                       1e-9)
-        self.ov0 = ov0
-        c = np.maximum(self.rev / ov0 - self.new, 0.0)
+        self._window(ov0, v)
+
+    def _window(self, ov: float, v: float) -> None:
+        """Centre each row's window of repeat-order counts where order value ``ov`` puts it."""
+        self.ov0 = ov
+        c = np.maximum(self.rev / ov - self.new, 0.0)
         lo = np.maximum(np.rint(c) - self.width // 2, 0.0)
         self.j = lo[:, None] + np.arange(self.width)[None, :]  # (R, W)
         self.lgj = special.gammaln(self.j + 1.0)
@@ -899,14 +910,7 @@ class _RevData:
 
     def recenter(self, ov: float, width: int) -> None:
         self.width = width
-        v = self._v
-        self.ov0 = ov
-        c = np.maximum(self.rev / ov - self.new, 0.0)
-        lo = np.maximum(np.rint(c) - width // 2, 0.0)
-        self.j = lo[:, None] + np.arange(width)[None, :]
-        self.lgj = special.gammaln(self.j + 1.0)
-        self.O = self.new[:, None] + self.j
-        self._prep_v(v)
+        self._window(ov, self._v)
 
 
 @dataclass
@@ -984,11 +988,11 @@ def rep_month_features(hist: pd.DataFrame, *, retention: float, ramp_full: float
     Returns
     -------
     DataFrame
-        ``hist`` sorted by rep and month, plus ``ym`` (month number), ``k`` (the rep's row
-        number), ``new_rep`` (joined after the history start), ``tenure``, ``ramped``,
-        ``stock`` (training stock at the start of the month), ``g`` (its saturating uplift
-        feature), ``rr`` (revisit rate), ``keep`` (active - churned), ``qe`` (quarter-end),
-        ``departed`` (the rep's last month before the end of ``hist``).
+        ``hist`` sorted by rep and month, plus ``ym`` (month number: the ``Period[M]``
+        ordinal), ``k`` (the rep's row number), ``new_rep`` (joined after the history start),
+        ``tenure``, ``ramped``, ``stock`` (training stock at the start of the month), ``g``
+        (its saturating uplift feature), ``rr`` (revisit rate), ``keep`` (active - churned),
+        ``qe`` (quarter-end), ``departed`` (the rep's last month before the end of ``hist``).
 
     Examples
     --------
@@ -1000,7 +1004,7 @@ def rep_month_features(hist: pd.DataFrame, *, retention: float, ramp_full: float
     True
     """
     df = hist.copy()
-    df["ym"] = _ymv(df["month"])
+    df["ym"] = _ymv(df)
     df = df.sort_values(["rep_id", "ym"], kind="stable", ignore_index=True)
     first = _ym(history_start) if history_start else int(df["ym"].min())
     last = int(df["ym"].max())
@@ -1301,7 +1305,7 @@ def fit_rep_month(hist: pd.DataFrame, plan: Plan | None = None, *, model: Any = 
     source = hist.attrs.get("source")
     history_start = str(hist["month"].min())
     if through is not None:
-        hist = hist[_ymv(hist["month"]) <= _ym(through)]
+        hist = hist[_ymv(hist) <= _ym(through)]
         if hist.empty:
             raise DataError("no history rows up to this month", file=source, key="cutoff",
                             value=through)
@@ -1553,7 +1557,7 @@ def crm_effort(panel: pd.DataFrame, window: int = 3) -> pd.Series:
     Returns
     -------
     Series
-        Indexed by month number (year * 12 + month - 1).
+        Indexed by month number (the ``Period[M]`` ordinal of the panel's ``period``).
 
     Examples
     --------
@@ -1564,7 +1568,7 @@ def crm_effort(panel: pd.DataFrame, window: int = 3) -> pd.Series:
     >>> bool((crm_effort(p) > 0).all())
     True
     """
-    ym = _ymv(panel["month"])
+    ym = _ymv(panel)
     g = pd.DataFrame({"ym": ym, "engaged": panel["engaged"].to_numpy(float)}).groupby("ym")
     per = g["engaged"].sum() / g.size()
     per = per.reindex(np.arange(per.index.min(), per.index.max() + 1), fill_value=0.0)
@@ -1607,31 +1611,32 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     >>> fit.entry("order_value").source, fit.entry("churn_base").source
     ('fitted', 'prior')
     """
-    from .history import opportunities_to_panel, opportunity_summary
+    from .history import opportunity_summary
     plan, model, priors = _model_and_priors(plan, model)
     bounds = dict(getattr(model, "parameter_bounds", {}))
     source = opps.attrs.get("source")
     col = _Collector(priors, bounds)
     warn = col.warnings
     panel = opportunities_to_panel(opps, by=by)
-    panel["ym"] = _ymv(panel["month"])
+    panel["ym"] = _ymv(panel)
     closes = opps.loc[opps["deal_stage"].isin(["Won", "Lost"]), "close_date"].dropna()
     if closes.empty:
         raise DataError("the export has no closed (Won or Lost) deals", file=source)
-    first_close = int(((closes.dt.year * 12) + closes.dt.month - 1).min())
-    last_close = int(((closes.dt.year * 12) + closes.dt.month - 1).max())
+    close_ym = _month_ordinal(closes)
+    first_close, last_close = int(close_ym.min()), int(close_ym.max())
     end = last_close if through is None else _ym(through)
     if end < first_close + 1:
+        # a cutoff (backtests) is named as the bad value; without one the export itself is short
         raise DataError(f"needs at least one close month after the first ({_month(first_close)},"
-                        " which holds a backlog)", file=source, key="cutoff",
-                        value=_month(end))
+                        " which holds a backlog)", file=source,
+                        key=None if through is None else "cutoff", value=_month(end))
     warn.append(f"the first close month ({_month(first_close)}) holds a backlog of older deals "
                 "and is left out of the fit")
     win = panel[(panel["ym"] > first_close) & (panel["ym"] <= end)].copy()
     yms = np.arange(first_close + 1, end + 1)
     n_quarters = _complete_quarters(yms)
-    won = opps[(opps["deal_stage"] == "Won")]
-    won_ym = (won["close_date"].dt.year * 12 + won["close_date"].dt.month - 1).to_numpy()
+    won = opps[(opps["deal_stage"] == "Won") & opps["close_date"].notna()]
+    won_ym = _month_ordinal(won["close_date"])
     won = won[(won_ym > first_close) & (won_ym <= end)]
 
     mkt_events = float(plan.actions.get("marketing_events_per_quarter", 1.0))
@@ -1703,17 +1708,15 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
             col.prior(n, "not in an opportunity export")
 
     summary = opportunity_summary(opps)
-    monthly_src = opportunities_to_panel(opps, by=by)
-    monthly_src["ym"] = _ymv(monthly_src["month"])
-    mon = monthly_src[(monthly_src["ym"] >= first_close) & (monthly_src["ym"] <= end)]
+    mon = panel[(panel["ym"] >= first_close) & (panel["ym"] <= end)]
     monthly = (mon.groupby("month").agg(reps=("rep_id", "nunique"), engaged=("engaged", "sum"),
                                         wins=("won", "sum"), lost=("lost", "sum"),
                                         revenue=("revenue", "sum")).reset_index())
     by_group = {}
     for g in ("sales_agent", "manager", "regional_office"):
         if g in opps.columns and opps[g].notna().all():
-            p = opportunities_to_panel(opps, by=g)
-            p = p[(_ymv(p["month"]) >= first_close) & (_ymv(p["month"]) <= end)]
+            p = panel if g == by else opportunities_to_panel(opps, by=g)
+            p = p[(_ymv(p) >= first_close) & (_ymv(p) <= end)]
             by_group[g] = p[["month", "rep_id", "won", "revenue"]].rename(
                 columns={"rep_id": g, "won": "wins"}).to_dict(orient="records")
     wr = summary["win_rate"]

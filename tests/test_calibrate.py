@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -238,15 +241,29 @@ def test_fit_report_entries(sales_fit):
 
 def test_true_values_of_the_bundled_history_are_recovered(sales_fit):
     """data/sales_history.csv was generated with G.TRUE: every fitted parameter whose truth is
-    not pulled by a confident, wrong prior of the case study must lie within its 99.9%
-    interval (a loose, single-dataset check; the recovery test above is the calibrated one)."""
+    not pulled by a confident, wrong prior of the case study must lie within its central 99.9%
+    interval (a single-dataset check; the recovery test above is the calibrated one).
+
+    Why 99.9%: k parameters are checked at once (10 of the 12 fitted today). If each interval
+    is calibrated (which the recovery test checks at 90%), a correct fit on a newly generated
+    history misses one with probability 0.001, so the family-wise false-alarm rate is at most
+    k * 0.001 = 1% (Bonferroni, whatever the dependence between the parameters).
+
+    Why order_value and repeat_order_rate are left out of that check: the data identify only
+    their product (revenue per kept customer-month; posterior correlation about -0.96), and
+    the split comes from the case study's prior on order_value, lognormal(median 21,000,
+    sigma 0.1), which puts the truth 11,500 six prior sds away (docs/calibration.md, section 6).
+    Their marginal intervals then carry no coverage guarantee (today they hold the truth, at
+    estimates 13,270 and 0.427). What the data do identify is checked instead: the product, and
+    the strong negative correlation."""
     for e in sales_fit.entries:
         if e.source != "fitted" or e.name in ("order_value", "repeat_order_rate"):
             continue
         lo, hi = e.distribution.ppf(0.0005), e.distribution.ppf(0.9995)
         assert lo <= G.TRUE[e.name] <= hi, (e.name, G.TRUE[e.name], lo, hi)
     # order value and repeat-order rate are identified through their product (revenue per
-    # kept customer-month), whatever the case study's prior says about each
+    # kept customer-month), whatever the case study's prior says about each; rel=0.1 is about
+    # 5 posterior sds of the product (the sd of its log is about 0.019)
     ov, ror = sales_fit.entry("order_value"), sales_fit.entry("repeat_order_rate")
     assert ov.estimate * ror.estimate == pytest.approx(
         G.TRUE["order_value"] * G.TRUE["repeat_order_rate"], rel=0.1)
@@ -302,6 +319,30 @@ def test_opportunities_mapping():
     assert ((sk["shrunk"] - 1).abs() < (sk["raw"] - 1).abs())[far].all()
     plan = fit.to_plan(okma_sim.load_plan(okma_sim.case_study_path()))
     assert okma_sim.check_plan(plan)[0] == []
+
+
+def test_export_with_one_close_month_is_a_one_line_error(tmp_path):
+    """Only the backlog month closes deals: calibrate (which has no cutoff) exits 2 with one
+    line naming the pipeline file and the month, and no --cutoff key; nothing is written."""
+    export = tmp_path / "crm"
+    shutil.copytree(CRM, export)
+    pipeline = export / "sales_pipeline.csv"
+    lines = pipeline.read_text(encoding="utf-8").splitlines(keepends=True)
+    close = lines[0].rstrip("\r\n").split(",").index("close_date")
+    # open deals (no close date) and the deals closed in 2017-03, the backlog month
+    keep = [ln for ln in lines[1:] if not ln.split(",")[close].strip()
+            or ln.split(",")[close].startswith("2017-03")]
+    pipeline.write_text(lines[0] + "".join(keep), encoding="utf-8")
+    out = tmp_path / "fitted.toml"
+    proc = subprocess.run([sys.executable, "-m", "okma_sim.cli", "calibrate", str(export),
+                           "--format", "opportunities", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert str(pipeline) in err[0] and "(got '2017-03')" in err[0], err[0]
+    assert "close month after the first" in err[0] and "cutoff" not in err[0], err[0]
+    assert not out.exists()
 
 
 # ---------------------------------------------------------------------------------------------
