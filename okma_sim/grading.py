@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .targets import _direction
+
 __all__ = ["scores", "grade", "label", "score_distribution", "mean_stderr"]
 
 
@@ -28,11 +30,6 @@ def scores(values: np.ndarray, baseline: float, target: float, comparison: str =
         return np.where(met, 1.0, 0.0)  # NaN compares False: score 0
     s = (v - baseline) / (target - baseline)
     return np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
-
-
-def _direction(k) -> str:
-    # a share_of_months target is a share to reach; its comparison applies to the months
-    return ">=" if k.aggregate == "share_of_months" else k.comparison
 
 
 def label(probability: float, committed: float = 0.9, stretch: float = 0.3) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -415,7 +415,6 @@ class SensitivityResult:
     sobol_n: int
     seed: int
     warnings: tuple[str, ...] = ()
-    base_result: SimulationResult | None = field(default=None, repr=False)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``sensitivity --json`` document (without the common CLI keys)."""
@@ -519,4 +518,4 @@ def sensitivity(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any
                              f"no value of {s.metric}; they were given its mean")
     return SensitivityResult(tornado=torn, sobol=sob, kr_importance=kr_importance(base),
                              base=base.all_met(), n_paths=int(n_paths), sobol_n=int(sobol_n),
-                             seed=seed_int, warnings=tuple(warns), base_result=base)
+                             seed=seed_int, warnings=tuple(warns))

@@ -20,9 +20,8 @@ import pandas as pd
 from ._errors import OkmaError, PlanError
 from .plan import KeyResult, Plan
 
-__all__ = ["achievable_target", "achievable_targets", "achievability_curve",
-           "plot_achievability_curve", "action_cost", "solve_actions", "SolveResult",
-           "DEFAULT_FRONTIER_LEVELS"]
+__all__ = ["achievable_target", "achievable_targets", "achievability_curve", "action_cost",
+           "solve_actions", "SolveResult", "DEFAULT_FRONTIER_LEVELS"]
 
 #: probability levels of the cost frontier, unless given
 DEFAULT_FRONTIER_LEVELS = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
@@ -172,43 +171,6 @@ def achievability_curve(result, id: str, targets: Sequence[float] | None = None,
         rows.append({"id": id, "target": float(lv), "probability": e.probability,
                      "stderr": e.stderr, "current": bool(lv == t.target)})
     return pd.DataFrame(rows, columns=["id", "target", "probability", "stderr", "current"])
-
-
-def plot_achievability_curve(curve: pd.DataFrame, ax=None, *, confidence: float | None = None,
-                             level: float = 0.95):
-    """Plot an :func:`achievability_curve`: probability against target with a ``level`` band,
-    the current target marked, and an optional horizontal line at ``confidence``.
-    Returns the Axes.
-
-    Examples
-    --------
-    >>> import okma_sim, matplotlib
-    >>> matplotlib.use("Agg")
-    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 500, seed=1)
-    >>> ax = plot_achievability_curve(achievability_curve(res, "revenue"), confidence=0.8)
-    >>> len(ax.lines) >= 2
-    True
-    """
-    import matplotlib.pyplot as plt
-    from scipy import stats
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    tg, p, se = (curve[c].to_numpy(float) for c in ("target", "probability", "stderr"))
-    ax.plot(tg, p, color="C0", label="P(met)")
-    ax.fill_between(tg, np.clip(p - z * se, 0, 1), np.clip(p + z * se, 0, 1), color="C0",
-                    alpha=0.25, label=f"{level:.0%} band")
-    cur = curve[curve["current"]]
-    if len(cur):
-        ax.plot(cur["target"], cur["probability"], "o", color="C3", label="current target")
-    if confidence is not None:
-        ax.axhline(confidence, color="grey", ls="--", lw=1, label=f"confidence {confidence:g}")
-    ax.set_xlabel(f"target ({curve['id'].iloc[0]})" if len(curve) else "target")
-    ax.set_ylabel("probability of meeting it")
-    ax.set_ylim(0, 1)
-    ax.legend(loc="best", fontsize="small")
-    return ax
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +330,8 @@ class SolveResult:
         import matplotlib.pyplot as plt
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
-        ax.step(self.frontier["level"], self.frontier["cost"], where="post", color="C0",
+        # a level between two grid levels costs at most the higher one's cost: steps "pre"
+        ax.step(self.frontier["level"], self.frontier["cost"], where="pre", color="C0",
                 label="cheapest found")
         ax.plot([self.probability], [self.cost], "o", color="C3", label="answer (verified)")
         ax.set_xlabel("P(all objectives met) at least")
@@ -493,10 +456,12 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
 
     1. A scrambled Sobol' design of ``design_points`` settings (fixed seed), plus the current
        actions and the all-low and all-high corners.
-    2. From each of the ``starts`` cheapest feasible settings, ``scipy.optimize.minimize`` with
-       COBYLA minimises the cost subject to P̂ >= C (linear approximations over a shrinking
-       trust region suit a smooth, slightly noisy surface). When no setting is feasible it
-       first maximises P̂ from the best one; if that reaches C, the cost search follows.
+    2. From ``starts`` feasible settings, ``scipy.optimize.minimize`` with COBYLA minimises
+       the cost subject to P̂ >= C (linear approximations over a shrinking trust region suit a
+       smooth, slightly noisy surface), each run restarted once from its answer. The first
+       start is the cheapest feasible setting, each later one the cheapest feasible setting
+       off the earlier runs' paths. When no setting is feasible it first maximises P̂ from the
+       best one; if that reaches C, the cost search follows.
     3. The answer is the cheapest evaluated setting with P̂ >= C (or, if none, the setting
        with the highest P̂).
 
@@ -651,25 +616,31 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
                    ev.to_z(cands[0]["x"]), (), room() // (2 * (max(1, int(starts)) - k)))
     # 3. minimise the cost subject to P >= C from the cheapest feasible settings
     ev.stage = "minimise"
+    # every point COBYLA started from: being deterministic, it would only retrace its path
     starts_done: list[tuple] = []
-    for k in range(max(1, int(starts))):
-        feas = feasible_records()
-        cands = [r for r in feas if r["x"] not in starts_done]
+    n_starts = max(1, int(starts))
+    cons = [{"type": "ineq", "fun": bounded(cons_fun)}]
+    for k in range(n_starts):
+        unused = [r for r in feasible_records() if r["x"] not in starts_done]
+        # a later start comes from off the earlier runs' paths (the design's or the climb's
+        # settings), so that it explores elsewhere; from one of their points if none is left
+        cands = [r for r in unused if r["stage"] != "minimise"] or unused
         if not cands or room() < d + 2:
             break
         start = cands[0]["x"]
         starts_done.append(start)
-        share = room() // (max(1, int(starts)) - k)
-        cons = [{"type": "ineq", "fun": bounded(cons_fun)}]
+        share = room() // (n_starts - k)
         n0 = len(ev.cache)
         cobyla(bounded(cost_fun), ev.to_z(start), cons, share // 2)
         # COBYLA can stop early on the stepwise P-hat of common random numbers (its linear
         # model of the constraint comes from a stencil that shrinks onto one step): restart
-        # it once from its answer, with a wide stencil again
-        best = feasible_records()
-        if best:
-            cobyla(bounded(cost_fun), ev.to_z(best[0]["x"]), cons,
-                   share - (len(ev.cache) - n0))
+        # it once from its answer (the cheapest feasible setting it reached), with a wide
+        # stencil again
+        best = min((x for x in [start, *ev.order[n0:]] if ev.cache[x]["probability"] >= c),
+                   key=lambda x: (ev.cache[x]["cost"], -ev.cache[x]["probability"]))
+        if best != start:
+            starts_done.append(best)
+            cobyla(bounded(cost_fun), ev.to_z(best), cons, share - (len(ev.cache) - n0))
 
     # 4. tighten the frontier: a short cost search at each level the search has reached
     ev.stage = "frontier"

@@ -112,7 +112,20 @@ def test_standard_error_follows_the_sampler():
     wres = dataclasses.replace(res, weights=w, replicate_index=None)
     m_w, se_w = mean_stderr(s, None, w)
     assert math.isclose(m_w, np.sum(w * s) / w.sum())
-    assert grade(wres).set_index("id").loc["up", "expected_score"] == m_w
+    gw = grade(wres).set_index("id").loc["up"]
+    assert gw["expected_score"] == m_w and gw["expected_score_stderr"] == se_w
+    # equal weights: the delta-method SE is the plain one without Bessel's correction
+    assert math.isclose(mean_stderr(s, None, np.ones(s.size))[1],
+                        s.std(ddof=0) / math.sqrt(s.size))
+    # an independent check: the bootstrap SE of the weighted mean (resampling (w, s) pairs).
+    # With B resamples its relative error is about 1 / sqrt(2 (B - 1)); 4 of those
+    rng = np.random.default_rng(2)
+    B = 4000
+    boot = np.empty(B)
+    for j in range(B):
+        i = rng.integers(0, s.size, s.size)
+        boot[j] = np.sum(w[i] * s[i]) / w[i].sum()
+    assert abs(boot.std(ddof=1) / se_w - 1) <= 4 / math.sqrt(2 * (B - 1))
 
 
 def test_score_distribution():

@@ -5,21 +5,15 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import matplotlib
+import numpy as np
+import pytest
+from scipy import stats
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from scipy import stats  # noqa: E402
-
-import okma_sim  # noqa: E402
-from okma_sim.params import Distribution  # noqa: E402
-from okma_sim.plan import KeyResult, Objective, Plan  # noqa: E402
-from okma_sim.results import estimate  # noqa: E402
-from okma_sim.targets import (achievability_curve, achievable_target,  # noqa: E402
-                              achievable_targets, plot_achievability_curve)
+import okma_sim
+from okma_sim.params import Distribution
+from okma_sim.plan import KeyResult, Objective, Plan
+from okma_sim.results import estimate
+from okma_sim.targets import achievability_curve, achievable_target, achievable_targets
 
 Z = 4.0
 M = 12
@@ -160,18 +154,6 @@ def test_curve_uses_replicate_standard_errors():
     for _, r in cur.iterrows():
         e = estimate(res.values["s"] >= r["target"], res.replicate_index)
         assert r["stderr"] == e.stderr
-
-
-def test_curve_plot_shows_the_curve(toy):
-    cur = achievability_curve(toy, "s", n_points=11)
-    ax = plot_achievability_curve(cur, confidence=0.8)
-    line = ax.lines[0]
-    np.testing.assert_array_equal(line.get_xdata(), cur["target"])
-    np.testing.assert_array_equal(line.get_ydata(), cur["probability"])
-    marker = ax.lines[1]
-    assert list(marker.get_xdata()) == [1.2]
-    assert list(ax.lines[2].get_ydata()) == [0.8, 0.8]
-    plt.close(ax.figure)
 
 
 def test_share_of_months_target_is_a_share_to_reach():
