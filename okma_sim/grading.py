@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .results import mean_stderr
 from .targets import _direction
 
 __all__ = ["scores", "grade", "label", "score_distribution", "mean_stderr"]
@@ -46,36 +47,6 @@ def label(probability: float, committed: float = 0.9, stretch: float = 0.3) -> s
     if probability >= stretch:
         return "stretch"
     return "unrealistic"
-
-
-def mean_stderr(values: np.ndarray, replicate_index: np.ndarray | None = None,
-                weights: np.ndarray | None = None) -> tuple[float, float]:
-    """Mean of per-path values and its Monte Carlo standard error: ``sd / sqrt(n)`` for plain
-    Monte Carlo, the spread of replicate means for LHS/Sobol designs, and the delta-method
-    form for weighted paths (as :func:`okma_sim.results.estimate` does for probabilities).
-
-    Examples
-    --------
-    >>> m, se = mean_stderr(np.array([0.0, 0.5, 1.0, 0.5]))
-    >>> m, round(se, 4)
-    (0.5, 0.2041)
-    """
-    v = np.asarray(values, dtype=float)
-    n = v.size
-    if n == 0:
-        return float("nan"), float("nan")
-    if weights is not None:
-        w = np.asarray(weights, dtype=float)
-        w = w / w.sum()
-        m = float(np.sum(w * v))
-        return m, float(np.sqrt(np.sum(w * w * (v - m) ** 2)))
-    m = float(v.mean())
-    if replicate_index is None:
-        return m, float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    R = int(replicate_index.max()) + 1
-    means = np.bincount(replicate_index, weights=v, minlength=R) / np.maximum(
-        np.bincount(replicate_index, minlength=R), 1)
-    return m, float(means.std(ddof=1) / np.sqrt(R)) if R > 1 else float("nan")
 
 
 def score_distribution(result, id: str, bins: int = 10) -> pd.DataFrame:
