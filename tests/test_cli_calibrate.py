@@ -5,35 +5,18 @@ stderr line naming the file, row, column and value, no traceback, nothing writte
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_helpers import one_error_line as assert_one_line_error
+from cli_helpers import run_cli as cli
 import okma_sim
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "data" / "sales_history.csv"
 CRM = ROOT / "data" / "crm_sales_opportunities"
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *parts: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    line = lines[0]
-    assert line.startswith("okma-sim: error: ")
-    for part in parts:
-        assert part in line, (part, line)
-    return line
 
 
 # ---------------------------------------------------------------------------------------------

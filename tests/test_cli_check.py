@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cli_helpers import run_cli
 import okma_sim
 
 PATHS = 600
 SEED = 7
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 QUANTILE_KEYS = {"p05", "p50", "p95"}
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope="module")

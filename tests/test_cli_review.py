@@ -5,33 +5,16 @@ row or key, and the value, no traceback)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from cli_helpers import one_error_line, run_cli
 import okma_sim
 
 ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 CASE = okma_sim.case_study_path()
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
-                          text=True, timeout=600)
-
-
-def one_error_line(proc: subprocess.CompletedProcess, *parts: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    for p in parts:
-        assert p in lines[0], (p, lines[0])
-    assert proc.stdout == ""
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_helpers import run_cli
 import okma_sim
 
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
@@ -64,11 +63,6 @@ sampler = "{sampler}"
 
 def toy_text(low=0, high=5, cost=100.0, sampler="mc", extra="") -> str:
     return TOY.format(low=low, high=high, cost=cost, sampler=sampler, extra=extra)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture

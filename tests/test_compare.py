@@ -6,12 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from cli_helpers import run_cli
 import okma_sim
 from okma_sim.compare import compare, paired_difference, policy_cost
 from okma_sim.plan import loads_plan
@@ -22,11 +21,6 @@ POLICIES = ("policy_no_reviews.toml", "policy_quarterly.toml", "policy_monthly_c
 
 def policy(name):
     return okma_sim.load_plan(okma_sim.data_path("scenarios", name))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_paired_difference_by_hand():

@@ -9,20 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from cli_helpers import run_cli as cli
 import okma_sim
 from okma_sim.sweep import row_seed, sweep, sweep_rows
 
 CASE = okma_sim.case_study_path()
 GRID = {"prospect_visits_per_week": [6, 8], "customer_visits_per_week": [9, 12]}
-
-
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "okma_sim.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
