@@ -36,7 +36,8 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        fail(f"{self.prog}: {message}")
+        # fail() already says "okma-sim: error:"; a subcommand's parser adds its name
+        fail(message if self.prog == "okma-sim" else f"{self.prog}: {message}")
         raise SystemExit(2)
 
 
