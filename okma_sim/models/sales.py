@@ -35,7 +35,7 @@ REFERENCE_REVISIT_RATE = 0.8
 
 _D = Distribution
 _P = ParameterInfo
-_DAS = "as quoted in DESIGN.md"
+_DAS = "second-hand figure, original not re-read"
 
 PARAMETERS: dict[str, ParameterInfo] = {
     "base_win_rate": _P(_D("gamma", {"shape": 25.0, "scale": 0.032}),
@@ -44,21 +44,21 @@ PARAMETERS: dict[str, ParameterInfo] = {
                         "customers/rep-month", "assumption"),
     "visit_elasticity": _P(_D("normal", {"mu": 0.34, "sigma": 0.08, "low": 0.0, "high": 1.0}),
                            "elasticity of acquisition in prospect visits", (0, 1), "",
-                           f"Albers, Mantrala & Sridhar (2010) meta-analysis mean 0.34, {_DAS}"),
+                           f"Albers, Mantrala & Sridhar (2010), J. Marketing Research, meta-analysis mean 0.34; {_DAS}"),
     "skill_cv": _P(_D("uniform", {"low": 0.2, "high": 0.4}),
                    "coefficient of variation of rep skill (lognormal, mean 1)", (0, 3), "",
-                   f"'about 0.3', DESIGN.md section 3 (no study cited); the range is an "
-                   "assumption"),
+                   "assumption: 'about 0.3' is a planning figure with no study behind it; the "
+                   "range is an assumption too"),
     "training_effect": _P(_D("normal", {"mu": 0.10, "sigma": 0.04}),
                           "relative uplift of conversion at one unit of training stock "
                           "(steady state of 8 h/month)", (-1, 5), "",
-                          f"assumption: d of 0.2-0.6 (Arthur et al. 2003, d about 0.62, {_DAS}) "
+                          f"assumption: d of 0.2-0.6 (Arthur, Bennett, Edens & Bell 2003, J. Applied Psychology, d about 0.62; {_DAS}) "
                           "times a skill CV of about 0.3, shrunk for the small sales-specific "
                           "effect"),
     "training_retention": _P(_D("beta", {"a": 14.0, "b": 6.0}),
                              "share of the training stock kept from one month to the next",
-                             (0, 1), "", f"assumption matching 'large decay within about 4 "
-                             f"months' ({_DAS}): 0.7^4 = 0.24"),
+                             (0, 1), "", "assumption matching the vendors' claim that most training fades "
+                             "within about 4 months: 0.7^4 = 0.24"),
     "coaching_effect": _P(_D("pert", {"low": 0.0, "mode": 0.08, "high": 0.19}),
                           "relative uplift of conversion and follow-up reach while coached",
                           (-1, 5), "", f"up to about +19% (Sales Executive Council / CEB, "
@@ -93,7 +93,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
                            (-1, 5), "", "assumption"),
     "csat_base": _P(_D("beta", {"a": 78.0, "b": 22.0}),
                     "probability a customer is satisfied at a revisit rate of 0.8 and no "
-                    "training", (0, 1), "", f"B2B CSAT typically 75-82% ({_DAS})"),
+                    "training", (0, 1), "", f"B2B CSAT typically 75-82% (industry benchmark summaries; {_DAS})"),
     "csat_coverage_effect": _P(_D("normal", {"mu": 2.0, "sigma": 0.7}),
                                "logit change in satisfaction per unit of revisit rate",
                                (-20, 20), "", "assumption"),
@@ -105,8 +105,8 @@ PARAMETERS: dict[str, ParameterInfo] = {
                             "assumption"),
     "survey_response_rate": _P(_D("beta", {"a": 6.0, "b": 14.0}),
                                "share of active customers answering a survey", (0, 1), "",
-                               f"assumption; at about 100 responses the CSAT standard error is "
-                               f"about 3 points ({_DAS})"),
+                               "assumption; at about 100 responses the CSAT standard error is "
+                               "about 3 points (binomial sampling: sqrt(0.85 x 0.15 / 100))"),
     "rep_attrition_annual": _P(_D("beta", {"a": 32.0, "b": 68.0}),
                                "share of reps leaving in a year", (0, 1), "",
                                f"25-40% a year, industry surveys (CSO Insights, Bridge Group; "
@@ -117,7 +117,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "ramp_months": _P(_D("triangular", {"low": 3.0, "mode": 5.0, "high": 8.0}),
                       "months for a new rep to reach full productivity (linear ramp)",
                       (0.5, 36), "months",
-                      f"median ramp about 5 months (Bridge Group 2024, {_DAS})"),
+                      f"median ramp about 5 months (The Bridge Group 2024 report; {_DAS})"),
 }
 
 _M = MetricInfo
