@@ -30,7 +30,7 @@ import sys
 import time
 
 import okma_sim
-from okma_sim.widgets import Dashboard
+from okma_sim.dashboard import Dashboard
 
 
 def _median_ms(xs: list[float]) -> str:

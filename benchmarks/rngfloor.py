@@ -189,7 +189,8 @@ def measure_floor(plan, n_paths: int, seed: int = 1, repeats: int = 5,
 
     Returns the variate counts and both floors in seconds (see the module docstring).
     """
-    from okma_sim.engine import BLOCK_SIZE, resolve_parameters
+    from okma_sim._core.seeds import BLOCK_SIZE
+    from okma_sim.engine import resolve_parameters
     from okma_sim.models import get_model
     rec = record(plan, n_paths, seed)
     d = len(resolve_parameters(plan, get_model(plan.model)))

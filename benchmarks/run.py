@@ -235,7 +235,7 @@ def run_tolerance(t: Table, seed: int) -> None:
     plan = _case()
     best = None
     for sampler in ("mc", "lhs", "sobol"):
-        from okma_sim.convergence import DEFAULT_FIRST
+        from okma_sim.engine import DEFAULT_FIRST
         t0 = CLOCK()
         res = okma_sim.simulate(plan, n_paths=DEFAULT_FIRST, seed=seed, sampler=sampler,
                                 tolerance=0.01, progress=False)
@@ -264,7 +264,7 @@ def run_dask(t: Table, n: int, rows: int, row_paths: int) -> None:
     import logging
 
     import okma_sim
-    from okma_sim.sweep import sweep
+    from okma_sim.analysis import sweep
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:

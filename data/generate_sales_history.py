@@ -3,7 +3,7 @@
 The history is made by the SalesTeamModel itself: one path of
 ``okma_sim.simulate(plan, n_paths=1, seed=SEED, record_reps=True)`` with every uncertain
 parameter fixed at the TRUE value below, turned into one row per rep per month worked
-(``okma_sim.calibrate.history_from_simulation``). So the calibration's job on this file is to
+(``okma_sim.inference.history_from_simulation``). So the calibration's job on this file is to
 recover TRUE, and the backtests' job is to forecast months the model really generated.
 
 True parameters
@@ -57,8 +57,9 @@ import sys
 from pathlib import Path
 
 import okma_sim
-from okma_sim.calibrate import history_from_simulation
-from okma_sim.plan import (Baseline, Management, Objective, Plan, Rule, Team, atomic_write)
+from okma_sim.inference import history_from_simulation
+from okma_sim.plan import Baseline, Management, Objective, Plan, Rule, Team
+from okma_sim._core.files import atomic_write
 
 SEED = 20250101
 START_MONTH = "2025-01"

@@ -6,7 +6,7 @@ How it is made: the case study is simulated for one path by the model itself, wi
 uncertain parameter pinned at a quantile of its prior a little on the bad side of the median
 (``WORSE_QUANTILE`` below: fewer wins per visit, follow-up visits that reach fewer customers,
 a little more churn, fewer and smaller orders; the rest at their medians), and each rep's
-first five months are written in the rep-month schema of DESIGN.md section 5. Attrition is pinned at 0, so nobody leaves in these five months and the
+first five months are written in the rep-month schema of docs/calibration.md section 1. Attrition is pinned at 0, so nobody leaves in these five months and the
 file has one row for each of the 12 reps in each month. The seed is fixed: the file is
 reproducible byte for byte.
 
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 import okma_sim
-from okma_sim.history import REP_MONTH_COLUMNS
-from okma_sim.plan import atomic_write
+from okma_sim.io import REP_MONTH_COLUMNS
+from okma_sim._core.files import atomic_write
 
 SEED = 20270614
 MONTHS = 5

@@ -1,32 +1,31 @@
 """okma_sim: test sales targets for achievability before anyone commits to them.
 
-Layers, top to bottom: plan (what the analyst declares), models (how actions become outcomes),
-engine (seeds, blocks, samplers, executors), results (verdicts with standard errors), analysis
-(targets, solver, sensitivity, calibration, review) and surface (CLI, plots, widgets).
+Layers, bottom to top (imports point down only; see docs/architecture.md): ``_core``
+(errors, months, formatting, files, seeds), ``params``, ``models``, ``plan``, ``io``,
+``results``, ``engine``, ``analysis``, ``inference``, ``viz``, and at the top ``dashboard``
+and ``cli``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ._errors import DataError, OkmaError, PlanError
-from .engine import BLOCK_SIZE, simulate
-from .models import LinearToyModel, SalesTeamModel, get_model, register_model
-from .params import Distribution
-from .plan import (KeyResult, Lever, Objective, Plan, Rule, check_plan, dumps_plan, load_plan,
-                   save_plan)
-from .results import Estimate, SimulationResult
+from okma_sim._core.errors import DataError, OkmaError, PlanError
+from okma_sim._core.paths import case_study_path, data_path
+from okma_sim._core.seeds import BLOCK_SIZE
+from okma_sim._core.version import __version__
+from okma_sim.params import Distribution
+from okma_sim.models import LinearToyModel, SalesTeamModel, get_model, register_model
+from okma_sim.plan import (KeyResult, Lever, Objective, Plan, Rule, check_plan, dumps_plan,
+                           load_plan, save_plan)
+from okma_sim.results import (Estimate, SimulationResult, achievability_curve, achievable_target,
+                              achievable_targets, grade)
+from okma_sim.engine import simulate
 # analysis: questions asked over many runs
-from .targets import achievability_curve, achievable_target, achievable_targets, solve_actions
-from .sensitivity import kr_importance, sensitivity, sobol, tornado
-from .calibrate import calibrate, fit_history, load_history
-from .backtest import backtest, rolling_backtest
-from .review import review
-from .compare import compare
-from .sweep import sweep
-from .grading import grade
-
-__version__ = "0.1.0"
+from okma_sim.analysis import (compare, kr_importance, sensitivity, sobol, solve_actions, sweep,
+                               tornado)
+from okma_sim.inference import (backtest, calibrate, fit_history, load_history, review,
+                                rolling_backtest)
+# the .plot accessors are registered from above; matplotlib loads on the first figure
+from okma_sim.viz import accessor as _accessor  # noqa: F401
 
 __all__ = [
     # plan
@@ -43,13 +42,3 @@ __all__ = [
     # errors
     "OkmaError", "PlanError", "DataError", "__version__",
 ]
-
-
-def data_path(*parts: str) -> Path:
-    """A path inside the bundled ``data/`` folder (scenarios, histories, the CRM dataset)."""
-    return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
-
-
-def case_study_path() -> Path:
-    """The bundled case study scenario (``data/scenarios/case_study.toml``)."""
-    return data_path("scenarios", "case_study.toml")

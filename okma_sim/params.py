@@ -29,7 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy import stats
 
-from ._errors import PlanError
+from okma_sim._core.errors import PlanError
 
 __all__ = ["Distribution", "DIST_KEYS", "as_distribution", "ppf", "describe"]
 

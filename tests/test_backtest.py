@@ -1,4 +1,4 @@
-"""Tests for okma_sim.backtest: the scores, the forecast mechanics, the calibration of the
+"""Tests for okma_sim.inference: the scores, the forecast mechanics, the calibration of the
 forecasts on data/sales_history.csv, and the CRM backtest end to end."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from scipy import stats
 
 import okma_sim
 from okma_sim import DataError
-from okma_sim.backtest import (_Seat, _simulate_window, backtest, check_cutoff, crps_ensemble,
-                               randomized_pit, rolling_backtest)
-from okma_sim.calibrate import load_history
+from okma_sim.inference._backtest import _Seat, _simulate_window
+from okma_sim.inference import (backtest, check_cutoff, crps_ensemble, randomized_pit,
+                                rolling_backtest)
+from okma_sim.inference import load_history
 from okma_sim.models.sales import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +127,7 @@ def test_cutoff_and_horizon_checks(hist):
         check_cutoff(hist, "2026-11", 2)
     with pytest.raises(DataError, match="YYYY-MM"):
         check_cutoff(hist, "2026/11", 1)
-    # month numbers are Period[M] ordinals, as in okma_sim.history
+    # month numbers are Period[M] ordinals, as in okma_sim.io
     assert check_cutoff(hist, "2026-11", 1) == pd.Period("2026-11", freq="M").ordinal
 
 

@@ -319,13 +319,13 @@ def test_file_name_too_long_is_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_atomic_write_turns_system_errors_into_one_line(tmp_path, monkeypatch):
-    from okma_sim._errors import OkmaError
-    from okma_sim.plan import atomic_write
+    from okma_sim._core.errors import OkmaError
+    from okma_sim._core.files import atomic_write
 
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("okma_sim.plan.tempfile.mkstemp", full)
+    monkeypatch.setattr("okma_sim._core.files.tempfile.mkstemp", full)
     with pytest.raises(OkmaError, match="No space left on device") as info:
         atomic_write(tmp_path / "out.csv", "x")
     assert info.value.file == str(tmp_path / "out.csv")

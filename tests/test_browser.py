@@ -1,5 +1,5 @@
 """The dashboard in a real browser: Voila serves notebooks/06_dashboard.ipynb on 127.0.0.1 and
-Playwright drives Debian's Chromium (see ../shared/BROWSER_TESTING.md for the recipe).
+Playwright drives Debian's Chromium.
 
 The test steps the "Prospect visits per week" slider one notch with the keyboard and asserts
 that the displayed P(all objectives met) becomes exactly what a headless ``okma_sim.simulate``

@@ -1,4 +1,4 @@
-"""Tests for okma_sim.calibrate: parameter recovery, shrinkage, the fitted scenario, the
+"""Tests for okma_sim.inference: parameter recovery, shrinkage, the fitted scenario, the
 opportunity-export mapping, and the pieces the fit is built from."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from scipy import stats
 
 import okma_sim
 from okma_sim import Distribution as D
-from okma_sim.calibrate import (FitResult, _beta_posterior, _named_from_quantiles, _Prior,
-                                fit_history, fit_opportunities, fit_rep_month,
+from okma_sim.inference import (FitResult, fit_history, fit_opportunities, fit_rep_month,
                                 history_from_simulation, load_history)
-from okma_sim.history import REP_MONTH_COLUMNS, load_rep_month
+from okma_sim.inference._calibrate import _beta_posterior, _named_from_quantiles, _Prior
+from okma_sim.io import REP_MONTH_COLUMNS, load_rep_month
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "data" / "sales_history.csv"
@@ -398,7 +398,7 @@ def test_conjugate_beta_posterior_is_exact():
 def test_laplace_line_marginal_matches_exact_posterior():
     """A Poisson rate with a gamma prior has an exact gamma posterior: the fitted lognormal
     must carry the same 90% interval to within the log-normal vs gamma shape difference."""
-    from okma_sim.calibrate import _laplace
+    from okma_sim.inference._calibrate import _laplace
     prior = D("gamma", {"shape": 4.0, "scale": 0.25})
     counts = np.array([3, 0, 2, 1, 4, 2, 1, 0, 2, 3], dtype=float)
     p = _Prior.of("rate", prior, (0.0, math.inf))

@@ -52,7 +52,7 @@ def test_review_json_contract(review_json):
 
 
 def test_review_cli_matches_the_api(review_json):
-    from okma_sim.review import review
+    from okma_sim.inference import review
     plan = okma_sim.load_plan(CASE)
     rv = review(plan, ACTUALS, n_paths=1200, seed=4, recommend=False)
     for e in review_json["objectives"] + review_json["key_results"]:

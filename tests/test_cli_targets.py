@@ -101,7 +101,7 @@ def test_target_json_contract():
         assert e["achievable_probability"] >= 0.8
     # the same numbers as the Python API
     res = okma_sim.simulate(plan, 800, seed=7, progress=False)
-    from okma_sim.targets import achievable_target
+    from okma_sim.results import achievable_target
     assert doc["objectives"][0]["achievable_target"] == achievable_target(res, "revenue", 0.8)
     curve = doc["curves"]["revenue"]
     assert all(set(r) >= {"target", "probability", "stderr"} for r in curve)

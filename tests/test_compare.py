@@ -12,9 +12,9 @@ import pytest
 
 from cli_helpers import run_cli
 import okma_sim
-from okma_sim.compare import compare, paired_difference, policy_cost
+from okma_sim.analysis import compare, paired_difference, policy_cost
 from okma_sim.plan import loads_plan
-from okma_sim.targets import action_cost
+from okma_sim.analysis import action_cost
 
 POLICIES = ("policy_no_reviews.toml", "policy_quarterly.toml", "policy_monthly_coaching.toml")
 

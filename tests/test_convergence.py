@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import okma_sim
-from okma_sim.convergence import half_width
+from okma_sim.engine import half_width
 from okma_sim.params import Distribution
 from okma_sim.plan import Objective, Plan
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import okma_sim
-from okma_sim.sweep import sweep
+from okma_sim.analysis import sweep
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -71,8 +71,8 @@ def test_sweep_on_dask_is_identical(client, tmp_path):
 
 
 def test_rolling_backtest_on_dask_is_identical(client):
-    from okma_sim.backtest import rolling_backtest
-    from okma_sim.calibrate import load_history
+    from okma_sim.inference import rolling_backtest
+    from okma_sim.inference import load_history
     hist = load_history(okma_sim.data_path("sales_history.csv"))
     kw = dict(n_paths=300, seed=5, first_cutoff="2026-07")
     local = rolling_backtest(hist, 3, **kw)

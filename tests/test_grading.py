@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate, stats
 
 import okma_sim
-from okma_sim.grading import grade, label, mean_stderr, score_distribution, scores
+from okma_sim.results import grade, label, mean_stderr, score_distribution, scores
 from okma_sim.params import Distribution
 from okma_sim.plan import Grading, KeyResult, Objective, Plan
 

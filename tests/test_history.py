@@ -1,4 +1,4 @@
-"""Tests for okma_sim.history: rep-month CSV and CRM opportunity loaders."""
+"""Tests for okma_sim.io: rep-month CSV and CRM opportunity loaders."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from okma_sim._errors import DataError
-from okma_sim.history import (
-    REP_MONTH_COLUMNS,
-    load_opportunities,
-    load_rep_month,
-    opportunities_to_panel,
-    opportunity_summary,
-)
+from okma_sim._core.errors import DataError
+from okma_sim.io import (REP_MONTH_COLUMNS, load_opportunities, load_rep_month,
+                         opportunities_to_panel, opportunity_summary)
 
 CRM_DIR = Path(__file__).resolve().parents[1] / "data" / "crm_sales_opportunities"
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import okma_sim
-from okma_sim._errors import OkmaError, PlanError
+from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim.models.sales import LEVERS, METRICS, PARAMETERS, RESPONSES
 from okma_sim.params import Distribution
 from okma_sim.plan import (AGGREGATES, Baseline, Correlations, Grading, KeyResult, Lever,

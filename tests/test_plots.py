@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import okma_sim  # noqa: E402
-from okma_sim import plots  # noqa: E402
+from okma_sim import viz  # noqa: E402
 from okma_sim.plan import Management, Objective, Plan  # noqa: E402
 
 SEED = 20270101
@@ -53,7 +53,7 @@ def _by_gid(artists, gid):
 
 
 def test_fan_chart_bands_median_and_target(case_result, ax):
-    out = plots.fan_chart(case_result, "revenue_growth", ax=ax)
+    out = viz.fan_chart(case_result, "revenue_growth", ax=ax)
     assert out is ax
     b = case_result.bands("revenue_growth", (0.05, 0.25, 0.5, 0.75, 0.95))
     n = len(b)
@@ -77,7 +77,7 @@ def test_fan_chart_of_reweighted_result_uses_weighted_quantiles(case_result, ax)
     import dataclasses
     w = np.tile([1.0, 0.0], case_result.n_paths // 2)
     res = dataclasses.replace(case_result, weights=w)
-    plots.fan_chart(res, "revenue_growth", ax=ax)
+    viz.fan_chart(res, "revenue_growth", ax=ax)
     even = np.asarray(case_result.monthly["revenue_growth"], float)[::2]
     lo, hi = _band_edges(_by_gid(ax.collections, "band_0.05_0.95"), even.shape[1])
     np.testing.assert_allclose(lo, np.quantile(even, 0.05, axis=0, method="inverted_cdf"))
@@ -87,13 +87,13 @@ def test_fan_chart_of_reweighted_result_uses_weighted_quantiles(case_result, ax)
 
 
 def test_fan_chart_money_metric_label_has_currency(case_result, ax):
-    plots.fan_chart(case_result, "revenue", ax=ax)
+    viz.fan_chart(case_result, "revenue", ax=ax)
     assert "(CNY)" in ax.get_ylabel()
     assert not [ln for ln in ax.lines if ln.get_gid() == "target"]  # no revenue target
 
 
 def test_probability_bars_heights_and_error_bars(case_result, ax):
-    out = plots.probability_bars(case_result, ax=ax, confidence=0.8)
+    out = viz.probability_bars(case_result, ax=ax, confidence=0.8)
     assert out is ax
     df = case_result.probabilities()
     a = case_result.all_met()
@@ -112,7 +112,7 @@ def test_probability_bars_heights_and_error_bars(case_result, ax):
 
 
 def test_histogram_target_and_annotation(case_result, ax):
-    plots.histogram(case_result, "new_customers", ax=ax)
+    viz.histogram(case_result, "new_customers", ax=ax)
     t = case_result.plan.target("new_customers")
     assert set(_by_gid(ax.lines, "target").get_xdata()) == {t.target}
     e = case_result.probability("new_customers")
@@ -124,7 +124,7 @@ def test_histogram_target_and_annotation(case_result, ax):
 def test_achievability_curve_data(case_result, ax):
     t = case_result.plan.target("revenue")
     levels = np.unique(np.r_[np.linspace(-0.2, 0.8, 21), t.target])
-    plots.achievability_curve(case_result, "revenue", ax=ax, confidence=0.8, levels=levels)
+    viz.achievability_curve(case_result, "revenue", ax=ax, confidence=0.8, levels=levels)
     v = case_result.values["revenue"]
     n = v.size
     curve = _by_gid(ax.lines, "curve")
@@ -148,9 +148,9 @@ def test_achievability_curve_data(case_result, ax):
 
 
 def test_achievability_curve_accepts_targets_curve(case_result, ax):
-    from okma_sim.targets import achievability_curve
+    from okma_sim.results import achievability_curve
     curve = achievability_curve(case_result, "csat")
-    plots.achievability_curve(case_result, "csat", ax=ax, curve=curve, confidence=None)
+    viz.achievability_curve(case_result, "csat", ax=ax, curve=curve, confidence=None)
     line = _by_gid(ax.lines, "curve")
     np.testing.assert_allclose(line.get_xdata(), curve["target"])
     np.testing.assert_allclose(line.get_ydata(), curve["probability"])
@@ -170,7 +170,7 @@ def test_achievability_curve_matches_closed_form(ax):
     (gain ~ N(1, 0.2) times effort 1, bias ~ N(0, 0.5), unit noise averaged over 12 months)."""
     res = okma_sim.simulate(_toy_plan(1.2), 8000, seed=SEED)
     levels = np.linspace(0.0, 2.0, 9)
-    plots.achievability_curve(res, ax=ax, levels=levels, confidence=0.8)
+    viz.achievability_curve(res, ax=ax, levels=levels, confidence=0.8)
     p = _by_gid(ax.lines, "curve").get_ydata()
     sd = math.sqrt(0.2 ** 2 + 0.5 ** 2 + 1 / 12)
     exact = stats.norm.sf(levels, loc=1.0, scale=sd)
@@ -188,7 +188,7 @@ def test_tornado_bars_start_at_base_and_sorted():
                          "p_low": [0.30, 0.10, 0.38], "p_high": [0.50, 0.70, 0.41]})
     fig, ax = plt.subplots()
     try:
-        out = plots.tornado(rows, ax=ax, base=0.4)
+        out = viz.tornado(rows, ax=ax, base=0.4)
         assert out is ax
         low = [p for p in ax.patches if p.get_gid() == "low"]
         high = [p for p in ax.patches if p.get_gid() == "high"]
@@ -204,10 +204,10 @@ def test_tornado_bars_start_at_base_and_sorted():
 
 
 def test_tornado_reads_sensitivity_output(ax):
-    from okma_sim.sensitivity import tornado
+    from okma_sim.analysis import tornado
     plan = okma_sim.load_plan(okma_sim.case_study_path())
     t = tornado(plan, 300, seed=SEED, parameters=["csat_base", "base_win_rate"])
-    plots.tornado(t, ax=ax)
+    viz.tornado(t, ax=ax)
     base = t.attrs["base"].probability
     assert set(_by_gid(ax.lines, "base").get_xdata()) == {base}
     high = [p for p in ax.patches if p.get_gid() == "high"][::-1]  # top bar first
@@ -219,7 +219,7 @@ def test_policy_comparison_bars_are_probabilities(ax):
     res = {"monthly coaching": okma_sim.simulate(plan, 1000, seed=SEED),
            "no reviews": okma_sim.simulate(plan.replace(management=Management(0)), 1000,
                                            seed=SEED)}
-    plots.policy_comparison(res, ax=ax)
+    viz.policy_comparison(res, ax=ax)
     for j, r in enumerate(res.values()):
         bars = [p for p in ax.patches if p.get_gid() == f"policy_{j}"]
         expect = [r.all_met().probability] + [r.probability(o.id).probability
@@ -239,7 +239,7 @@ def test_policy_comparison_bars_are_probabilities(ax):
 def test_pit_histogram_density_and_band(ax):
     rng = np.random.default_rng(SEED)
     u = rng.uniform(size=400)
-    plots.pit_histogram(u, ax=ax, bins=8)
+    viz.pit_histogram(u, ax=ax, bins=8)
     heights = [p.get_height() for p in ax.patches if p.get_gid() == "pit"]
     counts, _ = np.histogram(u, bins=np.linspace(0, 1, 9))
     np.testing.assert_allclose(heights, counts / 400 * 8)
@@ -252,7 +252,7 @@ def test_pit_histogram_density_and_band(ax):
 
 def test_coverage_chart_points(ax):
     cov = {"50": 0.46, "80": 0.79, "95": 0.97}
-    plots.coverage_chart(cov, ax=ax, n=150)
+    viz.coverage_chart(cov, ax=ax, n=150)
     obs = _by_gid(ax.lines, "observed")
     np.testing.assert_allclose(obs.get_xdata(), [0.5, 0.8, 0.95])
     np.testing.assert_allclose(obs.get_ydata(), [0.46, 0.79, 0.97])
@@ -260,20 +260,20 @@ def test_coverage_chart_points(ax):
 
 
 def test_backtest_charts_read_a_backtest_result(ax):
-    from okma_sim.backtest import rolling_backtest
-    from okma_sim.calibrate import load_history
+    from okma_sim.inference import rolling_backtest
+    from okma_sim.inference import load_history
     h = load_history(okma_sim.data_path("crm_sales_opportunities", "sales_pipeline.csv"),
                      "opportunities")
     bt = rolling_backtest(h, 2, n_paths=200, seed=SEED)
     pits = np.array([e["pit"] for e in bt.entries], dtype=float)
     pits = pits[np.isfinite(pits)]
-    plots.pit_histogram(bt, ax=ax, bins=5)
+    viz.pit_histogram(bt, ax=ax, bins=5)
     heights = [p.get_height() for p in ax.patches if p.get_gid() == "pit"]
     counts, _ = np.histogram(pits, bins=np.linspace(0, 1, 6))
     np.testing.assert_allclose(heights, counts / pits.size * 5)
     fig, ax2 = plt.subplots()
     try:
-        plots.coverage_chart(bt, ax=ax2)
+        viz.coverage_chart(bt, ax=ax2)
         obs = _by_gid(ax2.lines, "observed")
         np.testing.assert_allclose(obs.get_ydata(), [bt.coverage[k] for k in ("50", "80", "95")])
         # the expected band uses the number of PITs

@@ -29,7 +29,7 @@ import pytest
 from scipy import stats
 
 import okma_sim
-from okma_sim.engine import aggregate
+from okma_sim.results import aggregate
 from okma_sim.plan import Rule
 
 ALPHA = 0.001

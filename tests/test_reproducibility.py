@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import okma_sim
-from okma_sim.engine import BLOCK_SIZE
+from okma_sim._core.seeds import BLOCK_SIZE
 
 N = 10_000  # not a multiple of the block: the last block is partial
 KEEP = ["revenue", "new_customers"]

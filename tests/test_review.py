@@ -17,8 +17,8 @@ from okma_sim.engine import draw_parameters
 from okma_sim.models.sales import WEEKS_PER_MONTH, SalesTeamModel, survey_month
 from okma_sim.plan import Management, Rule, loads_plan
 from okma_sim.results import estimate
-from okma_sim.review import (LIKELIHOOD_TERMS, flag_reps, load_actuals, observed_metrics,
-                             observed_state, review)
+from okma_sim.inference import (LIKELIHOOD_TERMS, flag_reps, load_actuals, observed_metrics,
+                                observed_state, review)
 
 ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 

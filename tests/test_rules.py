@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import okma_sim
-from okma_sim.compare import paired_difference
+from okma_sim.analysis import paired_difference
 from okma_sim.plan import Management, Rule, check_plan
 
 PATHS = 3000

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from okma_sim._sampling import POISSON_EXACT_BELOW, binomial_icdf, poisson_icdf
+from okma_sim._core.counts import POISSON_EXACT_BELOW, binomial_icdf, poisson_icdf
 
 
 @pytest.fixture()

@@ -17,8 +17,8 @@ import okma_sim
 from okma_sim import BLOCK_SIZE
 from okma_sim.params import Distribution
 from okma_sim.plan import Correlations, Objective, Plan
-from okma_sim.sampling import (ParameterDesign, check_correlation, iman_conover,
-                               nearest_correlation, spearman_to_normal)
+from okma_sim.engine import (ParameterDesign, check_correlation, iman_conover, nearest_correlation,
+                             spearman_to_normal)
 
 Z = 4.0
 TARGET = np.array([[1.0, 0.6, -0.3], [0.6, 1.0, 0.2], [-0.3, 0.2, 1.0]])

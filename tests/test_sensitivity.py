@@ -13,8 +13,7 @@ from scipy import stats
 import okma_sim
 from okma_sim.params import Distribution
 from okma_sim.plan import KeyResult, Objective, Plan
-from okma_sim.sensitivity import (kr_importance, sensitivity, sobol, tornado,
-                                  uncertain_parameters)
+from okma_sim.analysis import kr_importance, sensitivity, sobol, tornado, uncertain_parameters
 
 Z = 4.0
 M = 12

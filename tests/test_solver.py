@@ -14,7 +14,8 @@ import okma_sim
 from okma_sim.models.protocol import LeverInfo, MetricInfo, Outcomes
 from okma_sim.params import Distribution
 from okma_sim.plan import Lever, Objective, Plan
-from okma_sim.targets import achievable_target, action_cost, solve_actions
+from okma_sim.results import achievable_target
+from okma_sim.analysis import action_cost, solve_actions
 
 Z = 4.0
 M = 12

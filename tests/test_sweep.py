@@ -14,7 +14,7 @@ import pytest
 
 from cli_helpers import run_cli as cli
 import okma_sim
-from okma_sim.sweep import row_seed, sweep, sweep_rows
+from okma_sim.analysis import row_seed, sweep, sweep_rows
 
 CASE = okma_sim.case_study_path()
 GRID = {"prospect_visits_per_week": [6, 8], "customer_visits_per_week": [9, 12]}
@@ -199,7 +199,7 @@ def test_prebuilt_rows_are_not_built_again(monkeypatch):
     grid = {"prospect_visits_per_week": [6, 8]}
     rows = sweep_rows([CASE], grid, seed=3, n_paths=200)
     ref = sweep([CASE], grid, n_paths=200, seed=3)
-    sweep_module = importlib.import_module("okma_sim.sweep")  # okma_sim.sweep is the function
+    sweep_module = importlib.import_module("okma_sim.analysis._sweep")
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("sweep() built its rows again")

@@ -13,7 +13,7 @@ import okma_sim
 from okma_sim.params import Distribution
 from okma_sim.plan import KeyResult, Objective, Plan
 from okma_sim.results import estimate
-from okma_sim.targets import achievability_curve, achievable_target, achievable_targets
+from okma_sim.results import achievability_curve, achievable_target, achievable_targets
 
 Z = 4.0
 M = 12

@@ -21,8 +21,9 @@ pytest.importorskip("ipywidgets")
 import okma_sim  # noqa: E402
 from okma_sim import OkmaError  # noqa: E402
 from okma_sim import BLOCK_SIZE  # noqa: E402
-from okma_sim.widgets import (Dashboard, SliderSpec, _png, default_workers,  # noqa: E402
-                             slider_specs)
+from okma_sim.dashboard import (Dashboard, SliderSpec, default_workers,  # noqa: E402
+                                slider_specs)
+from okma_sim.dashboard._widgets import _png  # noqa: E402
 
 N = 1000
 SEED = 7
@@ -107,8 +108,8 @@ def test_slider_spec_widens_to_include_plan_value(plan):
 
 
 def test_model_layer_never_imports_ipywidgets():
-    code = ("import sys, okma_sim, okma_sim.widgets\n"
-            "from okma_sim.widgets import slider_specs\n"
+    code = ("import sys, okma_sim, okma_sim.dashboard\n"
+            "from okma_sim.dashboard import slider_specs\n"
             "plan = okma_sim.load_plan(okma_sim.case_study_path())\n"
             "slider_specs(plan); okma_sim.simulate(plan, 50, seed=1)\n"
             "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'\n")
@@ -145,8 +146,8 @@ def test_target_and_confidence_sliders_reevaluate_without_resimulating(plan, das
     v = np.sort(ref.values["revenue"])
     achievable = v[-math.ceil(0.7 * N)]  # the 700th largest of 1000 paths
     assert (ref.values["revenue"] >= achievable).mean() >= 0.7
-    from okma_sim.plots import _fmt_level
-    assert f"<td>{_fmt_level(achievable, 'revenue_growth')}</td>" in dash.table.value
+    from okma_sim.viz import fmt_level
+    assert f"<td>{fmt_level(achievable, 'revenue_growth')}</td>" in dash.table.value
 
 
 def test_common_random_numbers_across_dashboards(plan):

@@ -32,7 +32,7 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="okma-sim",
                            description="Test sales targets (OKMA plans) for achievability "
                                        "by Monte Carlo.")
-    from .. import __version__
+    from okma_sim._core.version import __version__
     parser.add_argument("--version", action="version", version=f"okma-sim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND",
                                 parser_class=OneLineParser)
@@ -49,7 +49,7 @@ def build_parser() -> OneLineParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``okma-sim``; returns the exit code (0 ok, 2 bad input)."""
-    from .._errors import OkmaError
+    from okma_sim._core.errors import OkmaError
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

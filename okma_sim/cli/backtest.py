@@ -41,10 +41,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._errors import OkmaError
-    from ..backtest import backtest, rolling_backtest
-    from ..calibrate import load_history
-    from ..engine import normalize_seed
+    from okma_sim._core.errors import OkmaError
+    from okma_sim.inference import backtest, rolling_backtest
+    from okma_sim.inference import load_history
+    from okma_sim._core.seeds import normalize_seed
 
     if not args.rolling and args.min_train is not None:
         raise OkmaError("applies only with --rolling", key="--min-train", value=args.min_train)

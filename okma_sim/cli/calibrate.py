@@ -8,8 +8,8 @@ import argparse
 import os
 from pathlib import Path
 
-from .common import (add_json, check_output_path, emit_json, envelope, load_scenario,
-                     seed_int, sha256_file)
+from .common import (add_json, check_output_path, emit_json, envelope, load_scenario, seed_int,
+                     sha256_file)
 
 #: groupings of an opportunity export (one "rep" per agent, manager or office)
 GROUPINGS = ("sales_agent", "manager", "regional_office")
@@ -32,7 +32,7 @@ def add_history_options(p: argparse.ArgumentParser) -> None:
 
 def parse_columns(text: str | None) -> dict[str, str] | None:
     """``'A=a,B=b'`` -> ``{'A': 'a', 'B': 'b'}`` (OkmaError on bad syntax)."""
-    from .._errors import OkmaError
+    from okma_sim._core.errors import OkmaError
     if not text:
         return None
     out: dict[str, str] = {}
@@ -73,9 +73,10 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._errors import OkmaError
-    from ..calibrate import fit_history, load_history
-    from ..plan import atomic_write, check_plan, dumps_plan, loads_plan
+    from okma_sim._core.errors import OkmaError
+    from okma_sim.inference import fit_history, load_history
+    from okma_sim._core.files import atomic_write
+    from okma_sim.plan import check_plan, dumps_plan, loads_plan
 
     out = check_output_path(args.out, args.force, "--out",  # fail before any work
                             inputs=_inputs(args))

@@ -26,10 +26,10 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import okma_sim
-    from .. import plots
-    from .._errors import OkmaError
-    from ..grading import grade
-    from ..plan import atomic_write
+    from okma_sim import viz
+    from okma_sim._core.errors import OkmaError
+    from okma_sim.results import grade
+    from okma_sim._core.files import atomic_write
 
     plan, path, sha = load_scenario(args.scenario)
     # check every output before the (possibly long) run, so bad paths fail fast and nothing,
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # e.g. no permission to create it
             raise OkmaError(f"--figures: cannot create the folder ({exc.strerror or exc})",
                             file=str(fig_dir)) from None
-        written += plots.save_check_figures(res, fig_paths, overwrite=args.force)
+        written += viz.save_check_figures(res, fig_paths, overwrite=args.force)
     if args.export is not None:
         atomic_write(args.export, res.to_frame().to_csv(index=False), overwrite=args.force)
         written.append(args.export)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .._errors import OkmaError
+from okma_sim._core.errors import OkmaError
 
 __all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json",
            "load_scenario", "envelope", "emit_json", "emit_result", "executor_from_args",
@@ -129,14 +129,14 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
     """simulate() keywords from the common options (scenario defaults otherwise)."""
     seed = args.seed if args.seed is not None else plan.simulation.seed
     if seed is None:
-        from ..engine import normalize_seed
+        from okma_sim._core.seeds import normalize_seed
         seed = normalize_seed(None)
     kw = {"n_paths": args.paths or plan.simulation.paths or 10_000, "seed": seed,
           "progress": False if getattr(args, "no_progress", False) else None}
     if getattr(args, "sampler", None):
         kw["sampler"] = args.sampler
     if getattr(args, "tolerance", None) is not None:
-        from ..convergence import DEFAULT_FIRST
+        from okma_sim.engine import DEFAULT_FIRST
         kw["tolerance"] = args.tolerance
         kw["n_paths"] = args.paths or DEFAULT_FIRST
         if getattr(args, "max_paths", None) is not None:
@@ -149,7 +149,7 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
 
 def envelope(scenario: str, sha: str, paths: int, seed: int,
              warnings: list[str] | None = None) -> dict[str, Any]:
-    from .. import __version__
+    from okma_sim._core.version import __version__
     return {"version": __version__, "scenario": scenario, "scenario_sha256": sha,
             "paths": int(paths), "seed": int(seed), "warnings": list(warnings or [])}
 

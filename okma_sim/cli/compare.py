@@ -24,8 +24,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._errors import OkmaError
-    from ..compare import compare
+    from okma_sim._core.errors import OkmaError
+    from okma_sim.analysis import compare
 
     if len(args.scenarios) < 2:
         raise OkmaError("compare needs at least two scenarios (the first is the reference)",

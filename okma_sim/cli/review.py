@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..review import load_actuals, review
+    from okma_sim.inference import load_actuals, review
 
     plan, path, sha = load_scenario(args.scenario)
     act = load_actuals(args.actuals, plan)  # bad actuals fail before any simulation

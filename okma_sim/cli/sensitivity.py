@@ -33,9 +33,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._errors import OkmaError
-    from ..engine import normalize_seed
-    from ..sensitivity import sensitivity
+    from okma_sim._core.errors import OkmaError
+    from okma_sim._core.seeds import normalize_seed
+    from okma_sim.analysis import sensitivity
 
     plan, path, sha = load_scenario(args.scenario)
     n = args.sobol_n
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     params = None if args.parameters is None else [s.strip() for s in
                                                     args.parameters.split(",")]
     if params is not None:
-        from ..sensitivity import uncertain_parameters
+        from okma_sim.analysis import uncertain_parameters
         unc = uncertain_parameters(plan)
         for k in params:
             if k not in unc:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         import matplotlib
         matplotlib.use("Agg")
 
-        from ..plots import save_png
+        from okma_sim.viz import save_png
         ax = s.plot_tornado()
         written.append(save_png(ax.figure, args.figure, overwrite=args.force, dpi=120,
                                 bbox_inches="tight"))

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 
 from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
-                     executor_from_args, load_scenario, nonempty, positive_int,
-                     probability_arg, reword_help)
+                     executor_from_args, load_scenario, nonempty, positive_int, probability_arg,
+                     reword_help)
 
 #: paths per solver evaluation unless --paths is given
 DEFAULT_SEARCH_PATHS = 2000
@@ -40,16 +40,16 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plan import save_plan
-    from ..targets import solve_actions
+    from okma_sim.plan import save_plan
+    from okma_sim.analysis import solve_actions
 
-    from ..models import get_model
-    from ..targets import _solver_levers
+    from okma_sim.models import get_model
+    from okma_sim.analysis import solver_levers
 
     plan, path, sha = load_scenario(args.scenario)
     levers = None if args.levers is None else args.levers.split(",")
     if levers is not None:
-        _solver_levers(plan, get_model(plan.model), levers, "--levers")
+        solver_levers(plan, get_model(plan.model), levers, "--levers")
     if args.out is not None:
         check_output_path(args.out, args.force, "--out", inputs=[("scenario", path)])
     with executor_from_args(args) as ex:

@@ -36,7 +36,7 @@ def register(sub) -> None:
 
 def parse_grid(items: list[str]) -> dict[str, list[float]]:
     """``["lever=1,2", ...]`` -> ``{"lever": [1.0, 2.0]}``; raises OkmaError naming the item."""
-    from .._errors import OkmaError
+    from okma_sim._core.errors import OkmaError
     grid: dict[str, list[float]] = {}
     for item in items:
         lever, sep, text = item.partition("=")
@@ -63,7 +63,7 @@ def parse_grid(items: list[str]) -> dict[str, list[float]]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ..sweep import sweep, sweep_rows
+    from okma_sim.analysis import sweep, sweep_rows
 
     grid = parse_grid(args.grid)
     seed = 0 if args.seed is None else args.seed

@@ -29,8 +29,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import okma_sim
-    from .._errors import OkmaError
-    from ..targets import achievability_curve, achievable_targets
+    from okma_sim._core.errors import OkmaError
+    from okma_sim.results import achievability_curve, achievable_targets
 
     plan, path, sha = load_scenario(args.scenario)
     ids = [t.id for t in plan.targets]

@@ -16,8 +16,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._errors import PlanError
-    from ..plan import check_plan, load_plan
+    from okma_sim._core.errors import PlanError
+    from okma_sim.plan import check_plan, load_plan
 
     try:
         plan = load_plan(args.scenario, check=False)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 from scipy import special
 
-from .._sampling import binomial_icdf, binomial_normal_icdf, poisson_icdf
-from ..params import Distribution
+from okma_sim._core.counts import binomial_icdf, binomial_normal_icdf, poisson_icdf
+from okma_sim.params import Distribution
 from .protocol import LeverInfo, MetricInfo, Outcomes, ParameterInfo
 
 __all__ = ["SalesTeamModel", "SalesState", "WEEKS_PER_MONTH", "REFERENCE_PROSPECT_VISITS",

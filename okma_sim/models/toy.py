@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..params import Distribution
+from okma_sim.params import Distribution
 from .protocol import LeverInfo, MetricInfo, Outcomes
 
 __all__ = ["LinearToyModel"]

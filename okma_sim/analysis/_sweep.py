@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import OkmaError, PlanError
-from .plan import Plan
+from okma_sim._core.errors import OkmaError, PlanError
+from okma_sim.plan import Plan
 
 __all__ = ["sweep", "sweep_rows", "row_seed", "SweepRow", "format_value"]
 
@@ -93,7 +93,7 @@ def row_seed(sweep_seed: int, scenario_sha256: str,
 
 
 def _scenario(s: str | Path | Plan) -> tuple[str, str, Plan]:
-    from .plan import dumps_plan, load_plan
+    from okma_sim.plan import dumps_plan, load_plan
     if isinstance(s, Plan):
         return s.name, hashlib.sha256(dumps_plan(s).encode()).hexdigest(), s
     p = Path(s)
@@ -108,7 +108,7 @@ def _grid_points(grid: Mapping[str, Sequence[float]]) -> list[tuple[tuple[str, f
 
 
 def _check_grid(label: str, plan: Plan, grid: Mapping[str, Sequence[float]], model) -> None:
-    from .plan import check_plan
+    from okma_sim.plan import check_plan
     levers = getattr(model, "levers", {})
     for lever, values in grid.items():
         if lever not in levers:
@@ -156,7 +156,7 @@ def sweep_rows(scenarios: Sequence[str | Path | Plan],
     >>> [r.grid for r in rows]
     [(('prospect_visits_per_week', 6.0),), (('prospect_visits_per_week', 8.0),)]
     """
-    from .models import get_model
+    from okma_sim.models import get_model
     grid = dict(grid or {})
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise OkmaError("must be a non-negative whole number", key="seed", value=seed)
@@ -182,7 +182,7 @@ def sweep_rows(scenarios: Sequence[str | Path | Plan],
 def _run_row(plan: Plan, seed: int, paths: int, sampler: str | None, model: Any
              ) -> dict[str, float]:
     """One row's numbers (runs on a worker when the sweep has an executor)."""
-    from .engine import simulate
+    from okma_sim.engine import simulate
     res = simulate(plan, n_paths=paths, seed=seed, sampler=sampler, model=model,
                    keep_monthly=(), progress=False)
     a = res.all_met()
@@ -324,7 +324,7 @@ def sweep(scenarios: Sequence[str | Path | Plan],
     def write() -> None:
         if path is None:
             return
-        from .plan import atomic_write
+        from okma_sim._core.files import atomic_write
         text = _line(header) + "".join(_line(done[i]) for i in sorted(done))
         atomic_write(path, text, overwrite=True)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .results import mean_stderr
-from .targets import _direction
+from ._estimate import mean_stderr
+from ._views import direction
 
-__all__ = ["scores", "grade", "label", "score_distribution", "mean_stderr"]
+__all__ = ["scores", "grade", "label", "score_distribution"]
 
 
 def scores(values: np.ndarray, baseline: float, target: float, comparison: str = ">="
@@ -65,7 +65,7 @@ def score_distribution(result, id: str, bins: int = 10) -> pd.DataFrame:
     k = result.plan.target(id)
     if getattr(k, "baseline", None) is None:
         raise KeyError(f"key result {id!r} has no baseline, so it has no score")
-    s = scores(result.values[id], k.baseline, k.target, _direction(k))
+    s = scores(result.values[id], k.baseline, k.target, direction(k))
     w = np.ones_like(s) if result.weights is None else np.asarray(result.weights, float)
     w = w / w.sum()
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -92,7 +92,7 @@ def grade(result, *, committed: float | None = None, stretch: float | None = Non
     for k in result.plan.key_results:
         if k.baseline is None:
             continue
-        s = scores(result.values[k.id], k.baseline, k.target, _direction(k))
+        s = scores(result.values[k.id], k.baseline, k.target, direction(k))
         e = result.probability(k.id)
         mean, se = mean_stderr(s, result.replicate_index, result.weights)
         if result.weights is None:

@@ -3,7 +3,7 @@ happened.
 
 For a cutoff month and a horizon of K months, :func:`backtest`
 
-1. fits the model to the history up to and including the cutoff (:mod:`okma_sim.calibrate`);
+1. fits the model to the history up to and including the cutoff (:mod:`okma_sim.inference`);
 2. simulates the next K months with what is recorded for them: the roster (who worked which
    month; a new rep takes a vacated seat and its customer book) and the team's average
    prospect visits, follow-up visits and training hours of each month. Parameters are drawn
@@ -33,13 +33,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, OkmaError
-from .calibrate import (FitResult, _fmt, _frozen, _is_fixed, _month, _ym, _ymv, crm_effort,
-                        fit_history, rep_month_features)
-from .history import _MONTH_PATTERN, _month_ordinal, opportunities_to_panel
-from .models.sales import REFERENCE_TRAINING_HOURS, WEEKS_PER_MONTH
-from .plan import Objective, Plan, Rep
-from .sampling import iman_conover
+from okma_sim._core.errors import DataError, OkmaError
+from ._calibrate import (FitResult, _fmt, _frozen, _is_fixed, _month, _ym, _ymv, crm_effort,
+                         fit_history, rep_month_features)
+from okma_sim._core.calendar import MONTH_PATTERN, month_ordinal
+from okma_sim.io import opportunities_to_panel
+from okma_sim.models import REFERENCE_TRAINING_HOURS, WEEKS_PER_MONTH
+from okma_sim.plan import Objective, Plan, Rep
+from okma_sim.engine import iman_conover
 
 __all__ = ["LEVELS", "BacktestRun", "BacktestResult", "backtest", "rolling_backtest",
            "crps_ensemble", "randomized_pit", "history_months", "check_cutoff"]
@@ -253,7 +254,7 @@ def history_months(history: pd.DataFrame, fmt: str | None = None) -> tuple[int, 
     if closed.empty:
         raise DataError("the export has no closed (Won or Lost) deals",
                         file=history.attrs.get("source"))
-    ym = _month_ordinal(closed)
+    ym = month_ordinal(closed)
     return int(ym.min()) + 1, int(ym.max())
 
 
@@ -263,7 +264,7 @@ def check_cutoff(history: pd.DataFrame, cutoff: str, horizon: int, fmt: str | No
     month number. Raises DataError naming the file, the option and the bad value."""
     import re
     src = history.attrs.get("source")
-    if not isinstance(cutoff, str) or not re.fullmatch(_MONTH_PATTERN, cutoff):
+    if not isinstance(cutoff, str) or not re.fullmatch(MONTH_PATTERN, cutoff):
         raise DataError("must be a month written YYYY-MM", file=src, key="--cutoff",
                         value=cutoff)
     first, last = history_months(history, fmt)
@@ -557,7 +558,7 @@ def backtest(history: pd.DataFrame, cutoff: str, horizon: int = 3, *, fmt: str |
     Parameters
     ----------
     history : DataFrame
-        From :func:`okma_sim.calibrate.load_history` (rep-month or opportunity export).
+        From :func:`okma_sim.inference.load_history` (rep-month or opportunity export).
     cutoff : str
         Last month (``YYYY-MM``) the fit sees.
     horizon : int
@@ -583,7 +584,7 @@ def backtest(history: pd.DataFrame, cutoff: str, horizon: int = 3, *, fmt: str |
     Examples
     --------
     >>> import okma_sim
-    >>> from okma_sim.calibrate import load_history
+    >>> from okma_sim.inference import load_history
     >>> h = load_history(okma_sim.data_path("sales_history.csv"))
     >>> bt = backtest(h, "2026-06", 3, n_paths=500, seed=1)
     >>> sorted(bt.coverage)
@@ -598,11 +599,12 @@ def backtest(history: pd.DataFrame, cutoff: str, horizon: int = 3, *, fmt: str |
 
 def _backtest_one(history, cutoff, horizon, *, fmt, plan, n_paths, seed, by, model,
                   min_train, sampler="mc") -> BacktestResult:
-    import okma_sim
-    from .models import get_model
+    from okma_sim._core.paths import case_study_path
+    from okma_sim.plan import load_plan
+    from okma_sim.models import get_model
     fmt = _fmt_of(history, fmt)
     if plan is None:
-        plan = okma_sim.load_plan(okma_sim.case_study_path())
+        plan = load_plan(case_study_path())
     model = get_model(plan.model) if model is None else model
     c = check_cutoff(history, cutoff, horizon, fmt, min_train)
     fit = fit_history(history, plan, fmt, through=cutoff, by=by, seed=seed, model=model)
@@ -669,7 +671,7 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 3, *, fmt: str | None
     Examples
     --------
     >>> import okma_sim
-    >>> from okma_sim.calibrate import load_history
+    >>> from okma_sim.inference import load_history
     >>> h = load_history(okma_sim.data_path("sales_history.csv"))
     >>> bt = rolling_backtest(h, 3, n_paths=300, seed=2, first_cutoff="2026-08")
     >>> [r.cutoff for r in bt.runs]

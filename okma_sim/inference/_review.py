@@ -1,4 +1,4 @@
-"""Mid-period review: re-forecast a plan from the actuals so far (DESIGN.md question 5).
+"""Mid-period review: re-forecast a plan from the actuals so far.
 
 Given the rep-month actuals of the first ``T`` months, :func:`review`
 
@@ -61,10 +61,12 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ._errors import DataError, OkmaError
-from .engine import aggregate, normalize_seed, resolve_parameters
-from .plan import KeyResult, Plan
-from .results import Estimate, SimulationResult
+from okma_sim._core.errors import DataError, OkmaError
+from okma_sim.results import aggregate
+from okma_sim._core.seeds import normalize_seed
+from okma_sim.engine import resolve_parameters
+from okma_sim.plan import KeyResult, Plan
+from okma_sim.results import Estimate, SimulationResult
 
 __all__ = ["LIKELIHOOD_TERMS", "Actuals", "ReviewResult", "flag_reps", "load_actuals",
            "observed_metrics", "observed_state", "review"]
@@ -150,7 +152,7 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
     Parameters
     ----------
     path : path-like
-        A rep-month CSV (DESIGN.md section 5) for the months done so far.
+        A rep-month CSV (docs/calibration.md, section 1) for the months done so far.
     plan : Plan
     model : SalesTeamModel, optional
 
@@ -162,7 +164,7 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
     ------
     DataError
         With the file, the line and column, and the bad value: the rep-month schema's errors
-        (:func:`okma_sim.history.load_rep_month`), a month before ``start_month`` or beyond
+        (:func:`okma_sim.io.load_rep_month`), a month before ``start_month`` or beyond
         the horizon, actuals not starting at ``start_month``, a month with no rows (a gap),
         rows out of month order, or a rep the roster does not know when
         ``team.allow_new_hires`` is false.
@@ -175,8 +177,8 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
     >>> act.months[0], act.T
     ('2027-01', 5)
     """
-    from .history import load_rep_month
-    from .models import get_model
+    from okma_sim.io import load_rep_month
+    from okma_sim.models import get_model
 
     model = get_model(plan.model) if model is None else model
     src = os.fspath(path)
@@ -332,7 +334,7 @@ def observed_metrics(plan: Plan, act: Actuals) -> dict[str, np.ndarray]:
     >>> obs["new_customers"].shape
     (5,)
     """
-    from .models.sales import SalesTeamModel
+    from okma_sim.models import SalesTeamModel
 
     c = {k: v.sum(0) for k, v in act.cols.items()}
     T = act.T
@@ -383,7 +385,7 @@ class _Replay:
 
 
 def _blank_state(plan: Plan, model: Any, n: int, S: int, p: Mapping[str, np.ndarray]):
-    from .models.sales import SalesState
+    from okma_sim.models import SalesState
 
     n_q = (plan.horizon_months + 2) // 3 + 1
     n_hire = sum(r.response == "hiring" for r in plan.management.rules)
@@ -485,7 +487,7 @@ def _replay(plan: Plan, model: Any, act: Actuals, obs: Mapping[str, np.ndarray],
 
 def _stock(act: Actuals, retention: np.ndarray) -> np.ndarray:
     """Training stock at the start of each observed month, and after the last: (n, S, T+1)."""
-    from .models.sales import REFERENCE_TRAINING_HOURS
+    from okma_sim.models import REFERENCE_TRAINING_HOURS
     n = retention.shape[0]
     S, T = act.n_seats, act.T
     out = np.zeros((n, S, T + 1))
@@ -574,7 +576,7 @@ def _binom_logpmf(k, n, q):
 def _ll_csat(act: Actuals, cb, cce, cte, stock) -> np.ndarray:
     """Satisfied ~ Binomial(responses, expit(logit csat_base + coverage x (rr - 0.8) +
     training x min(stock, 3))) per rep-month surveyed; ``stock`` (m, S, T)."""
-    from .models.sales import REFERENCE_REVISIT_RATE
+    from okma_sim.models import REFERENCE_REVISIT_RATE
     A = act.cols["active_customers"]
     mask = act.worked & (act.cols["csat_responses"] > 0)
     A, rv, resp, sat, stock = _cells(mask, A, act.cols["revisited_customers"],
@@ -590,7 +592,7 @@ def _ll_csat(act: Actuals, cb, cce, cte, stock) -> np.ndarray:
 def _ll_surveys(plan: Plan, act: Actuals, completion, rate) -> np.ndarray:
     """Each scheduled survey month completes with ``survey_completion``; in a month with a
     survey each rep's responses ~ Binomial(active customers, ``survey_response_rate``)."""
-    from .models.sales import SalesTeamModel, survey_month
+    from okma_sim.models import SalesTeamModel, survey_month
     per_year = SalesTeamModel().lever(plan, "csat_surveys_per_year")
     cal = plan.calendar_months()[:act.T]
     A = act.cols["active_customers"]
@@ -692,7 +694,7 @@ def _select(ll: np.ndarray, u: np.ndarray) -> np.ndarray:
 def _posterior(plan: Plan, model: Any, act: Actuals, rep: _Replay, params: pd.DataFrame,
                rng: np.random.Generator, terms: Sequence[str], candidates: int,
                pinned: Mapping[str, float]) -> _Posterior:
-    from .models.sales import REFERENCE_PROSPECT_VISITS, season_factor
+    from okma_sim.models import REFERENCE_PROSPECT_VISITS, season_factor
     n = len(params)
     S, T = act.n_seats, act.T
     dists = resolve_parameters(plan, model)
@@ -770,7 +772,7 @@ def _posterior(plan: Plan, model: Any, act: Actuals, rep: _Replay, params: pd.Da
         refine("attrition", lambda sl, g: _ll_attrition(act, x3(g["rep_attrition_annual"])))
 
     # -- new customers: each rep's skill integrated out on a grid ---------------------------
-    from .models.sales import SalesTeamModel
+    from okma_sim.models import SalesTeamModel
     mkt_plan = SalesTeamModel().lever(plan, "marketing_events_per_quarter")
     nrep = len(act.reps)
     sig0 = np.sqrt(np.log1p(P["skill_cv"] ** 2))
@@ -900,7 +902,7 @@ def observed_state(plan: Plan, act: Actuals, params: pd.DataFrame, *, model: Any
     >>> st.month_index, round(float(w.sum()), 6)
     (5, 1.0)
     """
-    from .models import get_model
+    from okma_sim.models import get_model
     model = get_model(plan.model) if model is None else model
     unknown = set(likelihood) - set(LIKELIHOOD_TERMS)
     if unknown:
@@ -1261,7 +1263,7 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
 
     Notes
     -----
-    **Recommendation.** ``okma_sim.targets.solve_actions`` cannot resume from an observed
+    **Recommendation.** ``okma_sim.analysis.solve_actions`` cannot resume from an observed
     state, so the search is a greedy one over the plan's ``[levers]`` (their bounds and unit
     costs), under common random numbers (the resumed state, the posterior draws, the weights
     and the seed are shared by every evaluation):
@@ -1292,8 +1294,8 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
     >>> rv.months_observed, 0 <= rv.all_met().probability <= 1
     (5, True)
     """
-    from . import simulate
-    from .models import get_model
+    from okma_sim.engine import simulate
+    from okma_sim.models import get_model
 
     if not isinstance(plan, Plan):
         raise TypeError(f"'plan' must be a Plan, got {type(plan).__name__}")
@@ -1384,19 +1386,19 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
                goal: float, res: SimulationResult, kw: Mapping[str, Any], search_paths: int,
                max_steps: int, T: int, warn: list[str]) -> dict[str, Any]:
     """Greedy lever search under common random numbers (see :func:`review`)."""
-    from . import simulate
-    from .compare import _operating
-    from .targets import _lever_level
+    from okma_sim.engine import simulate
+    from okma_sim.analysis import operating_cost
+    from okma_sim.analysis import lever_level
 
     H = plan.horizon_months
     share_left = (H - T) / H
     levers = {k: lv for k, lv in plan.levers.items() if k in getattr(model, "levers", {})}
     now = res.all_met()
-    ops_now = _operating(res)  # res carries the weights w
+    ops_now = operating_cost(res)  # res carries the weights w
 
     def answer(actions, est, cost, reached, note="", steps=0, out_of_steps=False):
         return {"actions": {k: float(v) for k, v in actions.items()},
-                "from": {k: _lever_level(plan, model, k) for k in actions},
+                "from": {k: lever_level(plan, model, k) for k in actions},
                 "probability": est.probability, "stderr": est.stderr, "cost": float(cost),
                 "goal": float(goal), "reached": bool(reached), "note": note,
                 "steps": int(steps), "out_of_steps": bool(out_of_steps),
@@ -1422,11 +1424,11 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
                          observed=observed, parameter_values=on["pvals"], keep_monthly=keep,
                          **{**kw, "n_paths": on["m"], "progress": False})
             r = dataclasses.replace(r, weights=on["w"])
-            cache[key] = (r.all_met(), _operating(r))
+            cache[key] = (r.all_met(), operating_cost(r))
         return cache[key]
 
     def lever_cost(levels):
-        return sum(lv.unit_cost * (levels[k] - _lever_level(plan, model, k)) * share_left
+        return sum(lv.unit_cost * (levels[k] - lever_level(plan, model, k)) * share_left
                    for k, lv in levers.items())
 
     def moves(levels):
@@ -1477,7 +1479,7 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
             steps += 1
         return cur
 
-    cur = search({k: _lever_level(plan, model, k) for k in levers}, sub)
+    cur = search({k: lever_level(plan, model, k) for k in levers}, sub)
     reached_sub = evaluate(cur, sub)[0].probability >= goal
     est, ops = evaluate(cur, full)
     note = f"{steps} search steps on {m:,} paths, verified on all {n:,}"
@@ -1491,7 +1493,7 @@ def _recommend(plan: Plan, model: Any, st: Any, pvals: Mapping[str, np.ndarray],
     out_of_steps = steps >= max_steps
     stopped = (f"the search stopped after {steps} step{'' if steps == 1 else 's'} "
                f"(max_steps = {max_steps})")
-    changed = {k: v for k, v in cur.items() if abs(v - _lever_level(plan, model, k)) > 1e-12}
+    changed = {k: v for k, v in cur.items() if abs(v - lever_level(plan, model, k)) > 1e-12}
     if not changed:
         if out_of_steps:
             warn.append(f"{stopped} without a lever change; P(all objectives met) stays at "

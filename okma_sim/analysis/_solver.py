@@ -8,7 +8,6 @@ seed (common random numbers), and verifies its answer with a fresh seed.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,166 +16,18 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import OkmaError, PlanError
-from .plan import KeyResult, Plan
+from okma_sim._core.errors import OkmaError, PlanError
+from okma_sim._core.accessors import AccessorSlot
+from okma_sim.plan import Plan
+from okma_sim.results import DEFAULT_FRONTIER_LEVELS, check_confidence
 
-__all__ = ["achievable_target", "achievable_targets", "achievability_curve", "action_cost",
-           "solve_actions", "SolveResult", "DEFAULT_FRONTIER_LEVELS"]
-
-#: probability levels of the cost frontier, unless given
-DEFAULT_FRONTIER_LEVELS = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
-
-
-def _check_confidence(confidence: Any, key: str = "confidence") -> float:
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) \
-            or not math.isfinite(confidence) or not 0 < confidence < 1:
-        raise OkmaError("must lie strictly between 0 and 1", key=key, value=confidence)
-    return float(confidence)
-
-
-# --------------------------------------------------------------------------------------------
-# achievable targets
-# --------------------------------------------------------------------------------------------
-def achievable_target(result, id: str, confidence: float) -> float:
-    """The most ambitious target met with probability at least ``confidence``.
-
-    For a ``>=`` objective or key result this is the largest t with P̂(X >= t) >= C, where X is
-    its aggregated metric on each path and P̂ the share of paths (weighted, if the result is
-    reweighted); for ``<=`` the smallest t with P̂(X <= t) >= C (a ``share_of_months`` target
-    is a share to reach, so ``>=``, whatever its monthly comparison). A path whose X is NaN (a
-    metric with no data) never meets any target. It is an order statistic of X: for ``>=`` and
-    unweighted paths, ``np.quantile(X, 1 - C, method="inverted_cdf")`` whenever ``(1 - C) n`` is
-    not a whole number. NaN when fewer than a share C of the paths have a value.
-
-    Parameters
-    ----------
-    result : SimulationResult
-    id : str
-        An objective's or key result's id.
-    confidence : float
-        C, strictly between 0 and 1.
-
-    Examples
-    --------
-    >>> import okma_sim
-    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 2000, seed=1)
-    >>> t = achievable_target(res, "revenue", 0.8)
-    >>> bool((res.values["revenue"] >= t).mean() >= 0.8)
-    True
-    """
-    c = _check_confidence(confidence)
-    t = result.plan.target(id)
-    x = np.asarray(result.values[id], dtype=float)
-    w = np.ones(x.size) if result.weights is None else np.asarray(result.weights, dtype=float)
-    total = w.sum()
-    ok = ~np.isnan(x)
-    x, w = x[ok], w[ok]
-    order = np.argsort(-x if _direction(t) == ">=" else x, kind="stable")
-    cum = np.cumsum(w[order]) / total
-    # the first order statistic whose tail share reaches C (a relative slack absorbs rounding)
-    i = int(np.searchsorted(cum, c * (1 - 1e-12), side="left"))
-    if i >= x.size:
-        return math.nan
-    return float(x[order][i])
-
-
-def achievable_targets(result, confidence: float) -> pd.DataFrame:
-    """For every objective and key result: its current target with P(met) and standard error,
-    and the target achievable at ``confidence`` (see :func:`achievable_target`), with the
-    probability of meeting that target.
-
-    Columns: id, kind, objective (key results), metric, aggregate, comparison, target,
-    probability, stderr, achievable_target, achievable_probability, achievable_stderr.
-
-    Examples
-    --------
-    >>> import okma_sim
-    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 2000, seed=1)
-    >>> tab = achievable_targets(res, 0.8)
-    >>> bool((tab["achievable_probability"] >= 0.8).all())
-    True
-    """
-    c = _check_confidence(confidence)
-    rows = []
-    for t in result.plan.targets:
-        e = result.probability(t.id)
-        a = achievable_target(result, t.id, c)
-        if math.isnan(a):
-            ea_p, ea_se = math.nan, math.nan
-        else:
-            ea = result._est(_met(t, result.values[t.id], a))
-            ea_p, ea_se = ea.probability, ea.stderr
-        is_kr = isinstance(t, KeyResult)
-        rows.append({"id": t.id, "kind": "key_result" if is_kr else "objective",
-                     "objective": (t.objective[0] if len(t.objective) == 1 else list(t.objective))
-                     if is_kr else None,
-                     "metric": t.metric, "aggregate": t.aggregate, "comparison": t.comparison,
-                     "target": t.target, "probability": e.probability, "stderr": e.stderr,
-                     "achievable_target": a, "achievable_probability": ea_p,
-                     "achievable_stderr": ea_se})
-    return pd.DataFrame(rows)
-
-
-def _direction(t) -> str:
-    """How the aggregated value is compared with the target: a ``share_of_months`` target is
-    a share that must be reached (its ``comparison`` applies to each month's threshold)."""
-    return ">=" if t.aggregate == "share_of_months" else t.comparison
-
-
-def _met(t, values: np.ndarray, target: float) -> np.ndarray:
-    """Whether ``values`` meet ``target`` the way ``t`` meets its own (NaN never does)."""
-    return dataclasses.replace(t, target=float(target)).met(values)
-
-
-def achievability_curve(result, id: str, targets: Sequence[float] | None = None,
-                        n_points: int = 41) -> pd.DataFrame:
-    """Target level against the probability of meeting it, with its standard error.
-
-    Parameters
-    ----------
-    result : SimulationResult
-    id : str
-        An objective's or key result's id.
-    targets : sequence of float, optional
-        Target levels (default: ``n_points`` quantiles of the aggregated metric from 1% to 99%,
-        plus the current target; duplicates dropped).
-    n_points : int
-
-    Returns
-    -------
-    DataFrame
-        Columns id, target, probability, stderr (binomial, replicate-based or weighted, as for
-        every probability of the result), sorted by target; ``current`` marks the current
-        target's row.
-
-    Examples
-    --------
-    >>> import okma_sim
-    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 1000, seed=1)
-    >>> cur = achievability_curve(res, "revenue")
-    >>> bool(cur["probability"].is_monotonic_decreasing)
-    True
-    """
-    t = result.plan.target(id)
-    x = np.asarray(result.values[id], dtype=float)
-    if targets is None:
-        fin = x[~np.isnan(x)]
-        grid = np.quantile(fin, np.linspace(0.01, 0.99, int(n_points))) if fin.size else []
-        levels = np.unique(np.r_[grid, t.target])
-    else:
-        levels = np.unique(np.asarray(list(targets), dtype=float))
-    rows = []
-    for lv in levels:
-        e = result._est(_met(t, x, lv))
-        rows.append({"id": id, "target": float(lv), "probability": e.probability,
-                     "stderr": e.stderr, "current": bool(lv == t.target)})
-    return pd.DataFrame(rows, columns=["id", "target", "probability", "stderr", "current"])
+__all__ = ["action_cost", "lever_level", "solver_levers", "solve_actions", "SolveResult"]
 
 
 # --------------------------------------------------------------------------------------------
 # action cost
 # --------------------------------------------------------------------------------------------
-def _lever_level(plan: Plan, model: Any, name: str) -> float:
+def lever_level(plan: Plan, model: Any, name: str) -> float:
     if name in plan.actions:
         return float(plan.actions[name])
     levers = getattr(model, "levers", {}) or {}
@@ -204,9 +55,9 @@ def action_cost(plan: Plan, result=None, *, model: Any = None) -> dict[str, floa
     200.0
     """
     if model is None:
-        from .models import get_model
+        from okma_sim.models import get_model
         model = get_model(plan.model)
-    lev = float(sum(_lever_level(plan, model, k) * lv.unit_cost for k, lv in plan.levers.items()))
+    lev = float(sum(lever_level(plan, model, k) * lv.unit_cost for k, lv in plan.levers.items()))
     hours = 0.0
     if result is not None and "training_hours" in result.monthly:
         th = np.asarray(result.monthly["training_hours"], dtype=float)
@@ -325,22 +176,15 @@ class SolveResult:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
+    #: ``plot.frontier()`` (and ``plot()``): filled from above by okma_sim.viz
+    plot = AccessorSlot("plot")
+
     def plot_frontier(self, ax=None):
-        """Cost against probability level (a step plot); returns the Axes."""
-        import matplotlib.pyplot as plt
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        # a level between two grid levels costs at most the higher one's cost: steps "pre"
-        ax.step(self.frontier["level"], self.frontier["cost"], where="pre", color="C0",
-                label="cheapest found")
-        ax.plot([self.probability], [self.cost], "o", color="C3", label="answer (verified)")
-        ax.set_xlabel("P(all objectives met) at least")
-        ax.set_ylabel(f"cost{' (' + self.plan.currency + ')' if self.plan else ''}")
-        ax.legend(loc="best", fontsize="small")
-        return ax
+        """Cost against probability level (a step plot); alias of ``self.plot.frontier``."""
+        return self.plot.frontier(ax=ax)
 
 
-def _solver_levers(plan: Plan, model: Any, levers: Iterable[str] | None,
+def solver_levers(plan: Plan, model: Any, levers: Iterable[str] | None,
                    key: str) -> list[str]:
     known = getattr(model, "levers", None) or {}
     if levers is None:
@@ -413,7 +257,7 @@ class _Evaluator:
         return (np.asarray(x, dtype=float) - self.lows) / span
 
     def __call__(self, z: np.ndarray) -> dict:
-        from .engine import simulate
+        from okma_sim.engine import simulate
         key = self.snap(z)
         if key not in self.cache:
             plan_x = self.plan.with_actions(**dict(zip(self.names, key)))
@@ -522,15 +366,16 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
     from scipy.optimize import minimize
     from scipy.stats import qmc
 
-    from .engine import normalize_seed, simulate
-    from .models import get_model
+    from okma_sim._core.seeds import normalize_seed
+    from okma_sim.engine import simulate
+    from okma_sim.models import get_model
 
     t0 = time.perf_counter()
     if not isinstance(plan, Plan):
         raise TypeError(f"'plan' must be a Plan, got {type(plan).__name__}")
-    c = _check_confidence(confidence)
+    c = check_confidence(confidence)
     model = get_model(plan.model) if model is None else model
-    names = _solver_levers(plan, model, levers, "levers")
+    names = solver_levers(plan, model, levers, "levers")
     if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
         raise OkmaError("must be a positive whole number", key="paths", value=n_paths)
     seed_int = normalize_seed(seed if seed is not None else plan.simulation.seed)
@@ -541,7 +386,7 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
     sampler = sampler or plan.simulation.sampler
     levels_grid = sorted(set(float(x) for x in (frontier_levels or DEFAULT_FRONTIER_LEVELS)))
     for lv in levels_grid:
-        _check_confidence(lv, "frontier_levels")
+        check_confidence(lv, "frontier_levels")
     keep = ["training_hours"] if "training_hours" in getattr(model, "metrics", {}) else []
 
     lows = np.array([plan.levers[k].low for k in names], dtype=float)
@@ -556,7 +401,7 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         return budget - len(ev.cache)
 
     # 1. design: current actions, the corners, a scrambled Sobol' design
-    current = [min(max(_lever_level(plan, model, k), lo), hi)
+    current = [min(max(lever_level(plan, model, k), lo), hi)
                for k, lo, hi in zip(names, lows, highs)]
     pts = [ev.to_z(current), np.zeros(d), np.ones(d)]
     if design_points > 0:

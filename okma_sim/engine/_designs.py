@@ -14,10 +14,10 @@ import warnings
 from typing import Sequence
 
 import numpy as np
-from scipy import linalg, special, stats
+from scipy import linalg, special
 from scipy.stats import qmc
 
-from ._errors import PlanError
+from okma_sim._core.errors import PlanError
 
 __all__ = ["SAMPLERS", "ParameterDesign", "check_correlation", "iman_conover",
            "nearest_correlation", "spearman_to_normal"]

@@ -1,8 +1,8 @@
 """Calibration: fit the sales-team model's parameters to history, with honest uncertainty.
 
-Two inputs are understood (see :mod:`okma_sim.history` for the loaders):
+Two inputs are understood (see :mod:`okma_sim.io` for the loaders):
 
-* the **rep-month history** CSV (DESIGN.md section 5): every parameter it identifies is fitted;
+* the **rep-month history** CSV (docs/calibration.md, section 1): every parameter it identifies is fitted;
 * the **opportunity-level CRM export**: wins per agent-month, deal values, rep spread and
   quarter-end bunching are mapped onto the model; everything else keeps its prior.
 
@@ -45,13 +45,14 @@ import numpy as np
 import pandas as pd
 from scipy import differentiate, optimize, special, stats
 
-from ._errors import DataError, OkmaError
-from .engine import resolve_parameters
-from .history import _month_ordinal, opportunities_to_panel
-from .params import Distribution, to_named
-from .plan import Baseline, Correlations, Plan, Rep
-from .models.sales import (REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
-                           REFERENCE_TRAINING_HOURS, survey_month)
+from okma_sim._core.errors import DataError, OkmaError
+from okma_sim.engine import resolve_parameters
+from okma_sim._core.calendar import month_ordinal
+from okma_sim.io import opportunities_to_panel
+from okma_sim.params import Distribution, to_named
+from okma_sim.plan import Baseline, Correlations, Plan, Rep
+from okma_sim.models import (REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
+                             REFERENCE_TRAINING_HOURS, survey_month)
 
 __all__ = ["FORMATS", "FitEntry", "FitResult", "fit_rep_month", "fit_opportunities",
            "fit_history", "load_history", "calibrate", "rep_month_features",
@@ -216,10 +217,10 @@ class FitResult:
         Examples
         --------
         >>> import okma_sim
-        >>> from okma_sim.calibrate import fit_history, load_history
+        >>> from okma_sim.inference import fit_history, load_history
         >>> hist = load_history(okma_sim.data_path("sales_history.csv"))
         >>> fit = fit_history(hist)
-        >>> plan = fit.to_plan(okma_sim.load_plan(okma_sim.case_study_path()))
+        >>> plan = fit.to_plan(load_plan(case_study_path()))
         >>> plan.start_month
         '2027-01'
         """
@@ -253,7 +254,7 @@ def _fmt(x: float | None) -> str:
 
 
 def _describe(d: Any) -> str:
-    from .params import describe
+    from okma_sim.params import describe
     return describe(d)
 
 
@@ -271,8 +272,8 @@ def _jsonable(o: Any) -> Any:
     return o
 
 
-# Month numbers are ``Period[M]`` ordinals (months since 1970-01), as in okma_sim.history
-# (``_month_ordinal``, the loaders' ``period`` column): consecutive months differ by 1 and
+# Month numbers are ``Period[M]`` ordinals (months since 1970-01), as in okma_sim.io
+# (``month_ordinal``, the loaders' ``period`` column): consecutive months differ by 1 and
 # ``ym % 12`` is the calendar month - 1.
 def _ym(month: str) -> int:
     return int(pd.Period(month, freq="M").ordinal)
@@ -973,7 +974,7 @@ def rep_month_features(hist: pd.DataFrame, *, retention: float, ramp_full: float
     Parameters
     ----------
     hist : DataFrame
-        From :func:`okma_sim.history.load_rep_month` (any row subset).
+        From :func:`okma_sim.io.load_rep_month` (any row subset).
     retention : float
         Training retention used to rebuild each rep's training stock from the recorded hours
         (the stock starts at 0 in a rep's first month, as in the model).
@@ -997,7 +998,7 @@ def rep_month_features(hist: pd.DataFrame, *, retention: float, ramp_full: float
     Examples
     --------
     >>> import okma_sim
-    >>> from okma_sim.calibrate import load_history, rep_month_features
+    >>> from okma_sim.inference import load_history, rep_month_features
     >>> h = load_history(okma_sim.data_path("sales_history.csv"))
     >>> f = rep_month_features(h, retention=0.7, ramp_full=8, start_tenure=24)
     >>> bool((f["stock"] >= 0).all())
@@ -1157,7 +1158,7 @@ class _Collector:
 
 
 def _as_correlations(names: Sequence[str], M: np.ndarray) -> Correlations:
-    from .sampling import nearest_correlation
+    from okma_sim.engine import nearest_correlation
     M = (M + M.T) / 2
     np.fill_diagonal(M, 1.0)
     M, _ = nearest_correlation(M)
@@ -1218,10 +1219,11 @@ def _grid_beta(prior: Any, loglik: Callable[[np.ndarray], np.ndarray]) -> Distri
 # rep-month fit
 # --------------------------------------------------------------------------------------------
 def _model_and_priors(plan: Plan | None, model: Any) -> tuple[Plan, Any, dict[str, Any]]:
-    import okma_sim
-    from .models import get_model
+    from okma_sim._core.paths import case_study_path
+    from okma_sim.plan import load_plan
+    from okma_sim.models import get_model
     if plan is None:
-        plan = okma_sim.load_plan(okma_sim.case_study_path())
+        plan = load_plan(case_study_path())
     model = get_model(plan.model) if model is None else model
     missing = [n for n in _ACQ + _REV + ("training_retention", "marketing_effect",
                                           "ramp_months", "churn_base")
@@ -1278,7 +1280,7 @@ def fit_rep_month(hist: pd.DataFrame, plan: Plan | None = None, *, model: Any = 
     Parameters
     ----------
     hist : DataFrame
-        From :func:`okma_sim.history.load_rep_month`.
+        From :func:`okma_sim.io.load_rep_month`.
     plan : Plan, optional
         Supplies the priors (its ``[parameters]`` over the model's), the levers the history
         does not record (marketing events, CSAT surveys a year: assumed at the plan's levels),
@@ -1295,7 +1297,7 @@ def fit_rep_month(hist: pd.DataFrame, plan: Plan | None = None, *, model: Any = 
     Examples
     --------
     >>> import okma_sim
-    >>> from okma_sim.calibrate import fit_rep_month, load_history
+    >>> from okma_sim.inference import fit_rep_month, load_history
     >>> fit = fit_rep_month(load_history(okma_sim.data_path("sales_history.csv")))
     >>> fit.entry("base_win_rate").source
     'fitted'
@@ -1552,7 +1554,7 @@ def crm_effort(panel: pd.DataFrame, window: int = 3) -> pd.Series:
     Parameters
     ----------
     panel : DataFrame
-        From :func:`okma_sim.history.opportunities_to_panel`.
+        From :func:`okma_sim.io.opportunities_to_panel`.
 
     Returns
     -------
@@ -1562,7 +1564,7 @@ def crm_effort(panel: pd.DataFrame, window: int = 3) -> pd.Series:
     Examples
     --------
     >>> import okma_sim
-    >>> from okma_sim.history import load_opportunities, opportunities_to_panel
+    >>> from okma_sim.io import load_opportunities, opportunities_to_panel
     >>> p = opportunities_to_panel(load_opportunities(okma_sim.data_path(
     ...     "crm_sales_opportunities")))
     >>> bool((crm_effort(p) > 0).all())
@@ -1592,7 +1594,7 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     Parameters
     ----------
     opps : DataFrame
-        From :func:`okma_sim.history.load_opportunities`.
+        From :func:`okma_sim.io.load_opportunities`.
     plan : Plan, optional
         Priors and working assumptions (default: the case study).
     by : str
@@ -1605,13 +1607,13 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     Examples
     --------
     >>> import okma_sim
-    >>> from okma_sim.calibrate import fit_opportunities, load_history
+    >>> from okma_sim.inference import fit_opportunities, load_history
     >>> opps = load_history(okma_sim.data_path("crm_sales_opportunities"), "opportunities")
     >>> fit = fit_opportunities(opps)
     >>> fit.entry("order_value").source, fit.entry("churn_base").source
     ('fitted', 'prior')
     """
-    from .history import opportunity_summary
+    from okma_sim.io import opportunity_summary
     plan, model, priors = _model_and_priors(plan, model)
     bounds = dict(getattr(model, "parameter_bounds", {}))
     source = opps.attrs.get("source")
@@ -1622,7 +1624,7 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     closes = opps.loc[opps["deal_stage"].isin(["Won", "Lost"]), "close_date"].dropna()
     if closes.empty:
         raise DataError("the export has no closed (Won or Lost) deals", file=source)
-    close_ym = _month_ordinal(closes)
+    close_ym = month_ordinal(closes)
     first_close, last_close = int(close_ym.min()), int(close_ym.max())
     end = last_close if through is None else _ym(through)
     if end < first_close + 1:
@@ -1636,7 +1638,7 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     yms = np.arange(first_close + 1, end + 1)
     n_quarters = _complete_quarters(yms)
     won = opps[(opps["deal_stage"] == "Won") & opps["close_date"].notna()]
-    won_ym = _month_ordinal(won["close_date"])
+    won_ym = month_ordinal(won["close_date"])
     won = won[(won_ym > first_close) & (won_ym <= end)]
 
     mkt_events = float(plan.actions.get("marketing_events_per_quarter", 1.0))
@@ -1763,7 +1765,7 @@ def load_history(path: str | os.PathLike, fmt: str = "rep-month", *,
     >>> h["month"].min(), h["month"].max()
     ('2025-01', '2026-12')
     """
-    from .history import load_opportunities, load_rep_month
+    from okma_sim.io import load_opportunities, load_rep_month
     if fmt == "rep-month":
         return load_rep_month(path, columns=columns)
     if fmt == "opportunities":
@@ -1825,9 +1827,10 @@ def calibrate(history: str | os.PathLike, plan: Plan | str | os.PathLike | None 
     >>> okma_sim.check_plan(plan)[0]
     []
     """
-    import okma_sim
+    from okma_sim._core.paths import case_study_path
+    from okma_sim.plan import load_plan
     if plan is None or isinstance(plan, (str, os.PathLike)):
-        plan = okma_sim.load_plan(okma_sim.case_study_path() if plan is None else plan)
+        plan = load_plan(case_study_path() if plan is None else plan)
     hist = load_history(history, fmt, columns=columns)
     fit = fit_history(hist, plan, fmt, by=by, seed=seed)
     return fit.to_plan(plan), fit
@@ -1864,13 +1867,13 @@ def history_from_simulation(result: Any, *, rep_prefix: str = "R") -> pd.DataFra
     Examples
     --------
     >>> import okma_sim
-    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> plan = load_plan(case_study_path())
     >>> res = okma_sim.simulate(plan, n_paths=2, seed=1, record_reps=True)
     >>> h = history_from_simulation(res)
     >>> int(h.groupby("path")["month"].nunique().min())
     12
     """
-    from .history import REP_MONTH_COLUMNS
+    from okma_sim.io import REP_MONTH_COLUMNS
     pr = result.per_rep
     if pr is None:
         raise ValueError("the result has no per-rep history; simulate with record_reps=True")

@@ -30,9 +30,9 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._errors import OkmaError
-from .plan import KeyResult, Plan
-from .plots import SYMBOL
+from okma_sim._core.errors import OkmaError
+from okma_sim.plan import KeyResult, Plan
+from okma_sim.viz import SYMBOL
 
 __all__ = ["SliderSpec", "slider_specs", "Dashboard"]
 
@@ -141,8 +141,8 @@ def _nice_step(x: float) -> float:
 
 
 def _percent_like(metric: str, bounds: tuple[float, float], aggregate: str) -> bool:
-    from .plots import _PERCENT
-    return metric in _PERCENT or tuple(bounds) == (0.0, 1.0) or aggregate == "share_of_months"
+    from okma_sim.viz import PERCENT_METRICS
+    return metric in PERCENT_METRICS or tuple(bounds) == (0.0, 1.0) or aggregate == "share_of_months"
 
 
 def _fmt_for(step: float, percent: bool) -> str:
@@ -168,7 +168,7 @@ def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
     'confidence'
     """
     if model is None:
-        from .models import get_model
+        from okma_sim.models import get_model
         model = get_model(plan.model)
     if not 0 < confidence < 1:
         raise ValueError(f"'confidence' must be in (0, 1), got {confidence!r}")
@@ -296,7 +296,7 @@ def default_workers(n_paths: int) -> int:
     >>> default_workers(100)
     1
     """
-    from .engine import BLOCK_SIZE
+    from okma_sim._core.seeds import BLOCK_SIZE
     blocks = -(-int(n_paths) // BLOCK_SIZE)
     return max(1, min(4, os.cpu_count() or 1, blocks))
 
@@ -304,7 +304,7 @@ def default_workers(n_paths: int) -> int:
 def _warm_up(plan: Plan, model: Any, seed: int, n_paths: int) -> bool:
     """Run in each new worker: the first simulation of a process pays for imports and
     caches, so pay it before the analyst moves a slider."""
-    from .engine import simulate
+    from okma_sim.engine import simulate
     simulate(plan, n_paths, seed=seed, model=model, progress=False)
     return True
 
@@ -408,8 +408,8 @@ class Dashboard:
                  workers: int | None = None):
         import ipywidgets as W
 
-        from .engine import normalize_seed
-        from .models import get_model
+        from okma_sim._core.seeds import normalize_seed
+        from okma_sim.models import get_model
         if not isinstance(plan, Plan):
             raise TypeError(f"'plan' must be a Plan, got {type(plan).__name__}")
         if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) \
@@ -610,7 +610,8 @@ class Dashboard:
         return (tuple(sorted(actions.items())), n_paths)
 
     def _simulate(self, actions: Mapping[str, float], n_paths: int, executor: Any = None):
-        from .engine import BLOCK_SIZE, simulate
+        from okma_sim._core.seeds import BLOCK_SIZE
+        from okma_sim.engine import simulate
         key = self._key(actions, n_paths)
         hit = self._cache.get(key)
         if hit is not None:
@@ -718,7 +719,7 @@ class Dashboard:
 
     # -- display pieces ------------------------------------------------------------------------
     def _table_html(self, res: Any) -> str:
-        from .plots import _achievable, _fmt_level
+        from okma_sim.viz import achievable_level, fmt_level
         conf = self.confidence
         rows = []
         head = ("<tr><th style='text-align:left'>Objective / key result</th><th>Target</th>"
@@ -727,10 +728,10 @@ class Dashboard:
         for t in res.plan.targets:
             e = self.estimates[t.id]
             kind = "key_result" if isinstance(t, KeyResult) else "objective"
-            ach = _achievable(res, t.id, conf)
-            ach_s = "—" if not math.isfinite(ach) else _fmt_level(ach, t.metric)
+            ach = achievable_level(res, t.id, conf)
+            ach_s = "—" if not math.isfinite(ach) else fmt_level(ach, t.metric)
             name = ("KR: " if kind == "key_result" else "Objective: ") + t.id
-            target = f"{SYMBOL[t.comparison]} {_fmt_level(t.target, t.metric)}"
+            target = f"{SYMBOL[t.comparison]} {fmt_level(t.target, t.metric)}"
             rows.append(self._row(t.id, kind, name, target, e, conf, ach_s))
         for rid, name in (("all_met", "All objectives"),
                           ("all_key_results_met", "All key results")):
@@ -769,7 +770,7 @@ class Dashboard:
         re-rendered, several times faster than a full draw). Otherwise the axes are re-scaled
         and the whole figure redrawn. Steady axes also let the eye see the fan move.
         """
-        from .plots import main_target
+        from okma_sim.viz import main_target
         target = main_target(res.plan, self.metric)
         fan_key = (tuple(sorted(actions.items())), precise)  # the run behind the fan
         if (fan_key, target) == self._chart_key:
@@ -831,11 +832,11 @@ class Dashboard:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
-            from . import plots
+            from okma_sim import viz
             fig = Figure(figsize=(8, 3.6), dpi=80)
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
-            plots.fan_chart(res, self.metric, ax=ax, target=target)
+            viz.fan_chart(res, self.metric, ax=ax, target=target)
             self._fig, self._ax = fig, ax
             # outside the axes: it never hides the fan, nor jumps about as the fan moves; it
             # names the target line without its level (the table shows it), so it never
@@ -874,7 +875,7 @@ class Dashboard:
         Refuses to replace an existing file unless ``overwrite`` (default: the "Overwrite"
         checkbox), raising :class:`~okma_sim.OkmaError`.
         """
-        from .plan import save_plan
+        from okma_sim.plan import save_plan
         path = Path(path if path is not None else self.save_path.value).expanduser()
         ow = self.overwrite.value if overwrite is None else overwrite
         return save_plan(self.current_plan(), path, overwrite=bool(ow))

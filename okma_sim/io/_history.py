@@ -1,6 +1,6 @@
 """Loading and summarising history files: the rep-month CSV and the opportunity-level CRM export.
 
-Both loaders validate strictly and raise :class:`okma_sim._errors.DataError` on the first
+Both loaders validate strictly and raise :class:`okma_sim._core.errors.DataError` on the first
 problem they find. The error's ``str()`` is one line::
 
     history.csv: line 15, column new_customers: must be a whole number (a count) (got 2.5)
@@ -15,7 +15,7 @@ Columns are named as they are spelled in the file, before any ``columns=`` renam
 Functions
 ---------
 load_rep_month
-    The rep-month history CSV (DESIGN.md section 5): calibration input and mid-period actuals.
+    The rep-month history CSV (docs/calibration.md, section 1): calibration input and mid-period actuals.
 load_opportunities
     The opportunity-level CRM export (``sales_pipeline.csv`` plus optional
     ``sales_teams.csv`` and ``products.csv``).
@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from okma_sim._errors import DataError
+from okma_sim._core.calendar import MONTH_PATTERN, month_ordinal
+from okma_sim._core.errors import DataError
 
 __all__ = [
     "REP_MONTH_COLUMNS",
@@ -53,7 +54,7 @@ __all__ = [
 
 PathLike = str | os.PathLike[str]
 
-#: Required columns of the rep-month history CSV, in DESIGN.md order (a contract).
+#: Required columns of the rep-month history CSV, in the documented order (a contract: docs/calibration.md).
 REP_MONTH_COLUMNS: tuple[str, ...] = (
     "month",
     "rep_id",
@@ -98,7 +99,6 @@ _CLOSED_STAGES: tuple[str, ...] = ("Won", "Lost")
 _TEAM_COLUMNS: tuple[str, ...] = ("sales_agent", "manager", "regional_office")
 _PRODUCT_COLUMNS: tuple[str, ...] = ("product", "sales_price")
 
-_MONTH_PATTERN = r"[12]\d{3}-(?:0[1-9]|1[0-2])"
 _MAX_EXACT_COUNT = 2.0**53  # larger floats are no longer exact integers
 
 
@@ -376,7 +376,7 @@ def load_rep_month(path: PathLike, *, columns: Mapping[str, str] | None = None) 
 
     Examples
     --------
-    >>> from okma_sim.history import load_rep_month
+    >>> from okma_sim.io import load_rep_month
     >>> hist = load_rep_month("history.csv")  # doctest: +SKIP
     >>> hist[["month", "rep_id", "new_customers"]].head(2)  # doctest: +SKIP
          month rep_id  new_customers
@@ -394,7 +394,7 @@ def load_rep_month(path: PathLike, *, columns: Mapping[str, str] | None = None) 
 
     rep_id = _require_text(t, "rep_id")
     month = data["month"]
-    i = _first(~month.str.fullmatch(_MONTH_PATTERN).to_numpy(dtype=bool))
+    i = _first(~month.str.fullmatch(MONTH_PATTERN).to_numpy(dtype=bool))
     if i is not None:
         raise t.error("month must be YYYY-MM, e.g. 2024-01", i, "month", month.iat[i])
 
@@ -513,7 +513,7 @@ def load_opportunities(path: PathLike, *,
 
     Examples
     --------
-    >>> from okma_sim.history import load_opportunities
+    >>> from okma_sim.io import load_opportunities
     >>> opps = load_opportunities("data/crm_sales_opportunities")
     >>> len(opps)
     8800
@@ -601,12 +601,6 @@ def _check_frame(opps: pd.DataFrame, needed: Sequence[str]) -> None:
                         file=opps.attrs.get("source"))
 
 
-def _month_ordinal(dates: pd.Series) -> np.ndarray:
-    """Months since 1970-01 (the ordinal of ``Period[M]``) of non-missing dates."""
-    dates = pd.to_datetime(dates)
-    return ((dates.dt.year - 1970) * 12 + dates.dt.month - 1).to_numpy(dtype=np.int64)
-
-
 def _panel(opps: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Per-(key, month) counts with zero-filled months inside each key's active span."""
     stage = opps["deal_stage"].to_numpy(dtype=object)
@@ -620,8 +614,8 @@ def _panel(opps: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
 
     events = pd.DataFrame({
         "key": np.concatenate([keys[has_engage], keys[closed]]),
-        "ord": np.concatenate([_month_ordinal(opps["engage_date"][has_engage]),
-                               _month_ordinal(opps["close_date"][closed])]),
+        "ord": np.concatenate([month_ordinal(opps["engage_date"][has_engage]),
+                               month_ordinal(opps["close_date"][closed])]),
         "engaged": np.concatenate([np.ones(n_e, np.int64), np.zeros(n_c, np.int64)]),
         "won": np.concatenate([np.zeros(n_e, np.int64), won[closed].astype(np.int64)]),
         "lost": np.concatenate([np.zeros(n_e, np.int64), lost[closed].astype(np.int64)]),
@@ -690,7 +684,7 @@ def opportunities_to_panel(opps: pd.DataFrame, *, by: str = "sales_agent") -> pd
 
     Examples
     --------
-    >>> from okma_sim.history import load_opportunities, opportunities_to_panel
+    >>> from okma_sim.io import load_opportunities, opportunities_to_panel
     >>> opps = load_opportunities("data/crm_sales_opportunities")
     >>> panel = opportunities_to_panel(opps, by="regional_office")
     >>> list(panel.columns)
@@ -737,7 +731,7 @@ def opportunity_summary(opps: pd.DataFrame) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from okma_sim.history import load_opportunities, opportunity_summary
+    >>> from okma_sim.io import load_opportunities, opportunity_summary
     >>> s = opportunity_summary(load_opportunities("data/crm_sales_opportunities"))
     >>> s["win_rate"]["won"], s["win_rate"]["lost"]
     (4238, 2473)
@@ -767,7 +761,7 @@ def opportunity_summary(opps: pd.DataFrame) -> dict[str, Any]:
              "mean": float(days.mean()) if days.size else float("nan"),
              "median": float(days.median()) if days.size else float("nan")}
 
-    close_ord = _month_ordinal(closed["close_date"].dropna())
+    close_ord = month_ordinal(closed["close_date"].dropna())
     n_months = int(close_ord.max() - close_ord.min() + 1) if close_ord.size else 0
     per_agent = (wins.groupby("sales_agent")["close_value"].sum()
                  .reindex(opps["sales_agent"].unique(), fill_value=0.0))

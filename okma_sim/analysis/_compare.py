@@ -2,7 +2,7 @@
 one's difference from the first and a paired standard error.
 
 Under one seed the engine gives path i of every scenario the same parameter uniforms and the
-same model streams (DESIGN.md section 4), so per-path differences of the all-met flags vary far
+same model streams (common random numbers, docs/architecture.md), so per-path differences of the all-met flags vary far
 less than two independent runs would: the paired standard error is the standard deviation of
 the per-path differences over sqrt(n) (for LHS/Sobol designs, the spread of the replicates'
 mean differences).
@@ -10,7 +10,7 @@ mean differences).
 Cost of a policy
 ----------------
 ``levers``: the sum over the levers with a ``[levers.NAME]`` table of level x ``unit_cost``
-(as :func:`okma_sim.targets.action_cost` counts it); ``operating``: the expected sum over the
+(as :func:`okma_sim.analysis.action_cost` counts it); ``operating``: the expected sum over the
 months of the model's ``cost`` metric, i.e. the training and coaching hours priced at
 ``team.hourly_cost`` plus the money cost of management rules (per firing); ``total`` is their
 sum. ``rules`` breaks down what the management rules cost (their money plus the hours they
@@ -26,10 +26,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .plan import Plan
-from .results import Estimate, SimulationResult, estimate
+from okma_sim.plan import Plan
+from okma_sim.results import Estimate, SimulationResult, estimate
 
-__all__ = ["PolicyComparison", "compare", "paired_difference", "policy_cost"]
+__all__ = ["PolicyComparison", "compare", "paired_difference", "policy_cost", "operating_cost"]
 
 
 def paired_difference(flags: np.ndarray, base: np.ndarray,
@@ -65,17 +65,17 @@ def policy_cost(result: SimulationResult) -> dict[str, float]:
     >>> c["total"] == c["levers"] + c["operating"]
     True
     """
-    from .targets import action_cost
+    from ._solver import action_cost
     plan = result.plan
     lev = float(action_cost(plan)["levers"])
-    operating = _operating(result)
+    operating = operating_cost(result)
     by_rule = result.rules()
     rules = {r: float(v) for r, v in zip(by_rule["rule"], by_rule["cost_per_path"])}
     return {"levers": lev, "operating": operating, "rules": float(sum(rules.values())),
             "rules_by_id": rules, "total": lev + operating}
 
 
-def _operating(result: SimulationResult) -> float:
+def operating_cost(result: SimulationResult) -> float:
     """Expected sum over the months of the ``cost`` metric (NaN when it was not kept),
     weighted by ``result.weights`` when set (a review's re-forecast)."""
     c = result.monthly.get("cost")
@@ -225,8 +225,8 @@ def compare(plans: Sequence[Plan], n_paths: int | None = None, seed: Any = None,
     >>> d.stderr < 0.02
     True
     """
-    from . import simulate
-    from .engine import normalize_seed
+    from okma_sim.engine import simulate
+    from okma_sim._core.seeds import normalize_seed
 
     plans = list(plans)
     if len(plans) < 2:

@@ -10,85 +10,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .plan import KeyResult, Objective, Plan
+from okma_sim._core.accessors import AccessorSlot
+from okma_sim._core.formatting import format_number
 
-__all__ = ["Estimate", "SimulationResult", "estimate", "mean_stderr", "QUANTILES"]
+from ._estimate import QUANTILES, Estimate, estimate
+from okma_sim.plan import KeyResult, Objective, Plan
 
-QUANTILES = (0.05, 0.5, 0.95)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A Monte Carlo probability and its standard error.
-
-    Examples
-    --------
-    >>> e = estimate(np.array([True, False, True, True]))
-    >>> e.probability, round(e.stderr, 4)
-    (0.75, 0.2165)
-    """
-
-    probability: float
-    stderr: float
-    n: int = 0
-
-    def interval(self, level: float = 0.95) -> tuple[float, float]:
-        """Normal-approximation interval, clipped to [0, 1]."""
-        from scipy.stats import norm
-        z = float(norm.ppf(0.5 + level / 2))
-        return (max(0.0, self.probability - z * self.stderr),
-                min(1.0, self.probability + z * self.stderr))
-
-    def to_dict(self) -> dict[str, float]:
-        return {"probability": float(self.probability), "stderr": float(self.stderr)}
-
-    def __str__(self) -> str:
-        return f"{self.probability:.3f} ± {self.stderr:.3f}"
-
-
-def mean_stderr(values: np.ndarray, replicate_index: np.ndarray | None = None,
-                weights: np.ndarray | None = None) -> tuple[float, float]:
-    """Mean of per-path values and its Monte Carlo standard error: ``sd / sqrt(n)`` for plain
-    Monte Carlo, the spread of replicate means for LHS/Sobol designs, and the delta-method
-    form for weighted paths (:func:`estimate` uses it for probabilities).
-
-    Examples
-    --------
-    >>> m, se = mean_stderr(np.array([0.0, 0.5, 1.0, 0.5]))
-    >>> m, round(se, 4)
-    (0.5, 0.2041)
-    """
-    v = np.asarray(values, dtype=float)
-    n = v.size
-    if n == 0:
-        return float("nan"), float("nan")
-    if weights is not None:
-        w = np.asarray(weights, dtype=float)
-        w = w / w.sum()
-        m = float(np.sum(w * v))
-        return m, float(np.sqrt(np.sum(w * w * (v - m) ** 2)))
-    m = float(v.mean())
-    if replicate_index is None:
-        return m, float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    R = int(replicate_index.max()) + 1
-    means = np.bincount(replicate_index, weights=v, minlength=R) / np.maximum(
-        np.bincount(replicate_index, minlength=R), 1)
-    return m, float(means.std(ddof=1) / np.sqrt(R)) if R > 1 else float("nan")
-
-
-def estimate(flags: np.ndarray, replicate_index: np.ndarray | None = None,
-             weights: np.ndarray | None = None) -> Estimate:
-    """P(flag) with its standard error: binomial for plain MC, the spread of replicate means
-    for LHS/Sobol, and the delta-method (effective sample size) form for weighted paths."""
-    f = np.asarray(flags, dtype=float)
-    n = f.size
-    if n == 0:
-        return Estimate(math.nan, math.nan, 0)
-    if weights is None and replicate_index is None:
-        p = float(f.mean())
-        return Estimate(p, math.sqrt(p * (1 - p) / n), n)  # binomial: divisor n, not n - 1
-    p, se = mean_stderr(f, replicate_index, weights)
-    return Estimate(p, se, n)
+__all__ = ["SimulationResult"]
 
 
 @dataclass(frozen=True)
@@ -276,7 +204,7 @@ class SimulationResult:
 
     def grading(self) -> pd.DataFrame:
         """OKR grading for KRs with a ``baseline``: expected 0-1 score and a label."""
-        from .grading import grade
+        from ._grading import grade
         return grade(self)
 
     # -- export --------------------------------------------------------------------------------
@@ -317,9 +245,9 @@ class SimulationResult:
             tag = "O " if r["kind"] == "objective" else "KR"
             metric = f"{r['metric']} ({r['aggregate']})"
             lines.append(f"{tag:<3}{r['id']:<22}{metric:<34}{r['comparison']:>3}"
-                         f"{_fmt(r['target']):>9}  {r['probability']:>7.3f} ± "
-                         f"{r['stderr']:.3f}  {_fmt(r['p05']):>10} {_fmt(r['p50']):>10} "
-                         f"{_fmt(r['p95']):>10}")
+                         f"{format_number(r['target']):>9}  {r['probability']:>7.3f} ± "
+                         f"{r['stderr']:.3f}  {format_number(r['p05']):>10} {format_number(r['p50']):>10} "
+                         f"{format_number(r['p95']):>10}")
         lines.append("-" * len(head))
         a, k = self.all_met(), self.all_key_results_met()
         lines.append(f"P(all objectives met)  = {a.probability:.3f} ± {a.stderr:.3f}")
@@ -342,32 +270,13 @@ class SimulationResult:
         return (f"<SimulationResult {self.plan.name!r}: {self.n_paths} paths, seed {self.seed}, "
                 f"P(all objectives met) = {a}>")
 
-    # -- plots ---------------------------------------------------------------------------------
-    def plot(self, kind: str = "fan", *args, **kwargs):
-        """Plot: ``fan`` (a metric over the months), ``bars`` (probabilities), ``hist`` or
-        ``curve`` (the achievability curve of an objective or KR)."""
-        from . import plots
-        fn = {"fan": plots.fan_chart, "bars": plots.probability_bars,
-              "hist": plots.histogram, "curve": plots.achievability_curve}[kind]
-        return fn(self, *args, **kwargs)
+    # -- plots: filled from above by the plotting layer (res.plot("fan", ...), res.plot.fan())
+    plot = AccessorSlot("plot")
 
 
 def _cat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     """Concatenate, without copying a single array (the engine merges blocks in place)."""
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-
-
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "nan"
-    ax = abs(x)
-    if ax >= 1e6:
-        return f"{x / 1e6:.2f}M"
-    if ax >= 1e4:
-        return f"{x / 1e3:.1f}k"
-    if ax >= 100 or float(x).is_integer():
-        return f"{x:.0f}"
-    return f"{x:.3f}"
 
 
 def _diagnostic_warnings(diag: Mapping[str, float], n: int, plan: Plan) -> list[str]:

@@ -16,38 +16,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._errors import OkmaError, PlanError
-from .params import Distribution, as_distribution
-from .plan import Plan
-from .sampling import ParameterDesign, nearest_correlation
+from okma_sim._core.errors import OkmaError, PlanError
+from okma_sim._core.seeds import BLOCK_SIZE, normalize_seed
+from okma_sim.params import Distribution, as_distribution
+from okma_sim.plan import Plan
+from okma_sim.results import aggregate
+from ._designs import ParameterDesign, nearest_correlation
 
-__all__ = ["BLOCK_SIZE", "simulate", "aggregate", "resolve_parameters", "normalize_seed",
-           "RunSpec", "draw_parameters"]
-
-#: paths per seed block (a documented constant: results depend on it)
-BLOCK_SIZE = 2048
-
-
-def normalize_seed(seed: Any = None, rng: np.random.Generator | None = None) -> int:
-    """An int seed from ``seed`` (int, SeedSequence or None) or ``rng``; None draws fresh
-    entropy, so every result can report the seed that reproduces it."""
-    if seed is not None and rng is not None:
-        raise ValueError("pass seed or rng, not both")
-    if rng is not None:
-        return int(rng.integers(0, 2**63 - 1))
-    if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63 - 1))
-    if isinstance(seed, np.random.SeedSequence):
-        if seed.spawn_key:
-            raise ValueError("pass a root SeedSequence (no spawn_key) or an int seed")
-        if not isinstance(seed.entropy, (int, np.integer)):
-            # a list of ints has no single-int form that would reproduce the run
-            raise ValueError(f"'seed' must be a SeedSequence with int entropy, got entropy "
-                             f"{seed.entropy!r}")
-        return int(seed.entropy)
-    if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"'seed' must be a non-negative int or a SeedSequence, got {seed!r}")
-    return int(seed)
+__all__ = ["simulate", "resolve_parameters", "RunSpec", "draw_parameters"]
 
 
 def resolve_parameters(plan: Plan, model: Any) -> dict[str, Any]:
@@ -57,55 +33,6 @@ def resolve_parameters(plan: Plan, model: Any) -> dict[str, Any]:
         if k in out:
             out[k] = v
     return out
-
-
-def aggregate(values: np.ndarray, how: str, threshold: float | None = None,
-              comparison: str = ">=") -> np.ndarray:
-    """Aggregate monthly values (paths, months) over the months.
-
-    ``final``, ``mean``, ``sum``, ``min``, ``max`` skip NaN months (a month with no data);
-    ``share_of_months`` is the share of months whose value meets ``threshold``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> aggregate(np.array([[1.0, 3.0, np.nan]]), "mean")
-    array([2.])
-    >>> aggregate(np.array([[0.7, 0.9, 0.8]]), "share_of_months", 0.8)
-    array([0.66666667])
-    """
-    v = np.asarray(values, dtype=float)
-    with np.errstate(all="ignore"), _quiet():
-        if how == "final":
-            # last non-NaN month
-            ok = ~np.isnan(v)
-            idx = v.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
-            out = v[np.arange(v.shape[0]), idx]
-            return np.where(ok.any(1), out, np.nan)
-        if how == "mean":
-            return np.nanmean(v, axis=1)
-        if how == "sum":
-            return np.where(np.isnan(v).all(1), np.nan, np.nansum(v, axis=1))
-        if how == "min":
-            return np.nanmin(v, axis=1)
-        if how == "max":
-            return np.nanmax(v, axis=1)
-        if how == "share_of_months":
-            hit = v >= threshold if comparison == ">=" else v <= threshold
-            n = (~np.isnan(v)).sum(1)
-            return np.where(n > 0, (hit & ~np.isnan(v)).sum(1) / np.maximum(n, 1), np.nan)
-    raise ValueError(f"unknown aggregate {how!r}")
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
 
 
 @dataclass
@@ -411,8 +338,8 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     >>> 0 <= p.probability <= 1 and p.stderr > 0
     True
     """
-    from .models import get_model
-    from .results import SimulationResult
+    from okma_sim.models import get_model
+    from okma_sim.results import SimulationResult
 
     if not isinstance(plan, Plan):
         raise TypeError(f"'plan' must be a Plan, got {type(plan).__name__}")
@@ -425,7 +352,7 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     replicates = int(replicates or plan.simulation.replicates)
 
     if tolerance is not None:
-        from .convergence import simulate_adaptive
+        from ._adaptive import simulate_adaptive
         return simulate_adaptive(plan, tolerance=tolerance, first=n_paths, seed=seed_int,
                                  max_paths=max_paths or 1_000_000, model=model,
                                  sampler=sampler, replicates=replicates, executor=executor,
@@ -518,7 +445,7 @@ def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
     10
     """
     import pandas as pd
-    from .models import get_model
+    from okma_sim.models import get_model
 
     model = get_model(plan.model) if model is None else model
     n_paths = _check_paths(n_paths)

@@ -1,6 +1,6 @@
 """Monotone samplers: counts drawn by inverse CDF from a common uniform (or normal), so that
 on each path a count moves monotonically with its rate. That is what keeps scenario differences
-and the action solver's objective smooth under common random numbers (DESIGN.md section 4)."""
+and the action solver's objective smooth under common random numbers (common random numbers, docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ import difflib
 import math
 import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,26 +24,21 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ._errors import OkmaError, PlanError
-from .params import Distribution, as_distribution, to_named
+from okma_sim._core.calendar import is_month, month_range
+from okma_sim._core.errors import PlanError
+from okma_sim._core.files import atomic_write
+from okma_sim.params import Distribution, as_distribution, to_named
 
-__all__ = [
-    "AGGREGATES", "COMPARISONS", "Baseline", "Correlations", "Grading", "KeyResult", "Lever",
-    "Management", "Objective", "Plan", "Rep", "Rule", "Simulation", "Team", "check_plan",
-    "load_plan", "loads_plan", "save_plan", "dumps_plan", "plan_to_dict", "plan_from_dict",
-    "atomic_write",
-]
+__all__ = ["AGGREGATES", "COMPARISONS", "SAMPLERS", "Baseline", "Correlations", "Grading",
+           "KeyResult", "Lever", "Management", "Objective", "Plan", "Rep", "Rule", "Simulation",
+           "Team", "check_plan", "load_plan", "loads_plan", "save_plan", "dumps_plan",
+           "plan_to_dict", "plan_from_dict"]
 
 SCHEMA_VERSION = 1
 AGGREGATES = ("final", "mean", "sum", "min", "max", "share_of_months")
 COMPARISONS = (">=", "<=")
 SAMPLERS = ("mc", "lhs", "sobol")
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-# the process umask, read once here: reading it means setting it, and setting it while Dask's
-# threads create files would race with them
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,12 +250,7 @@ class Plan:
 
     def months(self) -> list[str]:
         """Calendar months of the horizon, as ``YYYY-MM``."""
-        y, m = map(int, self.start_month.split("-"))
-        out = []
-        for k in range(self.horizon_months):
-            mm = m - 1 + k
-            out.append(f"{y + mm // 12:04d}-{mm % 12 + 1:02d}")
-        return out
+        return month_range(self.start_month, self.horizon_months)
 
     def calendar_months(self) -> np.ndarray:
         """Month of year (1..12) of each horizon month."""
@@ -577,7 +566,7 @@ def _plan_from_dict(doc: Mapping[str, Any], source: str | None) -> Plan:
         if k not in d:
             raise PlanError("required key is missing", key=k, value=None)
     start = _string(d["start_month"], "start_month")
-    if not _MONTH_RE.match(start):
+    if not is_month(start):
         raise PlanError("must be a month written YYYY-MM", key="start_month", value=start)
     horizon = _number(d["horizon_months"], "horizon_months", low=1, high=120, integer=True)
 
@@ -662,7 +651,7 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     ([], [])
     """
     if model is None:
-        from .models import get_model
+        from okma_sim.models import get_model
         try:
             model = get_model(plan.model)
         except PlanError as exc:
@@ -920,58 +909,6 @@ def dumps_plan(plan: Plan) -> str:
     """TOML text of a plan. Refuses parameters that have no named form (PlanError)."""
     import tomli_w
     return tomli_w.dumps(plan_to_dict(plan))
-
-
-def atomic_write(path: str | os.PathLike, data: str | bytes, *, overwrite: bool = False) -> Path:
-    """Write a file through a temporary file and a rename, so it is never half-written.
-
-    Refuses to replace an existing file unless ``overwrite``; raises OkmaError naming the file
-    for that and for any path the system cannot write (missing folder, a file where a folder
-    should be, a name too long, a NUL byte, no permission).
-    """
-    path = Path(path)
-    if "\0" in str(path):
-        raise OkmaError("not a valid file name (NUL byte)", file=str(path).replace("\0", "\\0"))
-    try:
-        _atomic_write(path, data, overwrite)
-    except OkmaError:
-        raise
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise OkmaError(f"cannot write the file ({why})", file=str(path)) from None
-    return path
-
-
-def _atomic_write(path: Path, data: str | bytes, overwrite: bool) -> None:
-    if path.is_dir():
-        raise OkmaError("is a folder; give a file name", file=str(path))
-    if path.exists() and not overwrite:
-        raise OkmaError("file exists; pass --force (overwrite=True) to replace it",
-                        file=str(path))
-    if not path.parent.is_dir():
-        raise OkmaError("folder does not exist or is a file", file=str(path),
-                        value=str(path.parent))
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(data)
-        # mkstemp creates the file private (0600); give it the permissions a plain open() would
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        if not overwrite:
-            # link() fails if the target appeared meanwhile: never clobber a user's file
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise OkmaError("file exists; pass --force to replace it",
-                                file=str(path)) from None
-            except OSError:
-                os.replace(tmp, path)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_plan(plan: Plan, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

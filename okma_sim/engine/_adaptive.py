@@ -29,9 +29,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from scipy import stats
 
-from ._errors import OkmaError
+from okma_sim._core.errors import OkmaError
 
-__all__ = ["simulate_adaptive", "half_width", "GROWTH_MARGIN"]
+__all__ = ["simulate_adaptive", "half_width", "GROWTH_MARGIN", "DEFAULT_FIRST"]
 
 #: stage sizes are projected with this safety factor on (h / T)^2, so a third stage is rare
 GROWTH_MARGIN = 1.1
@@ -59,7 +59,7 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
     >>> round(p, 2), round(h, 3)
     (0.3, 0.028)
     """
-    from .results import estimate
+    from okma_sim.results import estimate
 
     f = np.asarray(flags, dtype=bool)
     n = f.size
@@ -112,7 +112,7 @@ def simulate_adaptive(plan, *, tolerance: float, first: int, seed: int, max_path
     >>> res.extra["adaptive"]["half_width"] <= 0.03
     True
     """
-    from .engine import simulate
+    from ._simulate import simulate
 
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
             or not math.isfinite(tolerance) or not 0 < tolerance <= 0.5:

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._errors import OkmaError
-from .grading import mean_stderr
-from .plan import Plan
-from .results import Estimate, SimulationResult
+from okma_sim._core.accessors import AccessorSlot
+from okma_sim._core.errors import OkmaError
+from okma_sim.results import mean_stderr
+from okma_sim.plan import Plan
+from okma_sim.results import Estimate, SimulationResult
 
 __all__ = ["tornado", "sobol", "kr_importance", "sensitivity", "uncertain_parameters",
            "SobolIndices", "SensitivityResult"]
@@ -41,8 +42,8 @@ def uncertain_parameters(plan: Plan, model: Any = None) -> dict[str, Any]:
     >>> "order_value_cv" in uncertain_parameters(plan)   # fixed in the model's priors
     False
     """
-    from .engine import resolve_parameters
-    from .models import get_model
+    from okma_sim.engine import resolve_parameters
+    from okma_sim.models import get_model
     model = get_model(plan.model) if model is None else model
     out = {}
     for k, d in resolve_parameters(plan, model).items():
@@ -105,8 +106,9 @@ def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = N
     ...     t.set_index("parameter").loc[p, "swing"]))
     True
     """
-    from .engine import normalize_seed, simulate
-    from .models import get_model
+    from okma_sim._core.seeds import normalize_seed
+    from okma_sim.engine import simulate
+    from okma_sim.models import get_model
 
     model = get_model(plan.model) if model is None else model
     seed_int = normalize_seed(seed if seed is not None else plan.simulation.seed)
@@ -202,7 +204,7 @@ def _model_outputs(plan: Plan, model: Any, values: Mapping[str, np.ndarray],
                    entropy: int, key: int) -> dict[str, np.ndarray]:
     """Run the model on given parameter values and aggregate every objective. A fresh
     SeedSequence each call: the same ``key`` gives path j the same monthly draws."""
-    from .engine import aggregate
+    from okma_sim.results import aggregate
     ss = np.random.SeedSequence(entropy, spawn_key=(key,))
     out = model.simulate(plan, values, np.random.default_rng(ss))
     return {o.id: aggregate(out.metrics[o.metric], o.aggregate, o.threshold, o.comparison)
@@ -254,8 +256,9 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
     >>> round(idx.first["bias"] + idx.first["gain"] + idx.unexplained, 1)
     1.0
     """
-    from .engine import normalize_seed, resolve_parameters
-    from .models import get_model
+    from okma_sim._core.seeds import normalize_seed
+    from okma_sim.engine import resolve_parameters
+    from okma_sim.models import get_model
     from scipy.stats import qmc
 
     model = get_model(plan.model) if model is None else model
@@ -466,11 +469,13 @@ class SensitivityResult:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
+    #: ``plot.tornado()`` (and ``plot()``): filled from above by okma_sim.viz
+    plot = AccessorSlot("plot")
+
     def plot_tornado(self, ax=None, *, top: int | None = 12):
-        """The tornado chart of :func:`okma_sim.plots.tornado` (bars from P at p10 to P at
-        p90 around the base probability, largest swing on top); returns the Axes."""
-        from .plots import tornado as tornado_chart
-        return tornado_chart(self.tornado, ax=ax, base=self.base, n=top)
+        """The tornado chart (bars from P at p10 to P at p90 around the base probability,
+        largest swing on top); alias of ``self.plot.tornado``."""
+        return self.plot.tornado(ax=ax, top=top)
 
 
 def sensitivity(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = None,
@@ -496,8 +501,9 @@ def sensitivity(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any
     >>> list(s.to_json_dict())[:3]
     ['tornado', 'sobol', 'kr_importance']
     """
-    from .engine import normalize_seed, simulate
-    from .models import get_model
+    from okma_sim._core.seeds import normalize_seed
+    from okma_sim.engine import simulate
+    from okma_sim.models import get_model
 
     model = get_model(plan.model) if model is None else model
     seed_int = normalize_seed(seed if seed is not None else plan.simulation.seed)

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 __all__ = ["fan_chart", "probability_bars", "histogram", "achievability_curve", "tornado",
-           "policy_comparison", "pit_histogram", "coverage_chart", "metric_label",
+           "policy_comparison", "cost_frontier", "pit_histogram", "coverage_chart", "metric_label",
            "save_check_figures"]
 
 _LABELS = {
@@ -29,7 +29,7 @@ _LABELS = {
     "headcount": "Reps in seat",
     "cost": "Training and coaching cost per month",
 }
-_PERCENT = {"revenue_growth", "revisit_rate", "csat"}
+PERCENT_METRICS = {"revenue_growth", "revisit_rate", "csat"}
 
 
 def metric_label(metric: str, currency: str = "") -> str:
@@ -37,15 +37,15 @@ def metric_label(metric: str, currency: str = "") -> str:
     base = _LABELS.get(metric, metric.replace("_", " ").capitalize())
     if metric in ("revenue", "cumulative_revenue", "cost") and currency:
         base += f" ({currency})"
-    elif metric in _PERCENT:
+    elif metric in PERCENT_METRICS:
         base += " (%)"
     return base
 
 
-def _ax(ax):
+def _ax(ax, figsize=(8, 4.5)):
     if ax is None:
         import matplotlib.pyplot as plt
-        _, ax = plt.subplots(figsize=(8, 4.5))
+        _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
@@ -68,7 +68,7 @@ def _money_axis(ax, axis: str = "y") -> None:
 
 
 def _format_metric_axis(ax, metric: str, axis: str = "y") -> None:
-    if metric in _PERCENT:
+    if metric in PERCENT_METRICS:
         _percent_axis(ax, axis)
     elif metric in ("revenue", "cumulative_revenue", "cost"):
         _money_axis(ax, axis)
@@ -136,7 +136,7 @@ def fan_chart(result: Any, metric: str | None = None, *, ax=None, target: float 
         target = main_target(plan, metric)
     if target is not None:
         ax.axhline(target, color="tab:red", ls="--", lw=1.5,
-                   label=f"target {_fmt_level(target, metric)}", gid="target")
+                   label=f"target {fmt_level(target, metric)}", gid="target")
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=45, ha="right")
     ax.set_xlabel("Month")
@@ -219,19 +219,19 @@ def histogram(result: Any, id: str | None = None, *, ax=None, bins: int = 50):
     ax.set_xlabel(f"{metric_label(t.metric, plan.currency)}, {t.aggregate} over the months")
     ax.set_ylabel("Simulated paths")
     _format_metric_axis(ax, t.metric, "x")
-    ax.set_title(f"{t.id}: target {SYMBOL[t.comparison]} {_fmt_level(t.target, t.metric)}")
+    ax.set_title(f"{t.id}: target {SYMBOL[t.comparison]} {fmt_level(t.target, t.metric)}")
     return ax
 
 
-def _achievable(result: Any, id: str, confidence: float) -> float:
-    """The target achievable at ``confidence`` (see :func:`okma_sim.targets.achievable_target`)."""
-    from .targets import achievable_target
+def achievable_level(result: Any, id: str, confidence: float) -> float:
+    """The target achievable at ``confidence`` (see :func:`okma_sim.results.achievable_target`)."""
+    from okma_sim.results import achievable_target
     return achievable_target(result, id, confidence)
 
 
 def _curve_frame(result: Any, id: str, levels: Sequence[float] | None = None):
     """Achievability curve as a table with columns level, probability, stderr."""
-    from .targets import achievability_curve as curve
+    from okma_sim.results import achievability_curve as curve
     df = curve(result, id, targets=levels)
     return df.rename(columns={"target": "level"})
 
@@ -255,7 +255,7 @@ def achievability_curve(result: Any, id: str | None = None, *, ax=None,
         Target levels to evaluate (default: 41 quantiles of the simulated values from 1% to
         99%, plus the current target).
     curve : DataFrame, optional
-        A precomputed :func:`okma_sim.targets.achievability_curve` (columns ``target``,
+        A precomputed :func:`okma_sim.results.achievability_curve` (columns ``target``,
         ``probability``, ``stderr``); default: computed from the result, at ``levels``.
 
     Returns
@@ -285,15 +285,15 @@ def achievability_curve(result: Any, id: str | None = None, *, ax=None,
     ax.plot(x, p, color="tab:blue", lw=2, gid="curve", label="P(target met)")
     e = result.probability(t.id)
     ax.axvline(t.target, color="tab:red", ls="--", lw=1.5, gid="target",
-               label=f"current target {_fmt_level(t.target, t.metric)}: "
+               label=f"current target {fmt_level(t.target, t.metric)}: "
                      f"P = {e.probability:.0%} ± {e.stderr:.1%}")
     if confidence is not None:
-        level = _achievable(result, t.id, confidence)
+        level = achievable_level(result, t.id, confidence)
         ax.axhline(confidence, color="tab:green", ls=":", lw=1.5, gid="confidence",
                    label=f"{confidence:.0%} confidence")
         if math.isfinite(level):
             ax.axvline(level, color="tab:green", ls="-", lw=1.2, gid="achievable",
-                       label=f"achievable at {confidence:.0%}: {_fmt_level(level, t.metric)}")
+                       label=f"achievable at {confidence:.0%}: {fmt_level(level, t.metric)}")
     ax.plot([t.target], [e.probability], "o", color="tab:red", zorder=5, gid="target_point")
     ax.set_ylim(0, 1)
     _percent_axis(ax, "y")
@@ -308,14 +308,29 @@ def achievability_curve(result: Any, id: str | None = None, *, ax=None,
     return ax
 
 
-def _fmt_level(x: float, metric: str) -> str:
-    if metric in _PERCENT:
+def fmt_level(x: float, metric: str) -> str:
+    if metric in PERCENT_METRICS:
         return f"{x:.1%}"
     if abs(x) >= 1e6:
         return f"{x / 1e6:.2f}M"
     if abs(x) >= 1e4:
         return f"{x / 1e3:.0f}k"
     return f"{x:.3g}"
+
+
+def cost_frontier(solve: Any, *, ax=None):
+    """Cost of the cheapest plan found against the probability level it reaches (a step
+    plot), with the verified answer marked; ``solve`` is a :class:`~okma_sim.analysis.SolveResult`.
+    Returns the Axes."""
+    ax = _ax(ax, figsize=(6, 4))
+    # a level between two grid levels costs at most the higher one's cost: steps "pre"
+    ax.step(solve.frontier["level"], solve.frontier["cost"], where="pre", color="C0",
+            label="cheapest found")
+    ax.plot([solve.probability], [solve.cost], "o", color="C3", label="answer (verified)")
+    ax.set_xlabel("P(all objectives met) at least")
+    ax.set_ylabel(f"cost{' (' + solve.plan.currency + ')' if solve.plan else ''}")
+    ax.legend(loc="best", fontsize="small")
+    return ax
 
 
 def tornado(data: Any, *, ax=None, base: float | None = None, n: int | None = 12,
@@ -326,7 +341,7 @@ def tornado(data: Any, *, ax=None, base: float | None = None, n: int | None = 12
     ----------
     data : DataFrame or sequence of dicts
         One row per parameter with ``parameter``, ``p_low`` and ``p_high`` (the outcome with the
-        parameter pinned at its low and its high value), as :func:`okma_sim.sensitivity.tornado`
+        parameter pinned at its low and its high value), as :func:`okma_sim.analysis.tornado`
         returns; ``low`` and ``high`` (the pinned values) label the bars when present. Rows are
         drawn largest swing on top.
     base : float or Estimate, optional
@@ -405,7 +420,7 @@ def policy_comparison(results: Any, *, ax=None, ids: Sequence[str] | None = None
     Parameters
     ----------
     results : PolicyComparison, mapping of name -> SimulationResult, or DataFrame
-        Results to compare, e.g. from :func:`okma_sim.compare.compare`. Runs under one seed
+        Results to compare, e.g. from :func:`okma_sim.analysis.compare`. Runs under one seed
         (common random numbers) also get the paired difference in P(all objectives met) from
         the first, in the legend. Or a tidy table with columns ``scenario``, ``id``,
         ``probability``, ``stderr``.
@@ -435,7 +450,7 @@ def policy_comparison(results: Any, *, ax=None, ids: Sequence[str] | None = None
         results = dict(zip(results.names, results.results))
     labels: dict[str, str] = {}
     if isinstance(results, Mapping):
-        from .compare import paired_difference
+        from okma_sim.analysis import paired_difference
         res_list = list(results.values())
         r0 = res_list[0]
         for name, res in list(results.items())[1:]:
@@ -494,7 +509,7 @@ def pit_histogram(pit: Any, *, ax=None, bins: int = 10, label: str | None = None
     Parameters
     ----------
     pit : array-like of float in [0, 1], or BacktestResult
-        PIT values; a :class:`okma_sim.backtest.BacktestResult` gives those of all its
+        PIT values; a :class:`okma_sim.inference.BacktestResult` gives those of all its
         metric-months.
     bins : int
         Equal-width bins over [0, 1].
@@ -544,7 +559,7 @@ def coverage_chart(coverage: Mapping[Any, float], *, ax=None, n: int | None = No
     ----------
     coverage : mapping of nominal level -> observed share, or BacktestResult
         Levels as fractions (0.8) or percent keys (``"80"``, as in ``backtest --json``); a
-        :class:`okma_sim.backtest.BacktestResult` gives its pooled coverage and ``n``.
+        :class:`okma_sim.inference.BacktestResult` gives its pooled coverage and ``n``.
     n : int, optional
         How many forecasts each share is over; draws ±1.96 binomial SE around the nominal level,
         the range a calibrated forecast would show.
@@ -602,7 +617,7 @@ def save_png(fig, path, *, overwrite: bool = False, dpi: int = 110, **kwargs):
     unless asked), then close it. Returns the path."""
     import matplotlib.pyplot as plt
 
-    from .plan import atomic_write
+    from okma_sim._core.files import atomic_write
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, **kwargs)
     plt.close(fig)

@@ -1,0 +1,50 @@
+"""The one number formatter for text shown to people (tables, messages, chart labels).
+
+Files keep their own exact forms (a sweep CSV writes round-tripping numbers); this is for
+reading at a glance.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["format_number", "format_level"]
+
+
+def format_number(x: float | None, *, digits: int = 3) -> str:
+    """A number for people: ``36.15M``, ``12.3k``, ``250``, ``0.302``; ``nan`` when missing.
+
+    Millions get two decimals, tens of thousands one, whole numbers and anything of 100 or
+    more none, and smaller numbers ``digits`` decimals.
+
+    Examples
+    --------
+    >>> format_number(36_150_000), format_number(12_345), format_number(7.0)
+    ('36.15M', '12.3k', '7')
+    >>> format_number(0.30215), format_number(None)
+    ('0.302', 'nan')
+    """
+    if x is None:
+        return "nan"
+    x = float(x)
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    ax = abs(x)
+    if ax >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if ax >= 1e4:
+        return f"{x / 1e3:.1f}k"
+    if ax >= 100 or x.is_integer():
+        return f"{x:.0f}"
+    return f"{x:.{digits}f}"
+
+
+def format_level(x: float, percent: bool = False) -> str:
+    """A target level: a percentage for rate metrics, else :func:`format_number`.
+
+    Examples
+    --------
+    >>> format_level(0.3, percent=True), format_level(2_500_000)
+    ('30.0%', '2.50M')
+    """
+    return f"{x:.1%}" if percent else format_number(x)

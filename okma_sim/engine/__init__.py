@@ -1,0 +1,11 @@
+"""The engine: runs a model for a plan in fixed seed blocks of paths, with MC, Latin
+hypercube or Sobol designs, any executor (in-process, threads, Dask), and adaptive stopping."""
+
+from ._adaptive import DEFAULT_FIRST, half_width
+from ._designs import (SAMPLERS, ParameterDesign, check_correlation, iman_conover,
+                       nearest_correlation, spearman_to_normal)
+from ._simulate import RunSpec, draw_parameters, resolve_parameters, simulate
+
+__all__ = ["DEFAULT_FIRST", "SAMPLERS", "ParameterDesign", "RunSpec", "check_correlation",
+           "draw_parameters", "half_width", "iman_conover", "nearest_correlation",
+           "resolve_parameters", "simulate", "spearman_to_normal"]

@@ -1,0 +1,8 @@
+"""Validated loaders for what the model is fitted to or conditioned on: the rep-month history
+CSV and CRM opportunity exports. Every bad cell is named by file, row and column."""
+
+from ._history import (DEAL_STAGES, OPPORTUNITY_COLUMNS, REP_MONTH_COLUMNS, load_opportunities,
+                       load_rep_month, opportunities_to_panel, opportunity_summary)
+
+__all__ = ["DEAL_STAGES", "OPPORTUNITY_COLUMNS", "REP_MONTH_COLUMNS", "load_opportunities",
+           "load_rep_month", "opportunities_to_panel", "opportunity_summary"]

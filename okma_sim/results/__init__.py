@@ -1,0 +1,16 @@
+"""What came out of a simulation: per-path aggregates become KR and objective verdicts,
+probabilities with Monte Carlo standard errors, quantiles, bands, OKR grades and one-result
+views (achievable targets, achievability curves). Results never import plotting: the ``.plot``
+accessor is registered from above, by the plotting layer."""
+
+from ._aggregate import aggregate
+from ._estimate import QUANTILES, Estimate, estimate, mean_stderr
+from ._grading import grade, label, score_distribution, scores
+from ._result import SimulationResult
+from ._views import (DEFAULT_FRONTIER_LEVELS, achievability_curve, achievable_target,
+                     achievable_targets, check_confidence, direction)
+
+__all__ = ["QUANTILES", "DEFAULT_FRONTIER_LEVELS", "Estimate", "SimulationResult", "aggregate",
+           "achievability_curve", "achievable_target", "achievable_targets", "check_confidence",
+           "direction", "estimate", "grade", "label", "mean_stderr", "score_distribution",
+           "scores"]
