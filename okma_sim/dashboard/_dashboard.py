@@ -1,8 +1,8 @@
 """The live dashboard: drag a lever or a target and watch the odds move.
 
 Two layers, as in Mesa's ``user_param``: the sliders are declared as data apart from the model
-(:mod:`._sliders`), and :class:`Dashboard` builds ipywidgets from them (ipywidgets is imported
-only there).
+(:class:`~okma_sim.dashboard.SliderSpec`, :func:`~okma_sim.dashboard.slider_specs`), and
+:class:`Dashboard` builds ipywidgets from them (ipywidgets is imported only there).
 
 The dashboard re-simulates with the same seed on every refresh (common random numbers), so a
 change of one lever moves the probabilities smoothly instead of reshuffling the noise. Targets
