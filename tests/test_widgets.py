@@ -23,7 +23,7 @@ from okma_sim import OkmaError  # noqa: E402
 from okma_sim import BLOCK_SIZE  # noqa: E402
 from okma_sim.dashboard import (Dashboard, SliderSpec, default_workers,  # noqa: E402
                                 slider_specs)
-from okma_sim.dashboard._widgets import _png  # noqa: E402
+from okma_sim.dashboard._render import png_bytes  # noqa: E402
 
 N = 1000
 SEED = 7
@@ -209,7 +209,7 @@ def test_chart_follows_levers_and_target(plan):
     dash.sliders["lever:prospect_visits_per_week"].value = 12
     dash.sliders["target:revenue"].value = 0.35
     assert dash.chart.value != png
-    ax = dash._ax
+    ax = dash._fan.ax
     b = dash.result.bands("revenue_growth", (0.05, 0.5, 0.95))
     median = next(ln for ln in ax.lines if ln.get_gid() == "median")
     np.testing.assert_allclose(median.get_ydata(), b["p50"])
@@ -229,16 +229,16 @@ def test_chart_blits_the_fan_over_a_steady_background(plan):
     from PIL import Image
 
     dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=True, workers=1)
-    ylim = dash._ax.get_ylim()
+    ylim = dash._fan.ax.get_ylim()
     dash.sliders["lever:prospect_visits_per_week"].value = 8
-    assert dash.blit_count == 1 and dash._ax.get_ylim() == ylim
+    assert dash.blit_count == 1 and dash._fan.ax.get_ylim() == ylim
     b = dash.result.bands("revenue_growth", (0.05, 0.5, 0.95))
-    median = next(ln for ln in dash._ax.lines if ln.get_gid() == "median")
+    median = next(ln for ln in dash._fan.ax.lines if ln.get_gid() == "median")
     np.testing.assert_allclose(median.get_ydata(), b["p50"])
     blitted = np.asarray(Image.open(io.BytesIO(dash.chart.value)).convert("RGB"), float)
     # the same figure drawn the ordinary way, every artist in z-order
-    dash._fig.canvas.draw()
-    full = np.asarray(Image.open(io.BytesIO(_png(dash._fig))).convert("RGB"), float)
+    dash._fan.fig.canvas.draw()
+    full = np.asarray(Image.open(io.BytesIO(png_bytes(dash._fan.fig))).convert("RGB"), float)
     assert blitted.shape == full.shape
     differ = np.abs(blitted - full).max(axis=2) > 40
     assert differ.mean() < 1e-3  # only faint grid lines differ: drawn under, not over, bands
@@ -248,18 +248,18 @@ def test_chart_blits_the_fan_over_a_steady_background(plan):
     assert (np.abs(before - blitted).max(axis=2) > 40).mean() > 0.01
     # a target inside the range moves only the target line
     dash.sliders["target:revenue"].value = 0.4
-    assert dash.blit_count == 3 and dash._ax.get_ylim() == ylim
-    line = next(ln for ln in dash._ax.lines if ln.get_gid() == "target")
+    assert dash.blit_count == 3 and dash._fan.ax.get_ylim() == ylim
+    line = next(ln for ln in dash._fan.ax.lines if ln.get_gid() == "target")
     assert set(line.get_ydata()) == {0.4}
 
 
 def test_chart_rescales_when_the_fan_leaves_the_axes(plan):
     dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=True, workers=1,
                      metric="new_customers")
-    lo, hi = dash._ax.get_ylim()
+    lo, hi = dash._fan.ax.get_ylim()
     dash.sliders["lever:prospect_visits_per_week"].value = 15  # more prospects, more wins
     b = dash.result.bands("new_customers", (0.05, 0.95))
-    lo2, hi2 = dash._ax.get_ylim()
+    lo2, hi2 = dash._fan.ax.get_ylim()
     assert b["p95"].max() > hi and lo2 <= b["p05"].min() and hi2 >= b["p95"].max()
     assert dash.blit_count == 0
 

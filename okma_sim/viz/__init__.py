@@ -1,10 +1,25 @@
 """Matplotlib figures drawn from results' data. Every function takes ``ax=`` and returns the
-Axes. The ``.plot`` accessors of the result classes are registered here, from above."""
+Axes. The ``.plot`` accessors of the result classes are registered here, from above.
+Importing this package does not import matplotlib: each figure imports it when drawn.
 
-from ._plots import (PERCENT_METRICS, SYMBOL, achievability_curve, achievable_level,
-                     cost_frontier, coverage_chart, fan_chart, fmt_level, histogram, main_target, metric_label,
-                     pit_histogram, policy_comparison, probability_bars, save_check_figures,
-                     save_png, tornado)
+Labels and levels
+    metric_label, fmt_level, main_target, achievable_level, PERCENT_METRICS, SYMBOL
+One simulation
+    fan_chart, probability_bars, histogram, achievability_curve
+Analyses
+    tornado, cost_frontier, policy_comparison
+Backtests
+    pit_histogram, coverage_chart
+Files
+    save_png, save_check_figures
+"""
+
+from ._analysis_figures import cost_frontier, policy_comparison, tornado
+from ._backtest_figures import coverage_chart, pit_histogram
+from ._files import save_check_figures, save_png
+from ._labels import (PERCENT_METRICS, SYMBOL, achievable_level, fmt_level, main_target,
+                      metric_label)
+from ._result_figures import achievability_curve, fan_chart, histogram, probability_bars
 
 __all__ = ["PERCENT_METRICS", "SYMBOL", "achievability_curve", "achievable_level",
            "cost_frontier", "coverage_chart", "fan_chart", "fmt_level", "histogram", "main_target",

@@ -13,7 +13,7 @@ from okma_sim._core.accessors import register_accessor
 from okma_sim.analysis import SensitivityResult, SolveResult
 from okma_sim.results import SimulationResult
 
-from . import _plots
+from . import _analysis_figures, _result_figures
 
 __all__ = ["SimulationPlot", "SolvePlot", "SensitivityPlot"]
 
@@ -51,20 +51,20 @@ class SimulationPlot(_Accessor):
 
     def fan(self, metric: str | None = None, **kwargs):
         """Per-month bands of a metric (:func:`okma_sim.viz.fan_chart`)."""
-        return _plots.fan_chart(self._obj, metric, **kwargs)
+        return _result_figures.fan_chart(self._obj, metric, **kwargs)
 
     def bars(self, **kwargs):
         """P(met) of every objective and KR with error bars
         (:func:`okma_sim.viz.probability_bars`)."""
-        return _plots.probability_bars(self._obj, **kwargs)
+        return _result_figures.probability_bars(self._obj, **kwargs)
 
     def hist(self, id: str | None = None, **kwargs):
         """Distribution of an objective's or KR's value (:func:`okma_sim.viz.histogram`)."""
-        return _plots.histogram(self._obj, id, **kwargs)
+        return _result_figures.histogram(self._obj, id, **kwargs)
 
     def curve(self, id: str | None = None, **kwargs):
         """Target against P(met) (:func:`okma_sim.viz.achievability_curve`)."""
-        return _plots.achievability_curve(self._obj, id, **kwargs)
+        return _result_figures.achievability_curve(self._obj, id, **kwargs)
 
 
 class SolvePlot(_Accessor):
@@ -74,7 +74,7 @@ class SolvePlot(_Accessor):
 
     def frontier(self, ax=None):
         """Cost against the probability level reached (:func:`okma_sim.viz.cost_frontier`)."""
-        return _plots.cost_frontier(self._obj, ax=ax)
+        return _analysis_figures.cost_frontier(self._obj, ax=ax)
 
 
 class SensitivityPlot(_Accessor):
@@ -85,7 +85,7 @@ class SensitivityPlot(_Accessor):
     def tornado(self, ax=None, *, top: int | None = 12):
         """Bars from P at p10 to P at p90 around the base probability
         (:func:`okma_sim.viz.tornado`)."""
-        return _plots.tornado(self._obj.tornado, ax=ax, base=self._obj.base, n=top)
+        return _analysis_figures.tornado(self._obj.tornado, ax=ax, base=self._obj.base, n=top)
 
 
 register_accessor(SimulationResult, "plot", SimulationPlot)
