@@ -8,16 +8,16 @@ Given the rep-month actuals of the first ``T`` months, :func:`review`
 2. rebuilds the model's state at the start of month ``T + 1``: seats, tenure, customers, the
    training stock, the management rules' running responses (replayed on the actuals with the
    model's own review code), year-to-date revenue, the last CSAT and the quarters surveyed
-   (:mod:`._review_replay`);
+   (``_review_replay``);
 3. updates the parameter uncertainty with the year-to-date data by importance sampling and
-   reports the effective sample size (ESS), warning when it collapses (:mod:`._review_posterior`
-   states the update; the likelihood terms are in :mod:`._review_likelihood`);
+   reports the effective sample size (ESS), warning when it collapses (``_review_posterior``
+   states the update; the likelihood terms are in ``_review_likelihood``);
 4. simulates only the remaining months, with the observed months prepended before the KR and
    objective aggregates are taken, and sets the importance weights on the result;
 5. compares every P(met) with the plan-time P (the plan simulated from scratch with the same
    seed and paths), lists the KRs and objectives at risk and the reps behind a KR's pace
-   (:mod:`._review_flags`), and searches for the cheapest lever change that restores P(all
-   objectives met) (:mod:`._review_recommend`).
+   (``_review_flags``), and searches for the cheapest lever change that restores P(all
+   objectives met) (``_review_recommend``).
 
 When the actuals cover the whole horizon there is nothing to simulate: the observed verdicts
 are reported (probability 1 or 0, standard error 0). ``result.params`` shows the draws used.

@@ -4,7 +4,7 @@ on them, and the model state at the start of the first unobserved month.
 The replay steps through the observed months with the observed values, applying the plan's
 rules at each review with the model's own review code (vectorised over paths: only the
 coaching effect and the hiring delay differ between paths). :func:`observed_state` adds the
-parameter update (:mod:`._review_posterior`) and sets the resumed state from both.
+parameter update (``_review_posterior``) and sets the resumed state from both.
 """
 
 from __future__ import annotations
