@@ -7,8 +7,11 @@ from ._backtest import (LEVELS, BacktestResult, BacktestRun, backtest, check_cut
 from ._calibrate import (FORMATS, FitEntry, FitResult, calibrate, crm_effort, fit_history,
                          fit_opportunities, fit_rep_month, history_from_simulation, load_history,
                          rep_month_features)
-from ._review import (LIKELIHOOD_TERMS, Actuals, ReviewResult, flag_reps, load_actuals,
-                      observed_metrics, observed_state, review)
+from okma_sim.io import Actuals, load_actuals  # re-exported: the loader lives in io
+from ._review import ReviewResult, review
+from ._review_flags import flag_reps
+from ._review_likelihood import LIKELIHOOD_TERMS
+from ._review_replay import observed_metrics, observed_state
 
 __all__ = ["FORMATS", "LEVELS", "LIKELIHOOD_TERMS", "Actuals", "BacktestResult", "BacktestRun",
            "FitEntry", "FitResult", "ReviewResult", "backtest", "calibrate", "check_cutoff",
