@@ -2,11 +2,15 @@
 backtests on held-out months, and the mid-period review (re-forecast from actuals). These fit
 :class:`okma_sim.models.SalesTeamModel`'s parameters; another model needs its own."""
 
-from ._backtest import (LEVELS, BacktestResult, BacktestRun, backtest, check_cutoff,
-                        crps_ensemble, history_months, randomized_pit, rolling_backtest)
-from ._calibrate import (FORMATS, FitEntry, FitResult, calibrate, crm_effort, fit_history,
-                         fit_opportunities, fit_rep_month, history_from_simulation, load_history,
-                         rep_month_features)
+from ._backtest import backtest, check_cutoff, history_months, rolling_backtest
+from ._backtest_result import BacktestResult, BacktestRun
+from ._calibrate import FORMATS, calibrate, fit_history, load_history
+from ._features import crm_effort, rep_month_features
+from ._fit_opportunities import fit_opportunities
+from ._fit_rep_month import fit_rep_month
+from ._fit_result import FitEntry, FitResult
+from ._scores import LEVELS, crps_ensemble, randomized_pit
+from ._simulated_history import history_from_simulation
 from ._review import (LIKELIHOOD_TERMS, Actuals, ReviewResult, flag_reps, load_actuals,
                       observed_metrics, observed_state, review)
 
