@@ -50,6 +50,7 @@ class Collector:
         self.entries[name] = entry(name, self.priors[name], 0, "prior", "", note)
 
     def prior_of(self, name: str) -> Prior:
+        """``name``'s prior on its fitting scale (within the model's bounds)."""
         return Prior.of(name, self.priors[name], self.bounds.get(name, (-math.inf, math.inf)))
 
     # -- fitting steps -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Likelihoods of the rep-month fit, vectorised over a batch of parameter values (every
-parameter array is ``(B,)``): acquisition with the rep-skill random effect integrated out,
-revenue given new and kept customers, churn, follow-up reach and CSAT."""
+"""Likelihoods of the fits, vectorised over a batch of parameter values (every parameter
+array is ``(B,)``): acquisition with the rep-skill random effect integrated out (both fits),
+and for a rep-month history revenue given new and kept customers, churn, follow-up reach and
+CSAT."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from scipy import special
 
 from okma_sim.models import REFERENCE_REVISIT_RATE
 
-#: skill parameters held by the acquisition block, in order
+#: parameters of the acquisition block, in order
 ACQUISITION = ("base_win_rate", "skill_cv", "visit_elasticity", "training_effect",
                "quarter_end_uplift")
 #: parameters of the revenue block (besides the shared quarter-end uplift)
