@@ -13,7 +13,7 @@ from scipy import stats
 
 import okma_sim
 from okma_sim import DataError
-from okma_sim.inference._backtest import _Seat, _simulate_window
+from okma_sim.inference._forecast import Seat, simulate_window
 from okma_sim.inference import (backtest, check_cutoff, crps_ensemble, randomized_pit,
                                 rolling_backtest)
 from okma_sim.inference import load_history
@@ -86,15 +86,15 @@ def test_window_simulation_follows_the_recorded_roster():
     n = 4000
     params = {k: np.full(n, v) for k, v in fixed.items()}
     skills = [0.8, 1.0, 1.3]
-    seats = [_Seat(rep=f"A{i}", book=30.0, tenure=24.0, skill=s) for i, s in enumerate(skills)]
-    seats.append(_Seat(rep=None, book=0.0, state=0))
+    seats = [Seat(rep=f"A{i}", book=30.0, tenure=24.0, skill=s) for i, s in enumerate(skills)]
+    seats.append(Seat(rep=None, book=0.0, state=0))
     roster = [{"A0", "A1", "A2"}, {"A0", "A1"}, {"A0", "A1", "NEW"}]
     pv = 8.0  # visits per week
     lever = {"prospect_visits_per_week": pv, "customer_visits_per_week": 8.0,
              "training_hours_per_month": 0.0, "marketing_events_per_quarter": 0.0,
              "csat_surveys_per_year": 0.0}
-    out = _simulate_window(plan, seats, roster, [lever] * 3, params, "2027-04", seed=3,
-                           model=model)
+    out = simulate_window(plan, seats, roster, [lever] * 3, params, "2027-04", seed=3,
+                          model=model)
     eff = (pv * WEEKS_PER_MONTH / REFERENCE_PROSPECT_VISITS) ** 0.3
     expect = [2.0 * eff * sum(skills), 2.0 * eff * (0.8 + 1.0)]
     for g, mu in enumerate(expect):

@@ -19,7 +19,7 @@ import okma_sim
 from okma_sim import Distribution as D
 from okma_sim.inference import (FitResult, fit_history, fit_opportunities, fit_rep_month,
                                 history_from_simulation, load_history)
-from okma_sim.inference._calibrate import _beta_posterior, _named_from_quantiles, _Prior
+from okma_sim.inference._priors import Prior, beta_posterior, named_from_quantiles
 from okma_sim.io import REP_MONTH_COLUMNS, load_rep_month
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -375,9 +375,9 @@ def test_history_from_simulation_round_trips(tmp_path):
     D("uniform", {"low": 0.1, "high": 0.6}),
 ])
 def test_named_distribution_matches_the_posterior_interval(prior):
-    p = _Prior.of("x", prior, (-math.inf, math.inf))
+    p = Prior.of("x", prior, (-math.inf, math.inf))
     q05, q95 = p.phi_med - 0.3, p.phi_med + 0.5  # a skewed interval on the fitting scale
-    d = _named_from_quantiles(p, q05, q95)
+    d = named_from_quantiles(p, q05, q95)
     lo, hi = float(d.ppf(0.05)), float(d.ppf(0.95))
     assert lo == pytest.approx(float(p.scale.theta(q05)), rel=1e-4, abs=1e-6)
     assert hi == pytest.approx(float(p.scale.theta(q95)), rel=1e-4, abs=1e-6)
@@ -385,11 +385,11 @@ def test_named_distribution_matches_the_posterior_interval(prior):
 
 def test_conjugate_beta_posterior_is_exact():
     prior = D("beta", {"a": 18.0, "b": 2.0})
-    post = _beta_posterior(prior, 6, 8)
+    post = beta_posterior(prior, 6, 8)
     assert post.args == {"a": 24.0, "b": 4.0}
     # a non-beta prior goes through the grid: compare with the analytic beta posterior of a
     # uniform prior (a beta(1, 1) in disguise)
-    grid = _beta_posterior(D("uniform", {"low": 0.0, "high": 1.0}), 6, 8)
+    grid = beta_posterior(D("uniform", {"low": 0.0, "high": 1.0}), 6, 8)
     exact = stats.beta(7, 3)
     assert float(grid.mean()) == pytest.approx(exact.mean(), abs=1e-4)
     assert float(grid.frozen().std()) == pytest.approx(exact.std(), rel=1e-3)
@@ -398,17 +398,17 @@ def test_conjugate_beta_posterior_is_exact():
 def test_laplace_line_marginal_matches_exact_posterior():
     """A Poisson rate with a gamma prior has an exact gamma posterior: the fitted lognormal
     must carry the same 90% interval to within the log-normal vs gamma shape difference."""
-    from okma_sim.inference._calibrate import _laplace
+    from okma_sim.inference._laplace import laplace
     prior = D("gamma", {"shape": 4.0, "scale": 0.25})
     counts = np.array([3, 0, 2, 1, 4, 2, 1, 0, 2, 3], dtype=float)
-    p = _Prior.of("rate", prior, (0.0, math.inf))
+    p = Prior.of("rate", prior, (0.0, math.inf))
 
     def loglik(th):
         lam = th["rate"][:, None]
         return (counts[None, :] * np.log(lam) - lam).sum(1)
 
-    lap = _laplace([p], [(("rate",), loglik)], {})
+    lap = laplace([p], [(("rate",), loglik)], {})
     exact = stats.gamma(4.0 + counts.sum(), scale=1.0 / (4.0 + counts.size))
-    d = _named_from_quantiles(p, lap.q[0, 0], lap.q[0, 2])
+    d = named_from_quantiles(p, lap.q[0, 0], lap.q[0, 2])
     assert float(d.ppf(0.05)) == pytest.approx(exact.ppf(0.05), rel=0.01)
     assert float(d.ppf(0.95)) == pytest.approx(exact.ppf(0.95), rel=0.01)

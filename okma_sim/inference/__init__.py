@@ -2,16 +2,21 @@
 backtests on held-out months, and the mid-period review (re-forecast from actuals). These fit
 :class:`okma_sim.models.SalesTeamModel`'s parameters; another model needs its own."""
 
-from ._backtest import (LEVELS, BacktestResult, BacktestRun, backtest, check_cutoff,
-                        crps_ensemble, history_months, randomized_pit, rolling_backtest)
-from ._calibrate import (FORMATS, FitEntry, FitResult, calibrate, crm_effort, fit_history,
-                         fit_opportunities, fit_rep_month, history_from_simulation, load_history,
-                         rep_month_features)
 from okma_sim.io import Actuals, load_actuals  # re-exported: the loader lives in io
+
+from ._backtest import backtest, check_cutoff, history_months, rolling_backtest
+from ._backtest_result import BacktestResult, BacktestRun
+from ._calibrate import FORMATS, calibrate, fit_history, load_history
+from ._features import crm_effort, rep_month_features
+from ._fit_opportunities import fit_opportunities
+from ._fit_rep_month import fit_rep_month
+from ._fit_result import FitEntry, FitResult
 from ._review import ReviewResult, review
 from ._review_flags import flag_reps
 from ._review_likelihood import LIKELIHOOD_TERMS
 from ._review_replay import observed_metrics, observed_state
+from ._scores import LEVELS, crps_ensemble, randomized_pit
+from ._simulated_history import history_from_simulation
 
 __all__ = ["FORMATS", "LEVELS", "LIKELIHOOD_TERMS", "Actuals", "BacktestResult", "BacktestRun",
            "FitEntry", "FitResult", "ReviewResult", "backtest", "calibrate", "check_cutoff",

@@ -1,0 +1,135 @@
+"""What a backtest found: one cutoff's scored metric-months (:class:`BacktestRun`), and one
+backtest or a rolling series pooled (:class:`BacktestResult`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import pandas as pd
+
+from okma_sim._core.formatting import format_number
+
+from ._fit_result import FitResult
+from ._scores import summarize
+
+__all__ = ["BacktestRun", "BacktestResult"]
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    """One cutoff: the metric-months compared, their coverage and CRPS.
+
+    ``metrics`` holds one dict per metric and month: ``metric, month, actual, p05, p50, p95,
+    pit, crps, baseline_crps``. ``coverage`` maps ``"50"``, ``"80"``, ``"95"`` to the share
+    of those whose PIT lies in the central interval; ``crps`` and ``baseline_crps`` map each
+    metric to its mean CRPS over the months (in the metric's unit), ``crps_skill`` to
+    ``1 - crps / baseline_crps`` (positive: the model beats the naive baseline).
+    """
+
+    cutoff: str
+    horizon: int
+    metrics: tuple[Mapping[str, Any], ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def coverage(self) -> dict[str, float]:
+        return summarize(self.metrics)[0]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        cov, crps, base, skill = summarize(self.metrics)
+        return {"cutoff": self.cutoff, "horizon": self.horizon,
+                "metrics": [dict(e) for e in self.metrics], "coverage": cov, "crps": crps,
+                "baseline_crps": base, "crps_skill": skill, "n": len(self.metrics),
+                "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """One backtest, or a rolling series of them (``runs``), pooled.
+
+    Attributes
+    ----------
+    runs : tuple of BacktestRun
+    rolling : bool
+    format : str
+    n_paths, seed : int
+    warnings : tuple of str
+    """
+
+    runs: tuple[BacktestRun, ...]
+    rolling: bool
+    format: str
+    n_paths: int
+    seed: int
+    warnings: tuple[str, ...] = ()
+    fit: FitResult | None = field(default=None, compare=False)
+
+    @property
+    def entries(self) -> list[Mapping[str, Any]]:
+        return [dict(e, cutoff=r.cutoff) for r in self.runs for e in r.metrics]
+
+    @property
+    def coverage(self) -> dict[str, float]:
+        """Pooled coverage of the 50/80/95% central intervals."""
+        return summarize(self.entries)[0]
+
+    @property
+    def crps(self) -> dict[str, float]:
+        return summarize(self.entries)[1]
+
+    @property
+    def baseline_crps(self) -> dict[str, float]:
+        return summarize(self.entries)[2]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cutoff, metric and month."""
+        return pd.DataFrame(self.entries)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``backtest --json`` document (without the common CLI keys)."""
+        if not self.rolling and len(self.runs) == 1:
+            doc = self.runs[0].to_json_dict()
+            doc.pop("warnings", None)
+            return doc
+        cov, crps, base, skill = summarize(self.entries)
+        return {"cutoff": self.runs[0].cutoff if self.runs else None,
+                "cutoffs": [r.cutoff for r in self.runs],
+                "horizon": self.runs[0].horizon if self.runs else None,
+                "metrics": self.entries, "coverage": cov, "crps": crps,
+                "baseline_crps": base, "crps_skill": skill, "n": len(self.entries),
+                "runs": [r.to_json_dict() for r in self.runs]}
+
+    def table(self) -> str:
+        """A readable summary."""
+        cov, crps, base, skill = summarize(self.entries)
+        lines = []
+        if self.rolling:
+            lines.append(f"rolling backtest: {len(self.runs)} cutoffs "
+                         f"({self.runs[0].cutoff} to {self.runs[-1].cutoff}), horizon "
+                         f"{self.runs[0].horizon}, {self.n_paths:,} paths, seed {self.seed}")
+        else:
+            r = self.runs[0]
+            lines.append(f"backtest: cutoff {r.cutoff}, horizon {r.horizon}, "
+                         f"{self.n_paths:,} paths, seed {self.seed}")
+            lines.append("")
+            lines.append(f"{'metric':<16}{'month':<9}{'actual':>13}{'p05':>13}{'p50':>13}"
+                         f"{'p95':>13}{'PIT':>7}")
+            for e in r.metrics:
+                lines.append(f"{e['metric']:<16}{e['month']:<9}"
+                             f"{format_number(e['actual']):>13}{format_number(e['p05']):>13}"
+                             f"{format_number(e['p50']):>13}{format_number(e['p95']):>13}"
+                             f"{e['pit']:>7.2f}")
+        n = len(self.entries)
+        lines.append("")
+        lines.append(f"coverage over {n} metric-months (binomial SE at 80%: "
+                     f"{math.sqrt(0.16 / max(n, 1)):.3f}): " + ", ".join(
+                         f"{k}% -> {v:.2f}" for k, v in cov.items()))
+        for m in crps:
+            lines.append(f"CRPS {m:<14}{format_number(crps[m]):>13}  "
+                         f"naive {format_number(base[m]):>13}  "
+                         f"skill {skill[m]:+.2f}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
