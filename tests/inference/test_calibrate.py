@@ -22,7 +22,7 @@ from okma_sim.inference import (FitResult, fit_history, fit_opportunities, fit_r
 from okma_sim.inference._priors import Prior, beta_posterior, named_from_quantiles
 from okma_sim.io import REP_MONTH_COLUMNS, load_rep_month
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HISTORY = ROOT / "data" / "sales_history.csv"
 CRM = ROOT / "data" / "crm_sales_opportunities"
 

@@ -12,7 +12,7 @@ from okma_sim._core.errors import DataError
 from okma_sim.io import (REP_MONTH_COLUMNS, load_opportunities, load_rep_month,
                          opportunities_to_panel, opportunity_summary)
 
-CRM_DIR = Path(__file__).resolve().parents[1] / "data" / "crm_sales_opportunities"
+CRM_DIR = Path(__file__).resolve().parents[2] / "data" / "crm_sales_opportunities"
 
 HEADER = list(REP_MONTH_COLUMNS)
 # month, rep_id, prospect, customer, new, active, revisited, churned, revenue, training,

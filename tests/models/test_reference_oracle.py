@@ -44,7 +44,7 @@ METRICS = {"new_customers": "mean", "churned_customers": "sum", "revenue": "sum"
 
 
 def _load_reference():
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reference.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "reference.py"
     spec = importlib.util.spec_from_file_location("okma_reference", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

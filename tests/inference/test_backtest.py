@@ -19,7 +19,7 @@ from okma_sim.inference import (backtest, check_cutoff, crps_ensemble, randomize
 from okma_sim.inference import load_history
 from okma_sim.models.sales import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HISTORY = ROOT / "data" / "sales_history.csv"
 CRM = ROOT / "data" / "crm_sales_opportunities"
 

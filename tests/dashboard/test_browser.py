@@ -24,7 +24,7 @@ import pytest
 
 import okma_sim
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "06_dashboard.ipynb"
 CHROMIUM = os.environ.get("OKMA_CHROMIUM", "/usr/bin/chromium")  # Debian's Chromium
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -13,7 +13,7 @@ from cli_helpers import one_error_line as assert_one_line_error
 from cli_helpers import run_cli as cli
 import okma_sim
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HISTORY = ROOT / "data" / "sales_history.csv"
 CRM = ROOT / "data" / "crm_sales_opportunities"
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
