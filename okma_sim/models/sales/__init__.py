@@ -1,0 +1,31 @@
+"""The built-in sales-team model (docs/model.md states every formula and default).
+
+Contents
+--------
+SalesTeamModel
+    The model: metrics, levers, parameters, responses, and ``simulate`` (``_model.py``), which
+    runs the monthly step of ``_month.py`` (effort -> acquisition -> customers -> revenue ->
+    survey -> staffing) and the management reviews of ``_rules.py``.
+SalesState
+    The state between months, from which a run resumes (``_state.py``).
+PARAMETERS, METRICS, LEVERS, RESPONSES
+    The uncertain parameters (priors with their sources), metrics, levers and management
+    responses (``_priors.py``).
+WEEKS_PER_MONTH, REFERENCE_PROSPECT_VISITS, REFERENCE_TRAINING_HOURS, REFERENCE_REVISIT_RATE
+    The constants the model's equations are stated at (``_priors.py``).
+season_factor, survey_month
+    Quarter-end seasonality and the CSAT survey schedule (``_month.py``).
+"""
+
+from __future__ import annotations
+
+from ._model import SalesTeamModel
+from ._month import season_factor, survey_month
+from ._priors import (LEVERS, METRICS, PARAMETERS, REFERENCE_PROSPECT_VISITS,
+                      REFERENCE_REVISIT_RATE, REFERENCE_TRAINING_HOURS, RESPONSES,
+                      WEEKS_PER_MONTH)
+from ._state import SalesState
+
+__all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
+           "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "SalesState",
+           "SalesTeamModel", "WEEKS_PER_MONTH", "season_factor", "survey_month"]

@@ -1,0 +1,465 @@
+"""The monthly step of the sales-team model, stage by stage (docs/model.md sections 1 and 5).
+
+Each month, on every path and seat (arrays of shape paths x seats):
+
+effort
+    visits and training/coaching hours, visits capped by the selling hours left;
+acquisition
+    new customers, Poisson around a rate set by skill, ramp, training, coaching, prospect
+    visits, season and marketing;
+customers
+    follow-up visits reach some customers (revisits); churn falls with the revisit rate;
+revenue
+    repeat orders of the kept customers plus the new customers' first orders, gamma values;
+survey
+    in survey months, responses and satisfied responses (CSAT);
+record, carry over
+    the month's metrics, and the state the next month starts from;
+staffing
+    departures at the end of the month; vacant seats refilled after the hiring delay.
+
+Counts that move with a lever are drawn by inverse CDF from common uniforms (or normals), each
+kind of draw from its own stream. The speed shortcuts the stages consult (``run.fast``) live in
+``_fast.py``; they change no result.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+from scipy import special
+
+from okma_sim._core.calendar import month_number
+from okma_sim._core.counts import binomial_icdf, binomial_normal_icdf, poisson_icdf
+
+from ._fast import Shortcuts, count_down_vacancies, find_shortcuts, sparse_where
+from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
+                      REFERENCE_TRAINING_HOURS, WEEKS_PER_MONTH)
+from ._state import SalesState
+
+__all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "departures",
+           "effort", "follow_ups", "new_outputs", "record_month", "refills", "rep_skill",
+           "revenue", "season_factor", "setup_run", "start_month", "survey", "survey_month",
+           "visit_plan"]
+
+#: the per-seat history columns of ``Outcomes.per_rep``
+REP_COLUMNS = ("filled", "prospect_visits", "customer_visits", "new_customers",
+               "active_customers", "revisited_customers", "churned_customers", "revenue",
+               "training_hours", "csat_responses", "csat_satisfied")
+
+
+def season_factor(calendar_month: np.ndarray | int, uplift: np.ndarray) -> np.ndarray:
+    """Quarter-end seasonality: 1 + u in Mar/Jun/Sep/Dec, 1 - u/2 otherwise (mean 1 a year)."""
+    qe = (np.asarray(calendar_month) % 3) == 0
+    return np.where(qe, 1.0 + uplift, 1.0 - uplift / 2.0)
+
+
+def survey_month(calendar_month: int, per_year: float) -> bool:
+    """Whether a survey is scheduled in a calendar month (evenly spaced, ending in December)."""
+    k = int(round(per_year))
+    if k <= 0:
+        return False
+    step = max(1, int(round(12 / min(k, 12))))
+    return calendar_month % step == 0
+
+
+def rep_skill(cv: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Skill of a new rep: lognormal with mean 1 and coefficient of variation ``cv``, from
+    standard normals ``z``."""
+    s2 = np.log1p(cv * cv)
+    return np.exp(-s2 / 2 + np.sqrt(s2) * z)
+
+
+# -- the run ----------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """What the monthly step needs that stays fixed through a run: sizes, the plan's lever
+    levels and team, and rates derived from the parameters (per path, or (paths, 1) in
+    ``col`` to broadcast over seats)."""
+
+    n: int  # paths
+    S: int  # seats
+    m0: int  # horizon months already done
+    M: int  # months to run
+    p: Mapping[str, np.ndarray]
+    col: Mapping[str, np.ndarray]
+    pv_plan: float  # prospect visits per rep-month
+    cv_plan: float  # customer visits per rep-month
+    th_plan: float  # training hours per rep-month
+    mkt_plan: float  # marketing events per quarter
+    surveys: float  # CSAT surveys per year
+    hpv: float  # hours per prospect visit
+    hcv: float  # hours per customer visit
+    cap_hours: float  # selling hours per rep-month
+    hourly: float  # cost of a training or coaching hour
+    cum_base: np.ndarray  # cumulative baseline revenue by horizon month
+    cal: np.ndarray  # calendar month (1..12) of each horizon month
+    quarter_of: np.ndarray  # quarter (0, 1, ...) of each horizon month
+    h_att: np.ndarray  # monthly attrition hazard
+    hire_delay: np.ndarray  # whole months a vacated seat stays empty
+    logit_base: np.ndarray
+    retention: np.ndarray
+    vcv2: np.ndarray  # squared coefficient of variation of an order's value
+    mkt_mult_plan: np.ndarray  # acquisition multiplier of the planned marketing events
+    season_of: dict[bool, np.ndarray]  # season factor (paths, 1): quarter-end month or not
+    ramp_den: np.ndarray
+    # row sums of integer-valued (paths, seats) arrays as a matrix-vector product: several
+    # times faster than .sum(1) over 12 seats, and exact for integers in any order
+    ones: np.ndarray
+    ones_q: np.ndarray
+    fast: Shortcuts | None = None
+    sat_norm: float = 1.0 - math.exp(-1.0)  # training uplift at one unit of stock is 1
+
+
+def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping[str, float],
+              baseline: np.ndarray) -> Run:
+    """The fixed quantities of a run of ``plan`` from state ``st`` (``levers``: the plan's
+    lever levels; ``baseline``: baseline revenue by horizon month)."""
+    n, S = st.seat.shape
+    H = plan.horizon_months
+    team = plan.team
+    col = {k: v[:, None] for k, v in p.items()}  # (n, 1) for broadcasting over seats
+    start = month_number(plan.start_month) % 12  # calendar month - 1
+    mkt_plan = levers["marketing_events_per_quarter"]
+    run = Run(
+        n=n, S=S, m0=st.month_index, M=H - st.month_index, p=p, col=col,
+        pv_plan=levers["prospect_visits_per_week"] * WEEKS_PER_MONTH,
+        cv_plan=levers["customer_visits_per_week"] * WEEKS_PER_MONTH,
+        th_plan=levers["training_hours_per_month"], mkt_plan=mkt_plan,
+        surveys=levers["csat_surveys_per_year"],
+        hpv=team.hours_per_prospect_visit, hcv=team.hours_per_customer_visit,
+        cap_hours=team.selling_hours_per_month, hourly=team.hourly_cost,
+        cum_base=np.cumsum(baseline), cal=plan.calendar_months(),
+        quarter_of=((start + np.arange(H)) // 3) - start // 3,
+        h_att=1.0 - (1.0 - np.clip(p["rep_attrition_annual"], 0, 1)) ** (1.0 / 12.0),
+        hire_delay=np.maximum(0.0, np.rint(p["hiring_delay_months"])),
+        logit_base=special.logit(np.clip(p["csat_base"], 1e-9, 1 - 1e-9)),
+        retention=np.clip(col["training_retention"], 0, 1),
+        vcv2=p["order_value_cv"] ** 2,
+        mkt_mult_plan=1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan),
+        # season_factor depends on the month only through quarter end or not
+        season_of={qe: season_factor(3 if qe else 1, p["quarter_end_uplift"])[:, None]
+                   for qe in (False, True)},
+        ramp_den=np.maximum(col["ramp_months"], 1e-9),
+        ones=np.ones(S), ones_q=np.ones(st.quarters_done.shape[1]))
+    run.fast = find_shortcuts(st, plan.management.rules, plan.management.review_every_months,
+                              functools.partial(visit_plan, run))
+    return run
+
+
+def new_outputs(run: Run, plan, record_reps: bool
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, float]]:
+    """Empty metric arrays (paths x months), per-seat history (or None) and diagnostics."""
+    out = {k: np.empty((run.n, run.M)) for k in METRICS}
+    reps = {k: np.zeros((run.n, run.S, run.M)) for k in REP_COLUMNS} if record_reps else None
+    diag = {"capacity_capped_rep_months": 0.0, "rep_months": 0.0, "months_no_customers": 0.0,
+            "departures": 0.0, "hires": 0.0}
+    for r_i, r in enumerate(plan.management.rules):
+        rid = r.id or f"rule{r_i}"
+        diag[f"rule:{rid}:fired"] = 0.0
+        diag[f"rule:{rid}:cost"] = 0.0
+    return out, reps, diag
+
+
+# -- the month --------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Month:
+    """One month's quantities, per seat (paths x seats) unless noted, filled in stage by
+    stage."""
+
+    j: int  # month of this run (column of the outputs)
+    g: int  # month of the horizon
+    cm: int  # calendar month, 1..12
+    season: np.ndarray  # (paths, 1)
+    filled: np.ndarray
+    f_filled: np.ndarray
+    # effort
+    pv: Any = None  # prospect visits made
+    cv: Any = None  # customer (follow-up) visits made
+    th: Any = None  # training hours (planned and rule-driven)
+    coach_on: Any = None  # seats coached now (None: no coaching in the run)
+    coach_h: Any = 0.0  # coaching hours
+    train_on: Any = None  # seats receiving rule-driven training (None: none in the run)
+    coach_mult: Any = 1.0  # uplift of conversion and follow-up reach while coached
+    # customers and revenue
+    active: Any = None  # customers held at the start of the month
+    new: Any = None
+    revisited: Any = None
+    rr_seat: Any = None  # revisit rate
+    churned: Any = None
+    revenue: Any = None
+    # survey (tot_*, got: per path)
+    responses: Any = None
+    satisfied: Any = None
+    tot_resp: Any = None
+    tot_sat: Any = None
+    got: Any = None  # a survey completed with responses
+    # training and coaching hours received
+    trh: Any = None
+    trh_sum: Any = None  # per path
+
+
+def start_month(run: Run, st: SalesState, j: int) -> Month:
+    """Month ``j`` of the run: its calendar and the seats filled at its start."""
+    g = run.m0 + j
+    cm = int(run.cal[g])
+    filled = st.seat == 2
+    return Month(j=j, g=g, cm=cm, season=run.season_of[cm % 3 == 0], filled=filled,
+                 f_filled=filled.astype(float))
+
+
+# -- effort -----------------------------------------------------------------------------------
+def visit_plan(run: Run, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Planned prospect and customer visits per seat when ``shift`` visits a month move from
+    prospects to customers, and the hours they take."""
+    pv = np.maximum(run.pv_plan - shift, 0.0)
+    cv = np.maximum(run.cv_plan + shift, 0.0)
+    return pv, cv, pv * run.hpv + cv * run.hcv
+
+
+def _training_and_coaching(run: Run, st: SalesState, m: Month) -> None:
+    """Sets ``m.coach_on``, ``m.coach_h``, ``m.train_on``, ``m.th``: coaching hours of the seats
+    coached now, and the planned training hours plus those of running training responses."""
+    fast = run.fast
+    if fast.coach_idle:
+        m.coach_on, m.coach_h = None, 0.0  # x - 0.0, x + 0.0 as with a zero array
+    else:
+        m.coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & m.filled
+        m.coach_h = fast.coach_hours_on(m.coach_on)
+    if fast.train_idle:
+        m.train_on = None
+        m.th = (run.th_plan + 0.0) * m.f_filled
+    else:
+        m.train_on = (st.train_wait <= 0) & (st.train_left > 0) & m.filled
+        m.th = (run.th_plan + fast.train_extra_on(m.train_on)) * m.f_filled
+
+
+def effort(run: Run, st: SalesState, m: Month, diag: dict[str, float]) -> None:
+    """Sets the month's visits (``m.pv``, ``m.cv``) and training and coaching hours: the plan's
+    levels plus running responses, visits scaled down to the selling hours left after
+    training and coaching. Empty seats make no visits."""
+    if run.fast.shift_idle:
+        pv, cv, visit_h, floor = run.fast.idle_visits
+    else:
+        shift_on = (st.shift_wait <= 0) & (st.shift_left > 0)
+        pv, cv, visit_h = visit_plan(run, np.where(shift_on, st.shift_amount, 0.0)
+                                     * WEEKS_PER_MONTH)
+        floor = None
+    _training_and_coaching(run, st, m)
+    free = np.maximum(run.cap_hours - m.th - m.coach_h, 0.0)
+    need = visit_h > free + 1e-9
+    if need.any():
+        if floor is None:
+            floor = np.maximum(visit_h, 1e-12)
+        scale = np.where(need, free / floor, 1.0)
+        m.pv = pv * scale * m.f_filled
+        m.cv = cv * scale * m.f_filled
+    else:  # scale is all 1.0 and x * 1.0 == x
+        m.pv = pv * m.f_filled
+        m.cv = cv * m.f_filled
+    diag["capacity_capped_rep_months"] += float(np.count_nonzero(need & m.filled))
+    diag["rep_months"] += float(np.count_nonzero(m.filled))
+    # x * 1.0 == x: no coaching multiplies by a scalar 1.0 (no array work)
+    m.coach_mult = 1.0 if run.fast.coach_idle else 1.0 + m.coach_on * st.coach_effect
+
+
+# -- acquisition ------------------------------------------------------------------------------
+def _marketing_multiplier(run: Run, st: SalesState) -> np.ndarray:
+    """Acquisition multiplier per path of the planned marketing events plus a running push."""
+    if run.fast.mkt_idle:
+        return run.mkt_mult_plan
+    mkt_now = (st.mkt_wait <= 0) & (st.mkt_left > 0)
+    return np.where(mkt_now, 1.0 + run.p["marketing_effect"] *
+                    np.log2(1.0 + run.mkt_plan + st.mkt_events), run.mkt_mult_plan)
+
+
+def acquisition(run: Run, st: SalesState, m: Month, stream) -> None:
+    """Sets ``m.new``: customers won, Poisson with a rate set by skill, ramp, training stock,
+    coaching, prospect visits (with diminishing returns), season and marketing."""
+    col = run.col
+    ramp = np.minimum(1.0, (st.tenure + 1.0) / run.ramp_den)
+    uplift = col["training_effect"] * (1.0 - np.exp(-st.train_stock)) / run.sat_norm
+    mkt_mult = _marketing_multiplier(run, st)
+    lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * m.coach_mult
+           * (m.pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
+           * m.season * mkt_mult[:, None])
+    # empty seats win nothing (also when the elasticity is 0, where 0**0 = 1)
+    lam = np.maximum(lam, 0.0) * m.f_filled
+    m.new = poisson_icdf(stream.random((run.n, run.S)), lam)
+
+
+# -- customers --------------------------------------------------------------------------------
+def follow_ups(run: Run, st: SalesState, m: Month, stream) -> None:
+    """Sets ``m.active``, ``m.revisited`` and ``m.rr_seat``: the distinct customers the
+    follow-up visits reach (targeted better than at random, more so while coached)."""
+    A = st.active
+    ft = -run.col["followup_targeting"] * m.coach_mult
+    reach = 1.0 - np.exp(ft * m.cv / np.maximum(A, 1.0))
+    m.active = A
+    m.revisited = binomial_normal_icdf(stream.standard_normal((run.n, run.S)), A, reach)
+    m.rr_seat = np.divide(m.revisited, A, out=np.zeros_like(A), where=A > 0)
+
+
+def churn(run: Run, m: Month, stream) -> None:
+    """Sets ``m.churned``: customers lost, at a hazard the revisit rate lowers."""
+    col, A = run.col, m.active
+    hazard = col["churn_base"] * (1.0 - col["churn_revisit_effect"] * m.rr_seat)
+    m.churned = np.minimum(A, poisson_icdf(stream.random((run.n, run.S)),
+                                           A * np.clip(hazard, 0, 1)))
+
+
+# -- revenue ----------------------------------------------------------------------------------
+def revenue(run: Run, m: Month, orders_stream, value_stream) -> None:
+    """Sets ``m.revenue``: the new customers' first orders plus the kept customers' repeat
+    orders (seasonal), each of a gamma-distributed value."""
+    col = run.col
+    keep = m.active - m.churned
+    # inverse CDF (not Generator.poisson, whose rejection sampler desynchronises the
+    # stream when a rate changes): keeps revenue coupled across plans under one seed
+    orders = m.new + poisson_icdf(orders_stream.random((run.n, run.S)), np.maximum(
+        keep * col["repeat_order_rate"] * m.season, 0.0))
+    shape = orders / run.vcv2[:, None]
+    m.revenue = value_stream.standard_gamma(shape) * (col["order_value"] * run.vcv2[:, None])
+
+
+# -- survey -----------------------------------------------------------------------------------
+def _satisfaction(run: Run, st: SalesState, m: Month) -> np.ndarray:
+    """Probability a customer is satisfied: logit-linear in the revisit rate and the training
+    stock."""
+    col = run.col
+    logit_s = (run.logit_base[:, None] + col["csat_coverage_effect"]
+               * (m.rr_seat - REFERENCE_REVISIT_RATE)
+               + col["csat_training_effect"] * np.minimum(st.train_stock, 3.0))
+    return special.expit(logit_s)
+
+
+def survey(run: Run, st: SalesState, m: Month, survey_stream, csat_stream) -> None:
+    """Sets the month's survey responses and satisfied responses (zero outside survey months)
+    and updates the last CSAT and the quarters surveyed."""
+    n, S = run.n, run.S
+    if survey_month(m.cm, run.surveys):
+        # drawn only in survey months: the schedule is fixed by the plan, so plans
+        # with the same schedule still share these draws
+        done = survey_stream.random(n) < run.p["survey_completion"]
+        # inverse CDF from common uniforms: counts move monotonically with the levers
+        resp_draw = binomial_icdf(csat_stream.random((n, S)), m.active,
+                                  run.col["survey_response_rate"])
+        sat_draw = binomial_icdf(csat_stream.random((n, S)), resp_draw,
+                                 _satisfaction(run, st, m))
+        m.responses = resp_draw * done[:, None]
+        m.satisfied = sat_draw * done[:, None]
+    else:
+        done = np.zeros(n, dtype=bool)
+        m.responses = np.zeros((n, S))
+        m.satisfied = np.zeros((n, S))
+    m.tot_resp = m.responses @ run.ones
+    m.tot_sat = m.satisfied @ run.ones
+    m.got = done & (m.tot_resp > 0)
+    st.last_csat = np.where(m.got, m.tot_sat / np.maximum(m.tot_resp, 1), st.last_csat)
+    st.quarters_done[:, run.quarter_of[m.g]] |= m.got
+
+
+# -- record, carry over -----------------------------------------------------------------------
+def record_month(run: Run, st: SalesState, m: Month, out: dict[str, np.ndarray],
+                 reps: dict[str, np.ndarray] | None, diag: dict[str, float]) -> None:
+    """Write the month's team metrics (all but ``cost``, written after the review) to column
+    ``m.j`` of ``out``, and its per-seat history to ``reps``; adds the revenue to the
+    cumulative revenue."""
+    j, ones = m.j, run.ones
+    sumA = m.active @ ones
+    sum_rev = m.revisited @ ones
+    m.trh = m.th + m.coach_h
+    m.trh_sum = m.trh.sum(1)
+    rev_sum = m.revenue.sum(1)
+    st.cum_revenue = st.cum_revenue + rev_sum
+    out["revenue"][:, j] = rev_sum
+    out["cumulative_revenue"][:, j] = st.cum_revenue
+    out["revenue_growth"][:, j] = st.cum_revenue / run.cum_base[m.g] - 1.0
+    out["new_customers"][:, j] = m.new @ ones
+    out["active_customers"][:, j] = sumA
+    out["revisited_customers"][:, j] = sum_rev
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["revisit_rate"][:, j] = np.where(sumA > 0, sum_rev / sumA, np.nan)
+    diag["months_no_customers"] += float(np.count_nonzero(sumA == 0))
+    out["churned_customers"][:, j] = m.churned @ ones
+    out["csat"][:, j] = st.last_csat
+    out["csat_responses"][:, j] = m.tot_resp
+    out["csat_satisfied"][:, j] = m.tot_sat
+    out["surveys_done"][:, j] = m.got
+    out["quarters_surveyed"][:, j] = st.quarters_done.astype(float) @ run.ones_q
+    out["headcount"][:, j] = m.f_filled @ ones
+    out["prospect_visits"][:, j] = m.pv.sum(1)
+    out["customer_visits"][:, j] = m.cv.sum(1)
+    out["training_hours"][:, j] = m.trh_sum
+    out["coaching_hours"][:, j] = 0.0 if run.fast.coach_idle else m.coach_h.sum(1)
+    if reps is not None:
+        for k, v in (("filled", m.f_filled), ("prospect_visits", np.rint(m.pv)),
+                     ("customer_visits", np.rint(m.cv)), ("new_customers", m.new),
+                     ("active_customers", m.active), ("revisited_customers", m.revisited),
+                     ("churned_customers", m.churned), ("revenue", m.revenue),
+                     ("training_hours", m.trh), ("csat_responses", m.responses),
+                     ("csat_satisfied", m.satisfied)):
+            reps[k][:, :, j] = v
+
+
+def _accumulate(run: Run, st: SalesState, m: Month) -> None:
+    """Add the month to the per-seat totals the next review tests its rules on."""
+    acc, fast = st.acc, run.fast
+    for a, v in (("revisited", m.revisited), ("active", m.active), ("new", m.new),
+                 ("revenue", m.revenue), ("churned", m.churned)):
+        acc[a] += v * m.f_filled
+    acc["months"] += 1.0
+    # rule-driven hours, charged to their rule at the next review
+    acc["coach_h"] += m.coach_h
+    acc["train_h"] += 0.0 if fast.train_idle else fast.train_extra_on(m.train_on) * m.f_filled
+    acc["filled"] += m.f_filled
+    acc["prospect_visits"] += m.pv
+    acc["customer_visits"] += m.cv
+    acc["training_hours"] += m.trh
+
+
+def carry_over(run: Run, st: SalesState, m: Month) -> None:
+    """The state the next month starts from: customers held, training stock (decaying), the
+    review totals, tenure, and the response timers ticked."""
+    st.active = m.active - m.churned + m.new
+    st.train_stock = run.retention * st.train_stock + (1.0 - run.retention) * (
+        m.trh / REFERENCE_TRAINING_HOURS)
+    _accumulate(run, st, m)
+    st.tenure = st.tenure + m.f_filled if run.fast.tenure_plain else \
+        np.where(m.filled, st.tenure + 1.0, st.tenure)
+    st.tick_timers(run.fast.idle)
+
+
+# -- staffing ---------------------------------------------------------------------------------
+def departures(run: Run, st: SalesState, m: Month, stream, diag: dict[str, float]) -> None:
+    """Attrition at the end of the month: a leaver's seat falls vacant for the hiring delay
+    and its running responses end; vacant seats count down."""
+    leave = (stream.random((run.n, run.S)) < run.h_att[:, None]) & m.filled
+    diag["departures"] += float(np.count_nonzero(leave))
+    count_down_vacancies(st)
+    gone = np.flatnonzero(leave)
+    st.vacancy_left = sparse_where(leave, run.hire_delay[:, None], st.vacancy_left, idx=gone)
+    st.seat = sparse_where(leave, 1, st.seat, np.int8, gone)
+    for t in ("coach", "train", "shift"):
+        if t not in run.fast.idle:  # an idle timer is +0.0 already
+            setattr(st, f"{t}_left", sparse_where(leave, 0.0, getattr(st, f"{t}_left"),
+                                                  idx=gone))
+
+
+def refills(run: Run, st: SalesState, stream, diag: dict[str, float]) -> None:
+    """A vacant seat whose delay is over is filled by a new rep: tenure 0, no training stock,
+    a fresh skill (a delay of 0 refills a seat in the month it fell vacant)."""
+    z_new = stream.standard_normal((run.n, run.S))  # drawn every month: streams stay aligned
+    refill = (st.seat == 1) & (st.vacancy_left <= 0)
+    if refill.any():
+        hired = np.flatnonzero(refill)
+        st.skill = sparse_where(refill, rep_skill(run.col["skill_cv"], z_new), st.skill,
+                                idx=hired)
+        st.tenure = sparse_where(refill, 0.0, st.tenure, idx=hired)
+        st.seat = sparse_where(refill, 2, st.seat, np.int8, hired)
+        st.train_stock = sparse_where(refill, 0.0, st.train_stock, idx=hired)
+        diag["hires"] += float(np.count_nonzero(refill))

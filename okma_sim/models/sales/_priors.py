@@ -1,0 +1,163 @@
+"""The sales-team model's declarations: its uncertain parameters (priors with their sources),
+metrics, levers, management responses, and the reference constants its equations are stated at
+(docs/model.md sections 3-4 and 6)."""
+
+from __future__ import annotations
+
+import math
+
+from okma_sim.params import Distribution
+
+from ..protocol import LeverInfo, MetricInfo, ParameterInfo
+
+__all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
+           "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "WEEKS_PER_MONTH"]
+
+WEEKS_PER_MONTH = 52.0 / 12.0
+#: prospect visits per rep-month at which ``base_win_rate`` is stated (6 a week)
+REFERENCE_PROSPECT_VISITS = 6.0 * WEEKS_PER_MONTH
+#: training hours per rep-month whose steady state is one unit of training stock
+REFERENCE_TRAINING_HOURS = 8.0
+#: revisit rate at which ``csat_base`` is stated
+REFERENCE_REVISIT_RATE = 0.8
+
+_D = Distribution
+_P = ParameterInfo
+_DAS = "second-hand figure, original not re-read"
+
+PARAMETERS: dict[str, ParameterInfo] = {
+    "base_win_rate": _P(_D("gamma", {"shape": 25.0, "scale": 0.032}),
+                        "new customers per rep-month at the reference effort (6 prospect visits "
+                        "a week), full ramp, skill 1, no training", (0, math.inf),
+                        "customers/rep-month", "assumption"),
+    "visit_elasticity": _P(_D("normal", {"mu": 0.34, "sigma": 0.08, "low": 0.0, "high": 1.0}),
+                           "elasticity of acquisition in prospect visits", (0, 1), "",
+                           f"Albers, Mantrala & Sridhar (2010), J. Marketing Research, meta-analysis mean 0.34; {_DAS}"),
+    "skill_cv": _P(_D("uniform", {"low": 0.2, "high": 0.4}),
+                   "coefficient of variation of rep skill (lognormal, mean 1)", (0, 3), "",
+                   "assumption: 'about 0.3' is a planning figure with no study behind it; the "
+                   "range is an assumption too"),
+    "training_effect": _P(_D("normal", {"mu": 0.10, "sigma": 0.04}),
+                          "relative uplift of conversion at one unit of training stock "
+                          "(steady state of 8 h/month)", (-1, 5), "",
+                          f"assumption: d of 0.2-0.6 (Arthur, Bennett, Edens & Bell 2003, J. Applied Psychology, d about 0.62; {_DAS}) "
+                          "times a skill CV of about 0.3, shrunk for the small sales-specific "
+                          "effect"),
+    "training_retention": _P(_D("beta", {"a": 14.0, "b": 6.0}),
+                             "share of the training stock kept from one month to the next",
+                             (0, 1), "", "assumption matching the vendors' claim that most training fades "
+                             "within about 4 months: 0.7^4 = 0.24"),
+    "coaching_effect": _P(_D("pert", {"low": 0.0, "mode": 0.08, "high": 0.19}),
+                          "relative uplift of conversion and follow-up reach while coached",
+                          (-1, 5), "", f"up to about +19% (Sales Executive Council / CEB, "
+                          f"{_DAS}); the mode is an assumption"),
+    "followup_targeting": _P(_D("lognormal", {"median": 1.5, "sigma": 0.15}),
+                             "how much better than random follow-up visits reach distinct "
+                             "customers: reach = 1 - exp(-targeting * visits / customers)",
+                             (0, math.inf), "", "assumption"),
+    "churn_base": _P(_D("beta", {"a": 8.0, "b": 192.0}),
+                     "monthly churn hazard of a customer nobody revisits", (0, 1), "",
+                     "assumption"),
+    "churn_revisit_effect": _P(_D("beta", {"a": 12.0, "b": 8.0}),
+                               "share of the churn hazard removed at a revisit rate of 1",
+                               (0, 1), "", "assumption"),
+    "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.01}),
+                            "repeat orders per active customer-month", (0, math.inf),
+                            "orders/customer-month", "assumption"),
+    "order_value": _P(_D("lognormal", {"median": 2000.0, "sigma": 0.1}),
+                      "mean value of one order", (0, math.inf), "currency",
+                      "assumption (scenarios override it in their currency)"),
+    "order_value_cv": _P(_D("fixed", {"value": 0.8}),
+                         "coefficient of variation of one order's value", (0, 10), "",
+                         "assumption"),
+    "quarter_end_uplift": _P(_D("normal", {"mu": 0.15, "sigma": 0.05, "low": -0.5,
+                                           "high": 1.5}),
+                             "extra acquisition and ordering in quarter-end months (others "
+                             "scaled down to keep the annual mean)", (-0.5, 1.5), "",
+                             "assumption; quarter-end bunching is visible in the CRM dataset "
+                             "(calibrate to replace it)"),
+    "marketing_effect": _P(_D("triangular", {"low": 0.0, "mode": 0.05, "high": 0.12}),
+                           "acquisition uplift per doubling of marketing events per quarter",
+                           (-1, 5), "", "assumption"),
+    "csat_base": _P(_D("beta", {"a": 78.0, "b": 22.0}),
+                    "probability a customer is satisfied at a revisit rate of 0.8 and no "
+                    "training", (0, 1), "", f"B2B CSAT typically 75-82% (industry benchmark summaries; {_DAS})"),
+    "csat_coverage_effect": _P(_D("normal", {"mu": 2.0, "sigma": 0.7}),
+                               "logit change in satisfaction per unit of revisit rate",
+                               (-20, 20), "", "assumption"),
+    "csat_training_effect": _P(_D("normal", {"mu": 0.2, "sigma": 0.1}),
+                               "logit change in satisfaction per unit of training stock",
+                               (-5, 5), "", "assumption"),
+    "survey_completion": _P(_D("beta", {"a": 18.0, "b": 2.0}),
+                            "probability a scheduled CSAT survey is completed", (0, 1), "",
+                            "assumption"),
+    "survey_response_rate": _P(_D("beta", {"a": 6.0, "b": 14.0}),
+                               "share of active customers answering a survey", (0, 1), "",
+                               "assumption; at about 100 responses the CSAT standard error is "
+                               "about 3 points (binomial sampling: sqrt(0.85 x 0.15 / 100))"),
+    "rep_attrition_annual": _P(_D("beta", {"a": 32.0, "b": 68.0}),
+                               "share of reps leaving in a year", (0, 1), "",
+                               f"25-40% a year, industry surveys (CSO Insights, Bridge Group; "
+                               f"{_DAS})"),
+    "hiring_delay_months": _P(_D("triangular", {"low": 1.0, "mode": 2.0, "high": 4.0}),
+                              "months a vacated seat stays empty (rounded)", (0, 36), "months",
+                              "assumption"),
+    "ramp_months": _P(_D("triangular", {"low": 3.0, "mode": 5.0, "high": 8.0}),
+                      "months for a new rep to reach full productivity (linear ramp)",
+                      (0.5, 36), "months",
+                      f"median ramp about 5 months (The Bridge Group 2024 report; {_DAS})"),
+}
+
+_M = MetricInfo
+METRICS: dict[str, MetricInfo] = {
+    "revenue": _M("currency", "revenue booked in the month", "total", per_rep=True),
+    "cumulative_revenue": _M("currency", "revenue booked from the start through the month",
+                             "level"),
+    "revenue_growth": _M("ratio", "cumulative revenue / cumulative baseline revenue - 1",
+                         "level", (-1.0, math.inf)),
+    "new_customers": _M("customers", "customers won in the month", "total", per_rep=True),
+    "active_customers": _M("customers", "customers held at the start of the month", "total",
+                           per_rep=True),
+    "revisited_customers": _M("customers", "distinct existing customers visited", "total",
+                              per_rep=True),
+    "revisit_rate": _M("share", "revisited / active customers", "rate", (0.0, 1.0),
+                       per_rep=True),
+    "churned_customers": _M("customers", "customers lost in the month", "total", per_rep=True),
+    "csat": _M("share", "satisfied / responses in the last completed survey", "rate",
+               (0.0, 1.0)),
+    "csat_responses": _M("responses", "survey responses in the month", "total"),
+    "csat_satisfied": _M("responses", "responses rating 4 or 5 of 5", "total"),
+    "surveys_done": _M("surveys", "1 when a survey was completed in the month", "total"),
+    "quarters_surveyed": _M("quarters", "quarters so far with a completed survey", "level",
+                            (0.0, 40.0)),
+    "headcount": _M("reps", "filled seats", "level"),
+    "prospect_visits": _M("visits", "prospect visits made", "total", per_rep=True),
+    "customer_visits": _M("visits", "follow-up visits made", "total", per_rep=True),
+    "training_hours": _M("hours", "training and coaching hours received", "total",
+                         per_rep=True),
+    "coaching_hours": _M("hours", "coaching hours from management rules", "total"),
+    "cost": _M("currency", "priced training and coaching hours plus rule costs", "total"),
+}
+
+_L = LeverInfo
+LEVERS: dict[str, LeverInfo] = {
+    "prospect_visits_per_week": _L(6.0, "visits/rep-week", "visits to prospective customers",
+                                   True, (0, 60)),
+    "customer_visits_per_week": _L(8.0, "visits/rep-week", "follow-up visits to customers",
+                                   True, (0, 80)),
+    "training_hours_per_month": _L(4.0, "hours/rep-month", "training received", True, (0, 160)),
+    "marketing_events_per_quarter": _L(1.0, "events/quarter", "marketing events", False,
+                                       (0, 30)),
+    "csat_surveys_per_year": _L(4.0, "surveys/year", "CSAT surveys scheduled (0, 1, 2, 3, 4, "
+                                "6 or 12)", False, (0, 12), (0, 1, 2, 3, 4, 6, 12)),
+}
+
+#: management responses and their defaults
+RESPONSES: dict[str, dict[str, float]] = {
+    "coaching": {"hours_per_month": 4.0, "delay_months": 0, "duration_months": 2, "cost": 0.0},
+    "training": {"hours_per_month": 8.0, "delay_months": 0, "duration_months": 2, "cost": 0.0},
+    "shift_visits": {"visits_per_week": 2.0, "delay_months": 0, "duration_months": 2,
+                     "cost": 0.0},
+    "marketing_push": {"events": 1.0, "delay_months": 0, "duration_months": 3, "cost": 5000.0},
+    "hiring": {"reps": 1, "delay_months": 0, "duration_months": 1, "cost": 10000.0},
+}
