@@ -102,7 +102,7 @@ class InstrumentedModel:
 
 def _patch_samplers(rec: Recorder):
     """Wrap the inverse-CDF samplers where the sales model looks them up; returns an undo."""
-    import okma_sim.models.sales as sales
+    import okma_sim.models.sales._month as sales  # where the monthly step looks the samplers up
     saved = {}
     for name, kind in (("poisson_icdf", "poisson"), ("binomial_icdf", "binomial"),
                        ("binomial_normal_icdf", "binomial")):

@@ -114,7 +114,7 @@ def _blank_state(plan: Plan, model: Any, n: int, S: int, p: Mapping[str, np.ndar
         acc={k: z() for k in ("revisited", "active", "new", "revenue", "churned")}
         | {"months": np.zeros(n)})
     st.coach_effect = z()
-    model._init_rule_state(st, p)
+    model.init_rule_state(st, p)
     return st
 
 
@@ -194,7 +194,7 @@ def _review_rules(plan: Plan, model: Any, st: SalesState, obs: Mapping[str, np.n
         out.setdefault(k, np.full((n, g + 1), np.nan))
     out["cost"] = np.broadcast_to(obs["training_hours"][:g + 1] * plan.team.hourly_cost,
                                   (n, g + 1))
-    money = model._review(plan, st, out, g, p, None, diag, np.zeros(n))
+    money = model.apply_rules(plan, st, out, g, p, diag, np.zeros(n))
     for k in st.acc:
         st.acc[k] = np.zeros_like(st.acc[k])
     return money

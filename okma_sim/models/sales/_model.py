@@ -174,12 +174,13 @@ class SalesTeamModel:
 
     # the review replay of okma_sim.inference applies the plan's rules through these
     @staticmethod
-    def _init_rule_state(st: SalesState, p: Mapping[str, np.ndarray]) -> None:
-        """Fill in the rule bookkeeping a state built elsewhere may lack."""
+    def init_rule_state(st: SalesState, p: Mapping[str, np.ndarray]) -> None:
+        """Fill in the rule bookkeeping a state built elsewhere may lack (a review replaying
+        actuals builds its own state)."""
         init_rule_state(st, p)
 
     @staticmethod
-    def _review(plan, st: SalesState, out, j, p, streams, diag, rule_cost) -> np.ndarray:
-        """Apply every management rule at a review (``streams`` is unused); see
-        ``_rules.review``."""
+    def apply_rules(plan, st: SalesState, out, j, p, diag, rule_cost) -> np.ndarray:
+        """Apply every management rule due at month ``j``'s review (used when replaying
+        actuals); returns the money the started responses cost per path."""
         return review(plan, st, out, j, p, diag, rule_cost)
