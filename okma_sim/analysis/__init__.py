@@ -1,10 +1,11 @@
 """Questions asked over many runs: the cheapest action plan (solver), costs, sensitivity
 (tornado, Sobol, KR importance), policy comparison and portfolio sweeps."""
 
-from ._compare import PolicyComparison, compare, operating_cost, paired_difference, policy_cost
+from ._compare import PolicyComparison, compare, paired_difference, policy_cost
+from ._costs import action_cost, lever_level, operating_cost
 from ._sensitivity import (SensitivityResult, SobolIndices, kr_importance, sensitivity, sobol,
                            tornado, uncertain_parameters)
-from ._solver import SolveResult, action_cost, lever_level, solve_actions, solver_levers
+from ._solver import SolveResult, solve_actions, solver_levers
 from ._sweep import SweepRow, format_value, row_seed, sweep, sweep_rows
 
 __all__ = ["PolicyComparison", "SensitivityResult", "SobolIndices", "SolveResult", "SweepRow",

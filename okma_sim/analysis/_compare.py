@@ -2,19 +2,19 @@
 one's difference from the first and a paired standard error.
 
 Under one seed the engine gives path i of every scenario the same parameter uniforms and the
-same model streams (common random numbers, docs/architecture.md), so per-path differences of the all-met flags vary far
-less than two independent runs would: the paired standard error is the standard deviation of
-the per-path differences over sqrt(n) (for LHS/Sobol designs, the spread of the replicates'
-mean differences).
+same model streams (common random numbers, docs/architecture.md), so per-path differences of
+the all-met flags vary far less than two independent runs would: the paired standard error is
+the standard deviation of the per-path differences over sqrt(n) (for LHS/Sobol designs, the
+spread of the replicates' mean differences).
 
 Cost of a policy
 ----------------
 ``levers``: the sum over the levers with a ``[levers.NAME]`` table of level x ``unit_cost``
 (as :func:`okma_sim.analysis.action_cost` counts it); ``operating``: the expected sum over the
-months of the model's ``cost`` metric, i.e. the training and coaching hours priced at
-``team.hourly_cost`` plus the money cost of management rules (per firing); ``total`` is their
-sum. ``rules`` breaks down what the management rules cost (their money plus the hours they
-delivered), a part of ``operating``.
+months of the model's ``cost`` metric (:func:`okma_sim.analysis.operating_cost`), i.e. the
+training and coaching hours priced at ``team.hourly_cost`` plus the money cost of management
+rules (per firing); ``total`` is their sum. ``rules`` breaks down what the management rules
+cost (their money plus the hours they delivered), a part of ``operating``.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from okma_sim._core.formatting import format_number
 from okma_sim.plan import Plan
 from okma_sim.results import Estimate, SimulationResult, estimate
+from ._costs import action_cost, operating_cost
 
-__all__ = ["PolicyComparison", "compare", "paired_difference", "policy_cost", "operating_cost"]
+__all__ = ["PolicyComparison", "compare", "paired_difference", "policy_cost"]
 
 
 def paired_difference(flags: np.ndarray, base: np.ndarray,
@@ -65,7 +67,6 @@ def policy_cost(result: SimulationResult) -> dict[str, float]:
     >>> c["total"] == c["levers"] + c["operating"]
     True
     """
-    from ._solver import action_cost
     plan = result.plan
     lev = float(action_cost(plan)["levers"])
     operating = operating_cost(result)
@@ -73,19 +74,6 @@ def policy_cost(result: SimulationResult) -> dict[str, float]:
     rules = {r: float(v) for r, v in zip(by_rule["rule"], by_rule["cost_per_path"])}
     return {"levers": lev, "operating": operating, "rules": float(sum(rules.values())),
             "rules_by_id": rules, "total": lev + operating}
-
-
-def operating_cost(result: SimulationResult) -> float:
-    """Expected sum over the months of the ``cost`` metric (NaN when it was not kept),
-    weighted by ``result.weights`` when set (a review's re-forecast)."""
-    c = result.monthly.get("cost")
-    if c is None:
-        return math.nan
-    tot = np.nansum(np.asarray(c, dtype=float), axis=1)
-    if result.weights is None:
-        return float(tot.mean())
-    w = np.asarray(result.weights, dtype=float)
-    return float(np.sum(w * tot) / np.sum(w))
 
 
 @dataclass(frozen=True)
@@ -177,7 +165,7 @@ class PolicyComparison:
             diff = "" if i == 0 else f"{d.probability:+.3f} ± {d.stderr:.3f}"
             label = name if len(name) <= 38 else "..." + name[-35:]
             lines.append(f"{label:<40}{a.probability:>14.3f} ± {a.stderr:.3f}{diff:>20}"
-                         f"{c['total']:>14,.0f}")
+                         f"{format_number(c['total']):>14}")
         lines.append("-" * len(head))
         ids = list(dict.fromkeys(o.id for r in self.results for o in r.plan.objectives))
         for oid in ids:

@@ -23,9 +23,9 @@ from scipy import stats
 
 from okma_sim._core.accessors import AccessorSlot
 from okma_sim._core.errors import OkmaError
-from okma_sim.results import mean_stderr
+from okma_sim._core.formatting import format_number
 from okma_sim.plan import Plan
-from okma_sim.results import Estimate, SimulationResult
+from okma_sim.results import Estimate, SimulationResult, mean_stderr
 
 __all__ = ["tornado", "sobol", "kr_importance", "sensitivity", "uncertain_parameters",
            "SobolIndices", "SensitivityResult"]
@@ -257,16 +257,28 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
     1.0
     """
     from okma_sim._core.seeds import normalize_seed
-    from okma_sim.engine import resolve_parameters
     from okma_sim.models import get_model
-    from scipy.stats import qmc
 
     model = get_model(plan.model) if model is None else model
     n = int(n)
     if n < 4 or n & (n - 1):
         raise OkmaError("must be a power of 2 (at least 4)", key="sobol_n", value=n)
     seed_int = normalize_seed(seed if seed is not None else plan.simulation.seed)
-    dists = resolve_parameters(plan, model)
+    unc, names = _sobol_parameters(plan, model, parameters)
+    if plan.correlations is not None:
+        warnings.warn("Sobol' indices assume independent parameters; the declared rank "
+                      "correlations are ignored", stacklevel=2)
+    # one root: its first child draws the design, the next ones the bootstraps (in turn)
+    ss = np.random.SeedSequence(seed_int)
+    A, B = _sobol_design(unc, names, n, ss)
+    runs = _sobol_runs(plan, model, names, A, B, seed_int)
+    return {o.id: _sobol_indices(o, [f[o.id] for f in runs], names, n, int(n_resamples), ss)
+            for o in plan.objectives}
+
+
+def _sobol_parameters(plan: Plan, model: Any, parameters: Sequence[str] | None
+                      ) -> tuple[dict[str, Any], list[str]]:
+    """The uncertain parameters and the names to analyse (checked)."""
     unc = uncertain_parameters(plan, model)
     names = list(unc) if parameters is None else list(parameters)
     for k in names:
@@ -274,18 +286,35 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
             raise OkmaError("not an uncertain parameter of this plan", key="parameters", value=k)
     if not names:
         raise OkmaError("the plan has no uncertain parameters", key="parameters", value=[])
-    if plan.correlations is not None:
-        warnings.warn("Sobol' indices assume independent parameters; the declared rank "
-                      "correlations are ignored", stacklevel=2)
+    return unc, names
+
+
+def _sobol_design(unc: Mapping[str, Any], names: Sequence[str], n: int,
+                  ss: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
+    """The design matrices A and B: a scrambled Sobol' sequence of 2 x d columns through each
+    prior's quantile function."""
+    from scipy.stats import qmc
     d = len(names)
-    # the other parameters (fixed, or not analysed) at their medians on every path
-    const = {k: float(np.asarray(v.ppf(0.5))) for k, v in dists.items() if k not in names}
-    ss = np.random.SeedSequence(seed_int)
     u = qmc.Sobol(2 * d, scramble=True, seed=np.random.default_rng(ss.spawn(1)[0])).random(n)
     u = np.clip(u, 1e-12, 1 - 1e-12)
     A = np.column_stack([np.asarray(unc[k].ppf(u[:, i]), float) for i, k in enumerate(names)])
     B = np.column_stack([np.asarray(unc[k].ppf(u[:, d + i]), float)
                          for i, k in enumerate(names)])
+    return A, B
+
+
+_KEY_A, _KEY_B, _KEY_C = 1, 2, 3  # the monthly draws of A (and every AB_i), B and C
+
+
+def _sobol_runs(plan: Plan, model: Any, names: Sequence[str], A: np.ndarray, B: np.ndarray,
+                seed_int: int) -> list[dict[str, np.ndarray]]:
+    """The model's objective values on A, B, C (A's parameters, fresh monthly draws) and each
+    AB_i, in that order."""
+    from okma_sim.engine import resolve_parameters
+    dists = resolve_parameters(plan, model)
+    n = len(A)
+    # the other parameters (fixed, or not analysed) at their medians on every path
+    const = {k: float(np.asarray(v.ppf(0.5))) for k, v in dists.items() if k not in names}
 
     def run(M: np.ndarray, key: int) -> dict[str, np.ndarray]:
         vals = {k: np.full(n, v) for k, v in const.items()}
@@ -293,45 +322,48 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
         vals = {k: vals[k] for k in dists}  # the model's parameter order
         return _model_outputs(plan, model, vals, seed_int, key)
 
-    KEY_A, KEY_B, KEY_C = 1, 2, 3
-    fA, fB, fC = run(A, KEY_A), run(B, KEY_B), run(A, KEY_C)
-    fAB = []
-    for i in range(d):
+    out = [run(A, _KEY_A), run(B, _KEY_B), run(A, _KEY_C)]
+    for i in range(len(names)):
         M = A.copy()
         M[:, i] = B[:, i]
-        fAB.append(run(M, KEY_A))  # A's monthly draws: only parameter i differs
-    out = {}
-    for o in plan.objectives:
-        ya, yb, yc = fA[o.id], fB[o.id], fC[o.id]
-        yab = np.stack([f[o.id] for f in fAB])
-        allv = np.concatenate([ya, yb, yc, yab.ravel()])
-        nan = int(np.isnan(allv).sum())
-        fill = float(np.nanmean(allv)) if nan < allv.size else 0.0
-        ya, yb, yc, yab = (np.where(np.isnan(a), fill, a) for a in (ya, yb, yc, yab))
-
-        def indices(idx):
-            r = stats.sobol_indices(func={"f_A": ya[None, idx], "f_B": yb[None, idx],
-                                          "f_AB": yab[:, None, idx]}, n=n)
-            a, b = ya[idx], yb[idx]
-            var = np.var(np.concatenate([a, b]))
-            unexpl = 0.5 * np.mean((a - yc[idx]) ** 2) / var if var > 0 else 0.0
-            return np.r_[np.atleast_1d(r.first_order), np.atleast_1d(r.total_order), unexpl]
-
-        est = indices(np.arange(n))
-        boot = stats.bootstrap((np.arange(n),), indices, n_resamples=int(n_resamples),
-                               vectorized=False, method="percentile",
-                               rng=np.random.default_rng(ss.spawn(1)[0]))
-        se = np.asarray(boot.standard_error, dtype=float)
-        var = float(np.var(np.concatenate([ya, yb])))
-        out[o.id] = SobolIndices(
-            objective=o.id, metric=o.metric,
-            first={k: float(est[i]) for i, k in enumerate(names)},
-            total={k: float(est[d + i]) for i, k in enumerate(names)},
-            unexplained=float(est[2 * d]),
-            first_stderr={k: float(se[i]) for i, k in enumerate(names)},
-            total_stderr={k: float(se[d + i]) for i, k in enumerate(names)},
-            unexplained_stderr=float(se[2 * d]), variance=var, n=n, nan_paths=nan)
+        out.append(run(M, _KEY_A))  # A's monthly draws: only parameter i differs
     return out
+
+
+def _sobol_indices(o: Any, ys: Sequence[np.ndarray], names: Sequence[str], n: int,
+                   n_resamples: int, ss: np.random.SeedSequence) -> SobolIndices:
+    """One objective's indices from its values on A, B, C and the AB_i, with bootstrap
+    standard errors (drawn from the next child of ``ss``)."""
+    d = len(names)
+    ya, yb, yc = ys[:3]
+    yab = np.stack(ys[3:])
+    allv = np.concatenate([ya, yb, yc, yab.ravel()])
+    nan = int(np.isnan(allv).sum())
+    fill = float(np.nanmean(allv)) if nan < allv.size else 0.0
+    ya, yb, yc, yab = (np.where(np.isnan(a), fill, a) for a in (ya, yb, yc, yab))
+
+    def indices(idx):
+        r = stats.sobol_indices(func={"f_A": ya[None, idx], "f_B": yb[None, idx],
+                                      "f_AB": yab[:, None, idx]}, n=n)
+        a, b = ya[idx], yb[idx]
+        var = np.var(np.concatenate([a, b]))
+        unexpl = 0.5 * np.mean((a - yc[idx]) ** 2) / var if var > 0 else 0.0
+        return np.r_[np.atleast_1d(r.first_order), np.atleast_1d(r.total_order), unexpl]
+
+    est = indices(np.arange(n))
+    boot = stats.bootstrap((np.arange(n),), indices, n_resamples=n_resamples,
+                           vectorized=False, method="percentile",
+                           rng=np.random.default_rng(ss.spawn(1)[0]))
+    se = np.asarray(boot.standard_error, dtype=float)
+    return SobolIndices(
+        objective=o.id, metric=o.metric,
+        first={k: float(est[i]) for i, k in enumerate(names)},
+        total={k: float(est[d + i]) for i, k in enumerate(names)},
+        unexplained=float(est[2 * d]),
+        first_stderr={k: float(se[i]) for i, k in enumerate(names)},
+        total_stderr={k: float(se[d + i]) for i, k in enumerate(names)},
+        unexplained_stderr=float(se[2 * d]), variance=float(np.var(np.concatenate([ya, yb]))),
+        n=n, nan_paths=nan)
 
 
 # --------------------------------------------------------------------------------------------
@@ -450,7 +482,8 @@ class SensitivityResult:
                  f"  {'parameter':<24}{'p10':>11}{'p90':>11}{'P at p10':>10}{'P at p90':>10}"
                  f"{'swing':>9} {'± se':>6}"]
         for _, r in self.tornado.iterrows():
-            lines.append(f"  {r['parameter']:<24}{r['low']:>11.4g}{r['high']:>11.4g}"
+            lines.append(f"  {r['parameter']:<24}{format_number(r['low']):>11}"
+                         f"{format_number(r['high']):>11}"
                          f"{r['p_low']:>10.3f}{r['p_high']:>10.3f}{r['swing']:>+9.3f} "
                          f"{r['swing_stderr']:>6.3f}")
         for oid, s in self.sobol.items():

@@ -301,17 +301,49 @@ def sweep(scenarios: Sequence[str | Path | Plan],
         rows = sweep_rows(scenarios, grid, seed=seed, n_paths=n_paths, model=model,
                           common_random_numbers=common_random_numbers)
     else:
-        # a cheap guard against rows of another sweep (the columns come from the grid)
-        rows = list(rows)
-        n_points = math.prod(len(v) for v in grid.values())
-        if len(rows) != len(scenarios) * n_points or any(
-                [k for k, _ in r.grid] != list(grid) for r in rows):
-            raise ValueError("'rows' are not the rows of this sweep's scenarios and grid")
+        rows = _check_rows(rows, scenarios, grid)
     header = _columns(rows, list(grid))
-    n_key = 2 + len(grid) + 2
-    path = None if out is None else Path(out)
-    done: dict[int, list[str]] = {}
-    if path is not None:
+    results = _ResultsFile(None if out is None else Path(out), header, 2 + len(grid) + 2,
+                           on_row)
+    results.open(rows, resume, force)
+    pending = [r for r in rows if r.index not in results.done]
+    bar = None
+    if progress and pending:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(pending), unit="run", desc="sweep", leave=False)
+    try:
+        _run_rows(pending, results.finish, executor, sampler, model, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _frame(header, [results.done[i] for i in sorted(results.done)])
+
+
+def _check_rows(rows: Sequence[SweepRow], scenarios: Sequence[Any],
+                grid: Mapping[str, Sequence[float]]) -> list[SweepRow]:
+    """A cheap guard against rows of another sweep (the columns come from the grid)."""
+    rows = list(rows)
+    n_points = math.prod(len(v) for v in grid.values())
+    if len(rows) != len(scenarios) * n_points or any(
+            [k for k, _ in r.grid] != list(grid) for r in rows):
+        raise ValueError("'rows' are not the rows of this sweep's scenarios and grid")
+    return rows
+
+
+class _ResultsFile:
+    """The finished rows of a sweep, by row index, and the results CSV (if any) that is
+    rewritten atomically, in row order, after every finished row."""
+
+    def __init__(self, path: Path | None, header: list[str], n_key: int,
+                 on_row: Callable[[int, dict[str, str]], None] | None) -> None:
+        self.path, self.header, self.n_key, self.on_row = path, header, n_key, on_row
+        self.done: dict[int, list[str]] = {}
+
+    def open(self, rows: Sequence[SweepRow], resume: bool, force: bool) -> None:
+        """Check ``out``, keep the finished rows of a resumed file, and claim a new file."""
+        path = self.path
+        if path is None:
+            return
         if path.exists() and not (resume or force):
             raise OkmaError("--out names an existing file; pass --resume to finish that "
                             "sweep or --force to replace it", file=str(path))
@@ -319,48 +351,44 @@ def sweep(scenarios: Sequence[str | Path | Plan],
             raise OkmaError("--out: folder does not exist", file=str(path),
                             value=str(path.parent))
         if resume and path.exists():
-            done = _read_existing(path, header, rows, n_key)
+            self.done = _read_existing(path, self.header, rows, self.n_key)
+        if (force or not path.exists()) and not self.done:
+            # claim the file at once (header only), so a second sweep cannot clobber it
+            self.write()
 
-    def write() -> None:
-        if path is None:
+    def write(self) -> None:
+        """Rewrite the file: the header and the finished rows in row order."""
+        if self.path is None:
             return
         from okma_sim._core.files import atomic_write
-        text = _line(header) + "".join(_line(done[i]) for i in sorted(done))
-        atomic_write(path, text, overwrite=True)
+        text = _line(self.header) + "".join(_line(self.done[i]) for i in sorted(self.done))
+        atomic_write(self.path, text, overwrite=True)
 
-    def finish(row: SweepRow, numbers: Mapping[str, float]) -> None:
+    def finish(self, row: SweepRow, numbers: Mapping[str, float]) -> None:
+        """Record a finished row, rewrite the file, and tell ``on_row``."""
         fields = list(row.key()) + [format_value(numbers.get(c, math.nan))
-                                    for c in header[n_key:]]
-        done[row.index] = fields
-        write()
-        if on_row is not None:
-            on_row(row.index, dict(zip(header, fields)))
+                                    for c in self.header[self.n_key:]]
+        self.done[row.index] = fields
+        self.write()
+        if self.on_row is not None:
+            self.on_row(row.index, dict(zip(self.header, fields)))
 
-    pending = [r for r in rows if r.index not in done]
-    if path is not None and (force or not path.exists()) and not done:
-        write()  # claim the file at once (header only), so a second sweep cannot clobber it
-    bar = None
-    show = progress if progress is not None else False
-    if show and pending:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(pending), unit="run", desc="sweep", leave=False)
-    try:
-        if executor is None:
-            for r in pending:
-                finish(r, _run_row(r.plan, r.seed, r.paths, sampler, model))
-                if bar is not None:
-                    bar.update(1)
-        else:
-            futures = {_submit(executor, _run_row, r.plan, r.seed, r.paths, sampler, model): r
-                       for r in pending}
-            for fut in _as_completed(executor, list(futures)):
-                finish(futures[fut], fut.result())
-                if bar is not None:
-                    bar.update(1)
-    finally:
+
+def _run_rows(pending: Sequence[SweepRow], finish: Callable, executor: Any,
+              sampler: str | None, model: Any, bar: Any) -> None:
+    """Run the rows in-process, or as tasks on the executor (finished as they complete)."""
+    if executor is None:
+        for r in pending:
+            finish(r, _run_row(r.plan, r.seed, r.paths, sampler, model))
+            if bar is not None:
+                bar.update(1)
+        return
+    futures = {_submit(executor, _run_row, r.plan, r.seed, r.paths, sampler, model): r
+               for r in pending}
+    for fut in _as_completed(executor, list(futures)):
+        finish(futures[fut], fut.result())
         if bar is not None:
-            bar.close()
-    return _frame(header, [done[i] for i in sorted(done)])
+            bar.update(1)
 
 
 def _is_dask(executor: Any) -> bool:

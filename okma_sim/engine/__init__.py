@@ -2,10 +2,12 @@
 hypercube or Sobol designs, any executor (in-process, threads, Dask), and adaptive stopping."""
 
 from ._adaptive import DEFAULT_FIRST, half_width
-from ._designs import (SAMPLERS, ParameterDesign, check_correlation, iman_conover,
-                       nearest_correlation, spearman_to_normal)
-from ._simulate import RunSpec, draw_parameters, resolve_parameters, simulate
+from ._blocks import RunSpec
+from ._designs import (ParameterDesign, check_correlation, iman_conover, nearest_correlation,
+                       spearman_to_normal)
+from ._parameters import draw_parameters, resolve_parameters
+from ._simulate import simulate
 
-__all__ = ["DEFAULT_FIRST", "SAMPLERS", "ParameterDesign", "RunSpec", "check_correlation",
-           "draw_parameters", "half_width", "iman_conover", "nearest_correlation",
-           "resolve_parameters", "simulate", "spearman_to_normal"]
+__all__ = ["DEFAULT_FIRST", "ParameterDesign", "RunSpec", "check_correlation", "draw_parameters",
+           "half_width", "iman_conover", "nearest_correlation", "resolve_parameters", "simulate",
+           "spearman_to_normal"]

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from okma_sim._core.errors import OkmaError
+from ._run import RunOptions, run
 
 __all__ = ["simulate_adaptive", "half_width", "GROWTH_MARGIN", "DEFAULT_FIRST"]
 
@@ -75,26 +76,68 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
     return e.probability, e.stderr, t * e.stderr
 
 
-def simulate_adaptive(plan, *, tolerance: float, first: int, seed: int, max_paths: int,
-                      model: Any, sampler: str, replicates: int, executor: Any = None,
-                      keep_monthly: Iterable[str] | str | None = None,
-                      pinned: Mapping[str, float] | None = None, progress: bool | None = None,
+def _check_stopping(tolerance: Any, max_paths: Any) -> int:
+    """Check the stopping rule's inputs; ``max_paths`` as an int."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+            or not math.isfinite(tolerance) or not 0 < tolerance <= 0.5:
+        raise OkmaError("must be a number in (0, 0.5]", key="tolerance", value=tolerance)
+    if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
+            or max_paths < 1:
+        raise OkmaError("must be a positive whole number", key="max_paths", value=max_paths)
+    return int(max_paths)
+
+
+def _first_stage(first: int, sampler: str, replicates: int, max_paths: int
+                 ) -> tuple[int, int, int]:
+    """The pilot stage: replicate size m, replicates R and paths n = R m (for plain Monte
+    Carlo m = R = 1 and n = ``first``)."""
+    if sampler == "mc":
+        return 1, 1, first
+    R = max(MIN_REPLICATES, int(replicates))
+    m = max(2, math.ceil(first / R))
+    if sampler == "sobol":
+        m = 1 << (m - 1).bit_length()  # keep each replicate a whole Sobol' base-2 design
+    while R * m > max_paths and m > 2:
+        m //= 2
+    R = max(2, min(R, max_paths // m))
+    return m, R, R * m
+
+
+def _next_stage(n: int, m: int, R: int, grow: float, qmc: bool, max_paths: int
+                ) -> tuple[int, int] | None:
+    """The next stage's replicates and paths, projected by ``grow`` = (h / T)^2 times the
+    margin; None when the cap leaves no room to grow."""
+    if not qmc:
+        return R, min(max(n + 1, math.ceil(n * grow)), max_paths)
+    R_next = min(max(R + 1, math.ceil(R * grow)), max_paths // m)
+    if R_next <= R:
+        return None
+    return R_next, R_next * m
+
+
+def _stage_options(opts: RunOptions, n: int, R: int | None) -> RunOptions:
+    """A stage: the plain run of ``n`` paths (``R`` replicates for LHS/Sobol'). Chunking, rep
+    records, a resumed state and given parameter values are not used by adaptive runs."""
+    return dataclasses.replace(
+        opts, n_paths=n, replicates=int(R or opts.plan.simulation.replicates),
+        chunk_size=None, record_reps=False, initial_state=None, observed=None,
+        parameter_values=None)
+
+
+def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
                       level: float = 0.95):
     """Run stages until the ``level`` half-width of P(all objectives met) is at most
     ``tolerance``, or ``max_paths`` is reached. Called by ``simulate(tolerance=...)``.
 
     Parameters
     ----------
-    plan : Plan
+    opts : RunOptions
+        The checked options of :func:`okma_sim.simulate`; ``opts.n_paths`` is the first
+        (pilot) stage's paths.
     tolerance : float
         Target half-width, in (0, 0.5].
-    first : int
-        Paths in the first (pilot) stage.
-    seed : int
     max_paths : int
         Cap on the final number of paths (the run stops there with a warning).
-    model, sampler, replicates, executor, keep_monthly, pinned, progress :
-        As in :func:`okma_sim.simulate`.
 
     Returns
     -------
@@ -112,50 +155,21 @@ def simulate_adaptive(plan, *, tolerance: float, first: int, seed: int, max_path
     >>> res.extra["adaptive"]["half_width"] <= 0.03
     True
     """
-    from ._simulate import simulate
-
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
-            or not math.isfinite(tolerance) or not 0 < tolerance <= 0.5:
-        raise OkmaError("must be a number in (0, 0.5]", key="tolerance", value=tolerance)
-    if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
-            or max_paths < 1:
-        raise OkmaError("must be a positive whole number", key="max_paths", value=max_paths)
-    max_paths = int(max_paths)
-    first = min(int(first), max_paths)
-
-    qmc = sampler != "mc"
-    if qmc:
-        R = max(MIN_REPLICATES, int(replicates))
-        m = max(2, math.ceil(first / R))
-        if sampler == "sobol":
-            m = 1 << (m - 1).bit_length()  # keep each replicate a whole Sobol' base-2 design
-        while R * m > max_paths and m > 2:
-            m //= 2
-        R = max(2, min(R, max_paths // m))
-        n = R * m
-    else:
-        m, R, n = 1, 1, first
-
+    max_paths = _check_stopping(tolerance, max_paths)
+    qmc = opts.sampler != "mc"
+    m, R, n = _first_stage(min(int(opts.n_paths), max_paths), opts.sampler, opts.replicates,
+                           max_paths)
     stages: list[int] = []
-    total = 0
-    kw = dict(model=model, sampler=sampler, executor=executor, keep_monthly=keep_monthly,
-              pinned=pinned, progress=progress)
     while True:
-        res = simulate(plan, n_paths=n, seed=seed, replicates=R if qmc else None, **kw)
+        res = run(_stage_options(opts, n, R if qmc else None))
         stages.append(n)
-        total += n
         p, se, h = half_width(res.all_met_flags(), res.replicate_index, level)
         if h <= tolerance or n >= max_paths:
             break
-        grow = (h / tolerance) ** 2 * GROWTH_MARGIN
-        if qmc:
-            R_next = max(R + 1, math.ceil(R * grow))
-            R_next = min(R_next, max_paths // m)
-            if R_next <= R:
-                break
-            R, n = R_next, R_next * m
-        else:
-            n = min(max(n + 1, math.ceil(n * grow)), max_paths)
+        nxt = _next_stage(n, m, R, (h / tolerance) ** 2 * GROWTH_MARGIN, qmc, max_paths)
+        if nxt is None:
+            break
+        R, n = nxt
     converged = h <= tolerance
     warn = list(res.warnings)
     if not converged:
@@ -164,7 +178,7 @@ def simulate_adaptive(plan, *, tolerance: float, first: int, seed: int, max_path
                     f"(it is {h:.4f})")
     info = {"tolerance": float(tolerance), "level": float(level), "half_width": float(h),
             "interval": [max(0.0, p - h), min(1.0, p + h)], "converged": bool(converged),
-            "stages": stages, "paths_simulated": int(total), "max_paths": max_paths,
+            "stages": stages, "paths_simulated": int(sum(stages)), "max_paths": max_paths,
             "replicates": int(R) if qmc else None,
             "replicate_size": int(m) if qmc else None}
     return dataclasses.replace(res, warnings=warn, extra={**res.extra, "adaptive": info})

@@ -18,11 +18,11 @@ from scipy import linalg, special
 from scipy.stats import qmc
 
 from okma_sim._core.errors import PlanError
+from okma_sim.plan import SAMPLERS
 
-__all__ = ["SAMPLERS", "ParameterDesign", "check_correlation", "iman_conover",
+__all__ = ["ParameterDesign", "check_correlation", "iman_conover",
            "nearest_correlation", "spearman_to_normal"]
 
-SAMPLERS = ("mc", "lhs", "sobol")
 #: spawn-key slot of the design's seed, apart from the block streams (0, 1, 2, ...)
 _DESIGN_KEY = 2**31 - 1
 

@@ -4,13 +4,14 @@ views (achievable targets, achievability curves). Results never import plotting:
 accessor is registered from above, by the plotting layer."""
 
 from ._aggregate import aggregate
+from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate, mean_stderr
 from ._grading import grade, label, score_distribution, scores
 from ._result import SimulationResult
 from ._views import (DEFAULT_FRONTIER_LEVELS, achievability_curve, achievable_target,
                      achievable_targets, check_confidence, direction)
 
-__all__ = ["QUANTILES", "DEFAULT_FRONTIER_LEVELS", "Estimate", "SimulationResult", "aggregate",
-           "achievability_curve", "achievable_target", "achievable_targets", "check_confidence",
-           "direction", "estimate", "grade", "label", "mean_stderr", "score_distribution",
-           "scores"]
+__all__ = ["QUANTILES", "DEFAULT_FRONTIER_LEVELS", "BlockOutput", "Estimate", "SimulationResult",
+           "aggregate", "achievability_curve", "achievable_target", "achievable_targets",
+           "check_confidence", "direction", "estimate", "grade", "label", "mean_stderr",
+           "score_distribution", "scores"]

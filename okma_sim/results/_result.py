@@ -13,6 +13,7 @@ import pandas as pd
 from okma_sim._core.accessors import AccessorSlot
 from okma_sim._core.formatting import format_number
 
+from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate
 from okma_sim.plan import KeyResult, Objective, Plan
 
@@ -67,25 +68,27 @@ class SimulationResult:
 
     # ------------------------------------------------------------------------------------------
     @classmethod
-    def _from_parts(cls, *, plan: Plan, model: Any, parts: list[dict], n_paths: int, seed: int,
-                    sampler: str, replicate_index, param_names, warnings: list[str],
-                    elapsed: float, pinned: Mapping[str, float]) -> "SimulationResult":
-        values = {t.id: _cat([p["values"][t.id] for p in parts])
+    def _from_parts(cls, *, plan: Plan, model: Any, parts: Sequence[BlockOutput], n_paths: int,
+                    seed: int, sampler: str, replicate_index, param_names,
+                    warnings: list[str], elapsed: float,
+                    pinned: Mapping[str, float]) -> "SimulationResult":
+        """A result from the engine's block outputs, in block order (or one merged run)."""
+        values = {t.id: _cat([p.values[t.id] for p in parts])
                   for t in plan.targets}
-        monthly = {m: _cat([p["monthly"][m] for p in parts])
-                   for m in (parts[0]["monthly"] if parts else {})}
-        params = pd.DataFrame(_cat([p["params"] for p in parts]), copy=False,
+        monthly = {m: _cat([p.monthly[m] for p in parts])
+                   for m in (parts[0].monthly if parts else {})}
+        params = pd.DataFrame(_cat([p.params for p in parts]), copy=False,
                               columns=list(param_names))
         diag: dict[str, float] = {}
         for p in parts:
-            for k, v in p["diagnostics"].items():
+            for k, v in p.diagnostics.items():
                 diag[k] = diag.get(k, 0.0) + float(v)
         per_rep = None
         states = None
-        if parts and parts[0]["per_rep"] is not None:
-            per_rep = {k: np.concatenate([p["per_rep"][k] for p in parts])
-                       for k in parts[0]["per_rep"]}
-            states = [p["state"] for p in parts]
+        if parts and parts[0].per_rep is not None:
+            per_rep = {k: np.concatenate([p.per_rep[k] for p in parts])
+                       for k in parts[0].per_rep}
+            states = [p.state for p in parts]
         warn = list(warnings) + _diagnostic_warnings(diag, n_paths, plan)
         months = plan.months()
         return cls(plan=plan, model_name=getattr(model, "name", type(model).__name__),
