@@ -51,7 +51,6 @@ def test_layers_contract_fails_when_a_lower_layer_imports_a_higher_one(tmp_path)
     assert "okma_sim.results is not allowed to import okma_sim.viz" in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="the large files and functions are split in the next commits")
 def test_no_import_cycle_between_modules():
     assert _structure().import_cycles() == []
 
@@ -66,7 +65,6 @@ def test_cycle_finder_sees_a_cycle_through_a_function_level_import(tmp_path, mon
     assert _structure().import_cycles("cyc") == [["cyc.a", "cyc.b"]]
 
 
-@pytest.mark.xfail(strict=True, reason="the large files and functions are split in the next commits")
 def test_no_long_file_or_function_and_no_private_name_across_subpackages():
     s = _structure()
     assert s.long_files_and_functions() == []

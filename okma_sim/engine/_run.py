@@ -139,7 +139,7 @@ def run(opts: RunOptions) -> SimulationResult:
     finally:
         if bar is not None:
             bar.close()
-    return SimulationResult._from_parts(
+    return SimulationResult.from_blocks(
         plan=opts.plan, model=opts.model, parts=parts, n_paths=opts.n_paths, seed=opts.seed,
         sampler=opts.sampler, replicate_index=design.replicate_index(),
         param_names=spec.param_names, warnings=warn, elapsed=time.perf_counter() - t0,

@@ -68,7 +68,7 @@ class SimulationResult:
 
     # ------------------------------------------------------------------------------------------
     @classmethod
-    def _from_parts(cls, *, plan: Plan, model: Any, parts: Sequence[BlockOutput], n_paths: int,
+    def from_blocks(cls, *, plan: Plan, model: Any, parts: Sequence[BlockOutput], n_paths: int,
                     seed: int, sampler: str, replicate_index, param_names,
                     warnings: list[str], elapsed: float,
                     pinned: Mapping[str, float]) -> "SimulationResult":
