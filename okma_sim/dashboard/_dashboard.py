@@ -386,7 +386,7 @@ class Dashboard:
 
         def advance(parts: Any) -> None:
             self.progress.value = min(self.progress.max, self.progress.value
-                                      + sum(len(next(iter(p["values"].values())))
+                                      + sum(len(next(iter(p.values.values())))
                                             for p in parts))
         return ProgressExecutor(advance, self._pool)
 

@@ -94,7 +94,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "survey_response_rate": _P(_D("beta", {"a": 6.0, "b": 14.0}),
                                "share of active customers answering a survey", (0, 1), "",
                                "assumption; at about 100 responses the CSAT standard error is "
-                               "about 3 points (binomial sampling: sqrt(0.85 x 0.15 / 100))"),
+                               "about 3 points (binomial sampling at CSAT 90%: sqrt(0.9 x 0.1 / 100) = 0.03)"),
     "rep_attrition_annual": _P(_D("beta", {"a": 32.0, "b": 68.0}),
                                "share of reps leaving in a year", (0, 1), "",
                                f"25-40% a year, industry surveys (CSO Insights, Bridge Group; "
