@@ -61,8 +61,8 @@ def import_cycles(package: str = "okma_sim") -> list[list[str]]:
     return out
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -74,27 +74,29 @@ def _subpackage(module: str) -> str:
 
 
 def long_files_and_functions(package: Path = PACKAGE) -> list[str]:
+    root = package.parent
     out = []
     for path in sorted(package.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         n = len(text.splitlines())
         if n > MAX_FILE_LINES:
-            out.append(f"{path.relative_to(ROOT)}: {n} lines (limit {MAX_FILE_LINES})")
+            out.append(f"{path.relative_to(root)}: {n} lines (limit {MAX_FILE_LINES})")
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1
                 if length > MAX_FUNCTION_LINES:
-                    out.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}(): "
+                    out.append(f"{path.relative_to(root)}:{node.lineno} {node.name}(): "
                                f"{length} lines (limit {MAX_FUNCTION_LINES})")
     return out
 
 
 def private_cross_imports(package: Path = PACKAGE) -> list[str]:
     """``from okma_sim.<other>... import _x`` or from a private module of another subpackage
-    (``okma_sim._core`` is the one private package every layer may use)."""
+    (``<package>._core`` is the one private package every layer may use)."""
+    root, top = package.parent, package.name
     out = []
     for path in sorted(package.rglob("*.py")):
-        me = _module_name(path)
+        me = _module_name(path, root)
         is_pkg = path.name == "__init__.py"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ImportFrom):
@@ -105,15 +107,16 @@ def private_cross_imports(package: Path = PACKAGE) -> list[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            if not target.startswith("okma_sim") or _subpackage(target) == _subpackage(me):
+            if target.split(".")[0] != top or _subpackage(target) == _subpackage(me):
                 continue
             private_part = [p for p in target.split(".")[1:] if p.startswith("_")
                             and p != "_core"]
             names = [a.name for a in node.names if a.name.startswith("_")
                      and not a.name.startswith("__")]
             if private_part or names:
-                out.append(f"{path.relative_to(ROOT)}:{node.lineno} imports "
-                           f"{', '.join(names) or '*'} from {target}")
+                what = ", ".join(names) if names else "a name"
+                out.append(f"{path.relative_to(root)}:{node.lineno} imports {what} from "
+                           f"{target}" + (" (a private module)" if private_part else ""))
     return out
 
 

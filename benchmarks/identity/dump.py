@@ -22,7 +22,7 @@ import numpy as np
 import okma_sim
 
 PATHS = 2_500          # more than one block (2,048), so a partial block is always in play
-TIMING_KEYS = {"elapsed", "seconds", "elapsed_seconds", "time"}
+TIMING_KEYS = {"elapsed", "elapsed_seconds"}  # wall-clock fields (results, solve JSON)
 
 
 def _result_record(res) -> dict:
@@ -38,7 +38,7 @@ def _result_record(res) -> dict:
         "frame": res.to_frame(params=True),
         "rules": res.rules(),
         "grading": res.grading(),
-        "table": _strip_table(res.table()),
+        "table": res.table(),
         "per_rep": None if res.per_rep is None else {k: np.asarray(v)
                                                      for k, v in res.per_rep.items()},
         "replicate_index": None if res.replicate_index is None else np.asarray(
@@ -51,15 +51,9 @@ def _result_record(res) -> dict:
 
 
 def _state_record(state) -> dict:
-    out = {}
-    for name in sorted(vars(state)) if hasattr(state, "__dict__") else []:
-        v = getattr(state, name)
-        out[name] = np.asarray(v) if isinstance(v, np.ndarray) else repr(v)
-    if hasattr(state, "__dataclass_fields__"):
-        for name in state.__dataclass_fields__:
-            v = getattr(state, name)
-            out[name] = np.asarray(v) if isinstance(v, np.ndarray) else repr(v)
-    return out
+    """A model state's fields: arrays as they are, anything else by its repr."""
+    return {name: np.asarray(v) if isinstance(v, np.ndarray) else repr(v)
+            for name, v in sorted(vars(state).items())}
 
 
 def _strip(obj):
@@ -69,11 +63,6 @@ def _strip(obj):
     if isinstance(obj, list):
         return [_strip(v) for v in obj]
     return obj
-
-
-def _strip_table(text: str) -> str:
-    return "\n".join(line for line in text.splitlines()
-                     if "seconds" not in line and " s)" not in line and "elapsed" not in line)
 
 
 def plans() -> dict[str, "okma_sim.Plan"]:
@@ -203,7 +192,7 @@ def cli_runs(workdir: Path) -> dict:
     proc = subprocess.run([sys.executable, "-m", "okma_sim.cli", "check", str(case), "--paths",
                            "1000", "--seed", "1", "--export", str(workdir / "export.csv"),
                            "--figures", str(fig)], capture_output=True, text=True, cwd=workdir)
-    out["export"] = {"rc": proc.returncode, "stdout": _strip_table(proc.stdout),
+    out["export"] = {"rc": proc.returncode, "stdout": proc.stdout,
                      "csv": (workdir / "export.csv").read_text()
                      if (workdir / "export.csv").exists() else None,
                      "figures": sorted(p.name for p in fig.glob("*"))}
