@@ -229,7 +229,9 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
     randomness no parameter explains. Cost: (d + 3) n paths.
 
     Parameters are treated as independent (a declared rank correlation is ignored here, with
-    a warning). A path whose metric is NaN (no data) gets the metric's mean.
+    a warning). A path whose metric is NaN (no data) gets the metric's mean. A lone uncertain
+    parameter's indices are estimated like any other's: they are not 1, since the monthly
+    randomness also varies (its share is ``unexplained``).
 
     Parameters
     ----------
@@ -343,12 +345,18 @@ def _sobol_indices(o: Any, ys: Sequence[np.ndarray], names: Sequence[str], n: in
     ya, yb, yc, yab = (np.where(np.isnan(a), fill, a) for a in (ya, yb, yc, yab))
 
     def indices(idx):
+        f_ab = yab[:, None, idx]
+        if d == 1:
+            # scipy squeezes the indices of one output and one parameter to a scalar and then
+            # fails assigning into it: give the one page twice, and keep the first index
+            f_ab = np.concatenate([f_ab, f_ab])
         r = stats.sobol_indices(func={"f_A": ya[None, idx], "f_B": yb[None, idx],
-                                      "f_AB": yab[:, None, idx]}, n=n)
+                                      "f_AB": f_ab}, n=n)
         a, b = ya[idx], yb[idx]
         var = np.var(np.concatenate([a, b]))
         unexpl = 0.5 * np.mean((a - yc[idx]) ** 2) / var if var > 0 else 0.0
-        return np.r_[np.atleast_1d(r.first_order), np.atleast_1d(r.total_order), unexpl]
+        return np.r_[np.atleast_1d(r.first_order)[:d], np.atleast_1d(r.total_order)[:d],
+                     unexpl]
 
     est = indices(np.arange(n))
     boot = stats.bootstrap((np.arange(n),), indices, n_resamples=n_resamples,

@@ -164,6 +164,27 @@ def test_sensitivity_json_contract(toy, tmp_path):
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+BIAS_FIXED = '\n[parameters.bias]\ndist = "fixed"\nvalue = 0.0\n'
+
+
+def test_sensitivity_with_one_uncertain_parameter(tmp_path):
+    # bias fixed: Y = mean score = gain + Zbar, gain ~ N(1, 0.2), Zbar ~ N(0, 1/12) (the
+    # monthly randomness), so V = 0.04 + 1/12, first(gain) = total(gain) = 0.04 / V (not 1:
+    # the monthly randomness varies too) and unexplained = (1/12) / V
+    scen = tmp_path / "one.toml"
+    scen.write_text(toy_text(extra=BIAS_FIXED))
+    doc = ok_json("sensitivity", scen, "--paths", "500", "--seed", "2", "--sobol-n", "1024",
+                  "--json")
+    assert [e["parameter"] for e in doc["tornado"]] == ["gain"]
+    s = doc["sobol"]["score"]
+    V = 0.04 + 1 / 12
+    assert set(s["first"]) == set(s["total"]) == {"gain"}
+    for kind, want in (("first", 0.04 / V), ("total", 0.04 / V)):
+        se = s[f"{kind}_stderr"]["gain"]
+        assert se > 0 and abs(s[kind]["gain"] - want) <= 4 * se, (kind, s[kind], se)
+    assert abs(s["unexplained"] - (1 / 12) / V) <= 4 * s["unexplained_stderr"]
+
+
 @pytest.mark.parametrize("sampler", ["mc", "sobol"])
 def test_check_tolerance_reports_the_paths_used(toy, sampler):
     doc = ok_json("check", toy, "--tolerance", "0.03", "--sampler", sampler, "--seed", "5",
