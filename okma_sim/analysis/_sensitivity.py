@@ -147,7 +147,11 @@ def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = N
             row[f"median_high:{o.id}"] = m_hi
             row[f"median_swing:{o.id}"] = m_hi - m_lo
         rows.append(row)
-    df = pd.DataFrame(rows)
+    # the columns even without rows (a plan with no uncertain parameter)
+    cols = ["parameter", "low", "high", "p_low", "p_high", "swing", "stderr_low",
+            "stderr_high", "swing_stderr"]
+    cols += [f"median_{k}:{o.id}" for o in plan.objectives for k in ("low", "high", "swing")]
+    df = pd.DataFrame(rows, columns=cols)
     if len(df):
         df = df.iloc[np.argsort(-df["swing"].abs().to_numpy(), kind="stable")]
         df = df.reset_index(drop=True)
@@ -554,7 +558,10 @@ def sensitivity(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any
                    parameters=tornado_parameters, executor=executor, base=base)
     warns = list(base.warnings)
     sob: dict[str, SobolIndices] = {}
-    if sobol_n:
+    if sobol_n and not uncertain_parameters(plan, model):
+        warns.append("the scenario has no uncertain parameter (each is fixed): no Sobol' "
+                     "indices")
+    elif sobol_n:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             sob = sobol(plan, sobol_n, seed_int, model=model)

@@ -185,6 +185,21 @@ def test_sensitivity_with_one_uncertain_parameter(tmp_path):
     assert abs(s["unexplained"] - (1 / 12) / V) <= 4 * s["unexplained_stderr"]
 
 
+def test_sensitivity_with_no_uncertain_parameter(tmp_path):
+    # every parameter fixed: an empty tornado (still drawn), no Sobol' indices (said), and the
+    # KR importance of the monthly randomness
+    scen = tmp_path / "none.toml"
+    scen.write_text(toy_text(extra=BIAS_FIXED + '\n[parameters.gain]\ndist = "fixed"\n'
+                                                'value = 1.0\n'))
+    fig = tmp_path / "tornado.png"
+    doc = ok_json("sensitivity", scen, "--paths", "300", "--sobol-n", "64", "--json",
+                  "--figure", fig)
+    assert doc["tornado"] == [] and doc["sobol"] == {}
+    assert any("no uncertain parameter" in w for w in doc["warnings"])
+    assert [e["key_result"] for e in doc["kr_importance"]] == ["hit", "floor"]
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize("sampler", ["mc", "sobol"])
 def test_check_tolerance_reports_the_paths_used(toy, sampler):
     doc = ok_json("check", toy, "--tolerance", "0.03", "--sampler", sampler, "--seed", "5",
