@@ -121,6 +121,9 @@ def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = N
             if k not in unc:
                 raise OkmaError("not an uncertain parameter of this plan", key="parameters",
                                 value=k)
+        if len(set(names)) != len(names):
+            dup = next(k for k in names if names.count(k) > 1)
+            raise OkmaError("parameter listed twice", key="parameters", value=dup)
     qlo, qhi = quantiles
     if not 0 < qlo < qhi < 1:
         raise OkmaError("must be two probabilities, low < high", key="quantiles",

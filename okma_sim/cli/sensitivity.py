@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
             if k not in unc:
                 raise OkmaError(f"not an uncertain parameter of this scenario; uncertain: "
                                 f"{', '.join(unc)}", key="--parameters", value=k)
+        if len(set(params)) != len(params):
+            dup = next(k for k in params if params.count(k) > 1)
+            raise OkmaError("parameter listed twice", key="--parameters", value=dup)
     if args.figure is not None:
         check_output_path(args.figure, args.force, "--figure", inputs=[("scenario", path)])
     seed = args.seed if args.seed is not None else plan.simulation.seed

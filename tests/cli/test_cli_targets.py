@@ -244,6 +244,8 @@ CORR = '\n[correlations]\nparameters = ["gain", "bias"]\nmatrix = {m}\n'
     ("target", ["--max-paths", "100"], None, ["--max-paths", "100"]),
     ("sensitivity", ["--sobol-n", "100"], None, ["--sobol-n", "100"]),
     ("sensitivity", ["--parameters", "noise"], None, ["--parameters", "'noise'"]),
+    ("sensitivity", ["--parameters", "gain,bias,gain"], None,
+     ["--parameters", "twice", "'gain'"]),
     ("target", ["--curve", "nope"], None, ["--curve", "'nope'"]),
 ])
 def test_bad_input(tmp_path, cmd, args, text, needles):
