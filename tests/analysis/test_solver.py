@@ -221,6 +221,7 @@ def test_bad_levers(levers, key, value):
     (Lever(5.0, 2.0, 1.0), "levers.a.low", 5.0),
     (Lever(0.0, 2.0, -1.0), "levers.a.unit_cost", -1.0),
     (Lever(0.0, 200.0, 1.0), "levers.a", (0.0, 200.0)),
+    (Lever(0.0, 2.0, 1.0, step=5.0), "levers.a.step", 5.0),  # only low on the grid
 ])
 def test_bad_lever_bounds(lever, key, value):
     plan = two_plan().replace(levers={"a": lever, "b": Lever(0.0, 1.0, 1.0)})

@@ -232,6 +232,7 @@ CORR = '\n[correlations]\nparameters = ["gain", "bias"]\nmatrix = {m}\n'
     ("solve", ["--levers", "effort,bogus"], None, ["--levers", "'bogus'"]),
     ("solve", [], dict(low=5, high=2), ["levers.effort.low", "5"]),
     ("target", [], dict(cost=-5.0), ["levers.effort.unit_cost", "-5"]),
+    ("solve", [], dict(cost="100.0\nstep = 50"), ["levers.effort.step", "50"]),
     ("target", [], dict(extra=CORR.format(m="[[1.0, 0.5]]")),
      ["correlations.matrix", "1 rows"]),
     ("sensitivity", [], dict(extra=CORR.format(m="[[1.0, 1.5], [1.5, 1.0]]")),
