@@ -82,6 +82,20 @@ def test_identical_plans_differ_by_exactly_zero():
     assert d.probability == 0.0 and d.stderr == 0.0
 
 
+def test_plans_naming_other_samplers_run_with_the_first_ones():
+    # the same plan but for its sampler: under common random numbers, a difference of 0
+    a = loads_plan(TOY.format(effort=1.0))
+    b = a.replace(simulation=dataclasses.replace(a.simulation, sampler="sobol"))
+    cmp = compare([a, b], n_paths=1024, seed=3)
+    assert [r.sampler for r in cmp.results] == ["mc", "mc"]
+    d = cmp.difference(1)
+    assert d.probability == 0.0 and d.stderr == 0.0
+    assert any("different samplers" in w for w in cmp.warnings)
+    # a sampler given applies to all
+    cmp = compare([a, b], n_paths=1024, seed=3, sampler="sobol")
+    assert [r.sampler for r in cmp.results] == ["sobol", "sobol"] and not cmp.warnings
+
+
 @pytest.fixture(scope="module")
 def three():
     return compare([policy(n) for n in POLICIES], n_paths=3000, seed=5, names=list(POLICIES))
