@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 import okma_sim
 
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
@@ -138,10 +138,8 @@ def test_solve_json_contract_and_out(toy, tmp_path):
 
 def test_solve_out_may_not_be_the_scenario(toy):
     before = toy.read_bytes()
-    proc = run_cli("solve", toy, "--out", toy, "--force", "--paths", "50")
-    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(toy) in lines[0] and "input scenario" in lines[0]
+    one_error_line(run_cli("solve", toy, "--out", toy, "--force", "--paths", "50"), str(toy),
+                   "input scenario")
     assert toy.read_bytes() == before
 
 
@@ -255,14 +253,7 @@ def test_bad_input(tmp_path, cmd, args, text, needles):
     out = tmp_path / "existing.toml"
     out.write_text("keep me")
     extra = ["--out", out, "--force"] if cmd == "solve" else []
-    proc = run_cli(cmd, scen, *args, *extra, "--paths", "50")
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert lines[0].startswith("okma-sim: error: ")
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
+    line = one_error_line(run_cli(cmd, scen, *args, *extra, "--paths", "50"), *needles)
     if text:  # errors in the file name the file
-        assert str(scen) in lines[0]
+        assert str(scen) in line
     assert out.read_text() == "keep me"
