@@ -227,6 +227,12 @@ def compare(plans: Sequence[Plan], n_paths: int | None = None, seed: Any = None,
         n_paths = first.simulation.paths or 10_000
     seed_int = normalize_seed(first.simulation.seed if seed is None else seed)
     warn = []
+    if sampler is None:
+        # one sampler for all, or path i would not draw the same numbers in every scenario
+        sampler = first.simulation.sampler
+        if len({p.simulation.sampler for p in plans}) > 1:
+            warn.append(f"the scenarios name different samplers; all ran with the first's "
+                        f"({sampler}), so that they share their random numbers")
     objs = [tuple(o.id for o in p.objectives) for p in plans]
     if len(set(objs)) > 1:
         warn.append("the scenarios do not share the same objectives: P(all objectives met) "

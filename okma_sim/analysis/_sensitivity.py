@@ -121,6 +121,9 @@ def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = N
             if k not in unc:
                 raise OkmaError("not an uncertain parameter of this plan", key="parameters",
                                 value=k)
+        if len(set(names)) != len(names):
+            dup = next(k for k in names if names.count(k) > 1)
+            raise OkmaError("parameter listed twice", key="parameters", value=dup)
     qlo, qhi = quantiles
     if not 0 < qlo < qhi < 1:
         raise OkmaError("must be two probabilities, low < high", key="quantiles",
@@ -147,7 +150,11 @@ def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = N
             row[f"median_high:{o.id}"] = m_hi
             row[f"median_swing:{o.id}"] = m_hi - m_lo
         rows.append(row)
-    df = pd.DataFrame(rows)
+    # the columns even without rows (a plan with no uncertain parameter)
+    cols = ["parameter", "low", "high", "p_low", "p_high", "swing", "stderr_low",
+            "stderr_high", "swing_stderr"]
+    cols += [f"median_{k}:{o.id}" for o in plan.objectives for k in ("low", "high", "swing")]
+    df = pd.DataFrame(rows, columns=cols)
     if len(df):
         df = df.iloc[np.argsort(-df["swing"].abs().to_numpy(), kind="stable")]
         df = df.reset_index(drop=True)
@@ -229,7 +236,9 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
     randomness no parameter explains. Cost: (d + 3) n paths.
 
     Parameters are treated as independent (a declared rank correlation is ignored here, with
-    a warning). A path whose metric is NaN (no data) gets the metric's mean.
+    a warning). A path whose metric is NaN (no data) gets the metric's mean. A lone uncertain
+    parameter's indices are estimated like any other's: they are not 1, since the monthly
+    randomness also varies (its share is ``unexplained``).
 
     Parameters
     ----------
@@ -343,12 +352,18 @@ def _sobol_indices(o: Any, ys: Sequence[np.ndarray], names: Sequence[str], n: in
     ya, yb, yc, yab = (np.where(np.isnan(a), fill, a) for a in (ya, yb, yc, yab))
 
     def indices(idx):
+        f_ab = yab[:, None, idx]
+        if d == 1:
+            # scipy squeezes the indices of one output and one parameter to a scalar and then
+            # fails assigning into it: give the one page twice, and keep the first index
+            f_ab = np.concatenate([f_ab, f_ab])
         r = stats.sobol_indices(func={"f_A": ya[None, idx], "f_B": yb[None, idx],
-                                      "f_AB": yab[:, None, idx]}, n=n)
+                                      "f_AB": f_ab}, n=n)
         a, b = ya[idx], yb[idx]
         var = np.var(np.concatenate([a, b]))
         unexpl = 0.5 * np.mean((a - yc[idx]) ** 2) / var if var > 0 else 0.0
-        return np.r_[np.atleast_1d(r.first_order), np.atleast_1d(r.total_order), unexpl]
+        return np.r_[np.atleast_1d(r.first_order)[:d], np.atleast_1d(r.total_order)[:d],
+                     unexpl]
 
     est = indices(np.arange(n))
     boot = stats.bootstrap((np.arange(n),), indices, n_resamples=n_resamples,
@@ -546,7 +561,10 @@ def sensitivity(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any
                    parameters=tornado_parameters, executor=executor, base=base)
     warns = list(base.warnings)
     sob: dict[str, SobolIndices] = {}
-    if sobol_n:
+    if sobol_n and not uncertain_parameters(plan, model):
+        warns.append("the scenario has no uncertain parameter (each is fixed): no Sobol' "
+                     "indices")
+    elif sobol_n:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             sob = sobol(plan, sobol_n, seed_int, model=model)

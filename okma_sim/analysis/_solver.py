@@ -147,7 +147,8 @@ class SolveResult:
 def solver_levers(plan: Plan, model: Any, levers: Iterable[str] | None,
                    key: str) -> list[str]:
     """The levers to search (default: every lever with bounds), checked: known to the model,
-    finite bounds within its range, a non-negative unit cost, none listed twice. ``key``
+    finite bounds within its range, a step no longer than the range, a non-negative unit
+    cost, none listed twice. ``key``
     names the argument in errors."""
     known = getattr(model, "levers", None) or {}
     if levers is None:
@@ -177,6 +178,10 @@ def solver_levers(plan: Plan, model: Any, levers: Iterable[str] | None,
         if lv.low > lv.high:
             raise PlanError(f"low must not exceed high ({lv.high})", file=plan.source,
                             key=f"{p}.low", value=lv.low)
+        if lv.step is not None and lv.step > lv.high - lv.low > 0:
+            # whole steps from low: only low itself would be searched
+            raise PlanError(f"must not exceed high - low ({lv.high - lv.low:g})",
+                            file=plan.source, key=f"{p}.step", value=lv.step)
         if not math.isfinite(lv.unit_cost) or lv.unit_cost < 0:
             raise PlanError("must not be negative (a cost)", file=plan.source,
                             key=f"{p}.unit_cost", value=lv.unit_cost)

@@ -34,7 +34,6 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from okma_sim._core.errors import OkmaError
-    from okma_sim._core.seeds import normalize_seed
     from okma_sim.analysis import sensitivity
 
     plan, path, sha = load_scenario(args.scenario)
@@ -50,12 +49,13 @@ def run(args: argparse.Namespace) -> int:
             if k not in unc:
                 raise OkmaError(f"not an uncertain parameter of this scenario; uncertain: "
                                 f"{', '.join(unc)}", key="--parameters", value=k)
+        if len(set(params)) != len(params):
+            dup = next(k for k in params if params.count(k) > 1)
+            raise OkmaError("parameter listed twice", key="--parameters", value=dup)
     if args.figure is not None:
         check_output_path(args.figure, args.force, "--figure", inputs=[("scenario", path)])
-    seed = args.seed if args.seed is not None else plan.simulation.seed
-    seed = normalize_seed(seed)
     with executor_from_args(args) as ex:
-        s = sensitivity(plan, args.paths or DEFAULT_PATHS, seed, sampler=args.sampler,
+        s = sensitivity(plan, args.paths or DEFAULT_PATHS, args.seed, sampler=args.sampler,
                         sobol_n=n, tornado_parameters=params, executor=ex)
     written = []
     if args.figure is not None:

@@ -40,11 +40,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from okma_sim.plan import save_plan
-    from okma_sim.analysis import solve_actions
-
+    from okma_sim.analysis import solve_actions, solver_levers
     from okma_sim.models import get_model
-    from okma_sim.analysis import solver_levers
+    from okma_sim.plan import save_plan
 
     plan, path, sha = load_scenario(args.scenario)
     levers = None if args.levers is None else args.levers.split(",")

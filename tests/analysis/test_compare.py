@@ -10,11 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 import okma_sim
-from okma_sim.analysis import compare, paired_difference, policy_cost
+from okma_sim.analysis import action_cost, compare, paired_difference, policy_cost
 from okma_sim.plan import loads_plan
-from okma_sim.analysis import action_cost
 
 POLICIES = ("policy_no_reviews.toml", "policy_quarterly.toml", "policy_monthly_coaching.toml")
 
@@ -80,6 +79,20 @@ def test_identical_plans_differ_by_exactly_zero():
     cmp = compare([plan, plan], n_paths=800, seed=3)
     d = cmp.difference(1)
     assert d.probability == 0.0 and d.stderr == 0.0
+
+
+def test_plans_naming_other_samplers_run_with_the_first_ones():
+    # the same plan but for its sampler: under common random numbers, a difference of 0
+    a = loads_plan(TOY.format(effort=1.0))
+    b = a.replace(simulation=dataclasses.replace(a.simulation, sampler="sobol"))
+    cmp = compare([a, b], n_paths=1024, seed=3)
+    assert [r.sampler for r in cmp.results] == ["mc", "mc"]
+    d = cmp.difference(1)
+    assert d.probability == 0.0 and d.stderr == 0.0
+    assert any("different samplers" in w for w in cmp.warnings)
+    # a sampler given applies to all
+    cmp = compare([a, b], n_paths=1024, seed=3, sampler="sobol")
+    assert [r.sampler for r in cmp.results] == ["sobol", "sobol"] and not cmp.warnings
 
 
 @pytest.fixture(scope="module")
@@ -176,12 +189,6 @@ def test_cli_compare_json_contract():
 
 def test_cli_compare_bad_input(tmp_path):
     one = str(okma_sim.data_path("scenarios", POLICIES[0]))
-    proc = run_cli("compare", one, "--paths", "50")
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "at least two" in lines[0] and "Traceback" not in proc.stderr
+    one_error_line(run_cli("compare", one, "--paths", "50"), "at least two")
     missing = str(tmp_path / "nope.toml")
-    proc = run_cli("compare", one, missing, "--paths", "50")
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "nope.toml" in lines[0]
+    one_error_line(run_cli("compare", one, missing, "--paths", "50"), "nope.toml")

@@ -67,6 +67,12 @@ def test_sobol_rejects_bad_n_and_parameters():
 
 
 # -- tornado ----------------------------------------------------------------------------------
+def test_tornado_rejects_a_parameter_listed_twice():
+    with pytest.raises(okma_sim.OkmaError) as info:
+        tornado(toy_plan(), 50, seed=1, parameters=["gain", "bias", "gain"])
+    assert info.value.key == "parameters" and info.value.value == "gain"
+
+
 def test_tornado_on_the_toy():
     plan = toy_plan()
     t = tornado(plan, 4000, seed=3).set_index("parameter")

@@ -63,13 +63,15 @@ def test_closed_form_cheapest_setting():
     assert sol.feasible
     # a at its bound; b from the constraint. Under common random numbers the search's
     # boundary K-hat is the sample quantile of bias + noise, whose SE is
-    # sqrt(C (1 - C) / n) / density; b inherits it divided by WB. 0.02 allows for the
-    # optimiser's final trust region (2e-3 of the range) and the 1/1000 level grid.
+    # sqrt(C (1 - C) / n) / density; b inherits it divided by WB. Each lever may also sit
+    # off the optimum by the optimiser's final trust region (2e-3 of its range) plus the
+    # 1/1000 level grid of its range.
     se_k = math.sqrt(c * (1 - c) / 4000) / stats.norm(0, SIGMA).pdf(SIGMA * stats.norm.ppf(c))
-    assert abs(sol.actions["a"] - 4.0) <= 0.02
-    assert abs(sol.actions["b"] - b_true) <= Z * se_k / 0.5 + 0.02
+    slack = {k: (2e-3 + 1e-3) * (lv.high - lv.low) for k, lv in plan.levers.items()}
+    assert abs(sol.actions["a"] - 4.0) <= slack["a"]
+    assert abs(sol.actions["b"] - b_true) <= Z * se_k / 0.5 + slack["b"]
     cost_true = 4.0 + 0.75 * b_true
-    assert abs(sol.cost - cost_true) <= 0.75 * (Z * se_k / 0.5 + 0.02) + 0.02
+    assert abs(sol.cost - cost_true) <= 0.75 * (Z * se_k / 0.5 + slack["b"]) + 1.0 * slack["a"]
     # the verification: P at the answer is C up to the search's and the verification's SE
     se = math.sqrt(sol.stderr ** 2 + c * (1 - c) / 4000)
     assert abs(sol.probability - c) <= Z * se
@@ -221,6 +223,7 @@ def test_bad_levers(levers, key, value):
     (Lever(5.0, 2.0, 1.0), "levers.a.low", 5.0),
     (Lever(0.0, 2.0, -1.0), "levers.a.unit_cost", -1.0),
     (Lever(0.0, 200.0, 1.0), "levers.a", (0.0, 200.0)),
+    (Lever(0.0, 2.0, 1.0, step=5.0), "levers.a.step", 5.0),  # only low on the grid
 ])
 def test_bad_lever_bounds(lever, key, value):
     plan = two_plan().replace(levers={"a": lever, "b": Lever(0.0, 1.0, 1.0)})

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cli_helpers import run_cli as cli
+from cli_helpers import one_error_line, run_cli as cli
 import okma_sim
 from okma_sim.analysis import row_seed, sweep, sweep_rows
 
@@ -130,20 +130,10 @@ def test_resume_of_a_finished_sweep_runs_nothing(tmp_path):
     assert out.read_bytes() == before and out.stat().st_mtime_ns == mtime
 
 
-def _one_line_error(r: subprocess.CompletedProcess, *needles: str) -> str:
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
-
-
 def test_unknown_lever_is_refused(tmp_path):
     out = tmp_path / "s.csv"
     r = cli("sweep", str(CASE), "--grid", "prospect_visists_per_week=5,6", "--out", str(out))
-    _one_line_error(r, "--grid", "prospect_visists_per_week", "unknown lever")
+    one_error_line(r, "--grid", "prospect_visists_per_week", "unknown lever")
     assert not out.exists()
 
 
@@ -152,7 +142,7 @@ def test_existing_out_without_resume_or_force_is_refused(tmp_path):
     out.write_text("precious\n")
     r = cli("sweep", str(CASE), "--grid", "prospect_visits_per_week=5", "--paths", "100",
             "--out", str(out))
-    _one_line_error(r, str(out), "--resume", "--force")
+    one_error_line(r, str(out), "--resume", "--force")
     assert out.read_text() == "precious\n"
     # force replaces it
     sweep([CASE], {"prospect_visits_per_week": [5]}, n_paths=100, out=out, force=True)
@@ -165,18 +155,21 @@ def test_resume_refuses_a_file_from_another_sweep(tmp_path):
     before = out.read_bytes()
     r = cli("sweep", str(CASE), "--grid", "prospect_visits_per_week=5", "--paths", "200",
             "--no-progress", "--out", str(out), "--resume")
-    _one_line_error(r, str(out), "--resume")
+    one_error_line(r, str(out), "--resume")
     assert out.read_bytes() == before
 
 
 @pytest.mark.parametrize("grid, needle", [
     ("prospect_visits_per_week=5,abc", "abc"),
     ("prospect_visits_per_week=-3", "-3"),
+    ("prospect_visits_per_week", "LEVER=V1,V2"),
+    ("prospect_visits_per_week=5,,6", "must be numbers"),
+    ("prospect_visits_per_week=inf", "finite"),
 ])
 def test_bad_grid_values_are_refused(tmp_path, grid, needle):
     out = tmp_path / "s.csv"
     r = cli("sweep", str(CASE), "--grid", grid, "--out", str(out))
-    _one_line_error(r, "--grid", needle)
+    one_error_line(r, "--grid", needle)
     assert not out.exists()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 import okma_sim
 
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
@@ -138,10 +138,8 @@ def test_solve_json_contract_and_out(toy, tmp_path):
 
 def test_solve_out_may_not_be_the_scenario(toy):
     before = toy.read_bytes()
-    proc = run_cli("solve", toy, "--out", toy, "--force", "--paths", "50")
-    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(toy) in lines[0] and "input scenario" in lines[0]
+    one_error_line(run_cli("solve", toy, "--out", toy, "--force", "--paths", "50"), str(toy),
+                   "input scenario")
     assert toy.read_bytes() == before
 
 
@@ -161,6 +159,42 @@ def test_sensitivity_json_contract(toy, tmp_path):
         ("score", "hit"), ("score", "floor")]
     for e in doc["kr_importance"]:
         assert set(e) >= {"objective", "key_result", "difference", "stderr"}
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+BIAS_FIXED = '\n[parameters.bias]\ndist = "fixed"\nvalue = 0.0\n'
+
+
+def test_sensitivity_with_one_uncertain_parameter(tmp_path):
+    # bias fixed: Y = mean score = gain + Zbar, gain ~ N(1, 0.2), Zbar ~ N(0, 1/12) (the
+    # monthly randomness), so V = 0.04 + 1/12, first(gain) = total(gain) = 0.04 / V (not 1:
+    # the monthly randomness varies too) and unexplained = (1/12) / V
+    scen = tmp_path / "one.toml"
+    scen.write_text(toy_text(extra=BIAS_FIXED))
+    doc = ok_json("sensitivity", scen, "--paths", "500", "--seed", "2", "--sobol-n", "1024",
+                  "--json")
+    assert [e["parameter"] for e in doc["tornado"]] == ["gain"]
+    s = doc["sobol"]["score"]
+    V = 0.04 + 1 / 12
+    assert set(s["first"]) == set(s["total"]) == {"gain"}
+    for kind, want in (("first", 0.04 / V), ("total", 0.04 / V)):
+        se = s[f"{kind}_stderr"]["gain"]
+        assert se > 0 and abs(s[kind]["gain"] - want) <= 4 * se, (kind, s[kind], se)
+    assert abs(s["unexplained"] - (1 / 12) / V) <= 4 * s["unexplained_stderr"]
+
+
+def test_sensitivity_with_no_uncertain_parameter(tmp_path):
+    # every parameter fixed: an empty tornado (still drawn), no Sobol' indices (said), and the
+    # KR importance of the monthly randomness
+    scen = tmp_path / "none.toml"
+    scen.write_text(toy_text(extra=BIAS_FIXED + '\n[parameters.gain]\ndist = "fixed"\n'
+                                                'value = 1.0\n'))
+    fig = tmp_path / "tornado.png"
+    doc = ok_json("sensitivity", scen, "--paths", "300", "--sobol-n", "64", "--json",
+                  "--figure", fig)
+    assert doc["tornado"] == [] and doc["sobol"] == {}
+    assert any("no uncertain parameter" in w for w in doc["warnings"])
+    assert [e["key_result"] for e in doc["kr_importance"]] == ["hit", "floor"]
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -196,6 +230,7 @@ CORR = '\n[correlations]\nparameters = ["gain", "bias"]\nmatrix = {m}\n'
     ("solve", ["--levers", "effort,bogus"], None, ["--levers", "'bogus'"]),
     ("solve", [], dict(low=5, high=2), ["levers.effort.low", "5"]),
     ("target", [], dict(cost=-5.0), ["levers.effort.unit_cost", "-5"]),
+    ("solve", [], dict(cost="100.0\nstep = 50"), ["levers.effort.step", "50"]),
     ("target", [], dict(extra=CORR.format(m="[[1.0, 0.5]]")),
      ["correlations.matrix", "1 rows"]),
     ("sensitivity", [], dict(extra=CORR.format(m="[[1.0, 1.5], [1.5, 1.0]]")),
@@ -208,6 +243,8 @@ CORR = '\n[correlations]\nparameters = ["gain", "bias"]\nmatrix = {m}\n'
     ("target", ["--max-paths", "100"], None, ["--max-paths", "100"]),
     ("sensitivity", ["--sobol-n", "100"], None, ["--sobol-n", "100"]),
     ("sensitivity", ["--parameters", "noise"], None, ["--parameters", "'noise'"]),
+    ("sensitivity", ["--parameters", "gain,bias,gain"], None,
+     ["--parameters", "twice", "'gain'"]),
     ("target", ["--curve", "nope"], None, ["--curve", "'nope'"]),
 ])
 def test_bad_input(tmp_path, cmd, args, text, needles):
@@ -216,14 +253,7 @@ def test_bad_input(tmp_path, cmd, args, text, needles):
     out = tmp_path / "existing.toml"
     out.write_text("keep me")
     extra = ["--out", out, "--force"] if cmd == "solve" else []
-    proc = run_cli(cmd, scen, *args, *extra, "--paths", "50")
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert lines[0].startswith("okma-sim: error: ")
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
+    line = one_error_line(run_cli(cmd, scen, *args, *extra, "--paths", "50"), *needles)
     if text:  # errors in the file name the file
-        assert str(scen) in lines[0]
+        assert str(scen) in line
     assert out.read_text() == "keep me"
