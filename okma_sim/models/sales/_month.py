@@ -183,7 +183,8 @@ class Month:
     th: Any = None  # training hours (planned and rule-driven)
     coach_on: Any = None  # seats coached now (None: no coaching in the run)
     coach_h: Any = 0.0  # coaching hours
-    train_on: Any = None  # seats receiving rule-driven training (None: none in the run)
+    train_extra: Any = None  # rule-driven training hours of the seats trained now (None: no
+    # such training in the run)
     coach_mult: Any = 1.0  # uplift of conversion and follow-up reach while coached
     # customers and revenue
     active: Any = None  # customers held at the start of the month
@@ -222,8 +223,9 @@ def visit_plan(run: Run, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _training_and_coaching(run: Run, st: SalesState, m: Month) -> None:
-    """Sets ``m.coach_on``, ``m.coach_h``, ``m.train_on``, ``m.th``: coaching hours of the seats
-    coached now, and the planned training hours plus those of running training responses."""
+    """Sets ``m.coach_on``, ``m.coach_h``, ``m.train_extra``, ``m.th``: coaching hours of the
+    seats coached now, and the planned training hours plus those of running training
+    responses."""
     fast = run.fast
     if fast.coach_idle:
         m.coach_on, m.coach_h = None, 0.0  # x - 0.0, x + 0.0 as with a zero array
@@ -231,11 +233,11 @@ def _training_and_coaching(run: Run, st: SalesState, m: Month) -> None:
         m.coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & m.filled
         m.coach_h = fast.coach_hours_on(m.coach_on)
     if fast.train_idle:
-        m.train_on = None
         m.th = (run.th_plan + 0.0) * m.f_filled
     else:
-        m.train_on = (st.train_wait <= 0) & (st.train_left > 0) & m.filled
-        m.th = (run.th_plan + fast.train_extra_on(m.train_on)) * m.f_filled
+        m.train_extra = fast.train_extra_on((st.train_wait <= 0) & (st.train_left > 0)
+                                            & m.filled)
+        m.th = (run.th_plan + m.train_extra) * m.f_filled
 
 
 def effort(run: Run, st: SalesState, m: Month, diag: dict[str, float]) -> None:
@@ -415,7 +417,7 @@ def _accumulate(run: Run, st: SalesState, m: Month) -> None:
     acc["months"] += 1.0
     # rule-driven hours, charged to their rule at the next review
     acc["coach_h"] += m.coach_h
-    acc["train_h"] += 0.0 if fast.train_idle else fast.train_extra_on(m.train_on) * m.f_filled
+    acc["train_h"] += 0.0 if fast.train_idle else m.train_extra * m.f_filled
     acc["filled"] += m.f_filled
     acc["prospect_visits"] += m.pv
     acc["customer_visits"] += m.cv
