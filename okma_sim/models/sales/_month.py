@@ -42,9 +42,9 @@ from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE
 from ._state import SalesState
 
 __all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "departures",
-           "effort", "follow_ups", "new_outputs", "record_month", "refills", "rep_skill",
-           "revenue", "season_factor", "setup_run", "start_month", "survey", "survey_month",
-           "visit_plan"]
+           "effort", "follow_ups", "hiring_delay", "new_outputs", "record_month", "refills",
+           "rep_skill", "revenue", "season_factor", "setup_run", "start_month", "survey",
+           "survey_month", "visit_plan"]
 
 #: the per-seat history columns of ``Outcomes.per_rep``
 REP_COLUMNS = ("filled", "prospect_visits", "customer_visits", "new_customers",
@@ -72,6 +72,11 @@ def rep_skill(cv: np.ndarray, z: np.ndarray) -> np.ndarray:
     standard normals ``z``."""
     s2 = np.log1p(cv * cv)
     return np.exp(-s2 / 2 + np.sqrt(s2) * z)
+
+
+def hiring_delay(p: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Whole months a vacated or newly opened seat stays empty, per path."""
+    return np.maximum(0.0, np.rint(p["hiring_delay_months"]))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -136,7 +141,7 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         cum_base=np.cumsum(baseline), cal=plan.calendar_months(),
         quarter_of=((start + np.arange(H)) // 3) - start // 3,
         h_att=1.0 - (1.0 - np.clip(p["rep_attrition_annual"], 0, 1)) ** (1.0 / 12.0),
-        hire_delay=np.maximum(0.0, np.rint(p["hiring_delay_months"])),
+        hire_delay=hiring_delay(p),
         logit_base=special.logit(np.clip(p["csat_base"], 1e-9, 1 - 1e-9)),
         retention=np.clip(col["training_retention"], 0, 1),
         vcv2=p["order_value_cv"] ** 2,
