@@ -109,6 +109,9 @@ class Run:
     logit_base: np.ndarray
     retention: np.ndarray
     vcv2: np.ndarray  # squared coefficient of variation of an order's value
+    # (paths, 1): where that coefficient is 0 (every order worth order_value exactly); None
+    # when it is positive on every path
+    exact_value: np.ndarray | None
     mkt_mult_plan: np.ndarray  # acquisition multiplier of the planned marketing events
     season_of: dict[bool, np.ndarray]  # season factor (paths, 1): quarter-end month or not
     ramp_den: np.ndarray
@@ -145,6 +148,8 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         logit_base=special.logit(np.clip(p["csat_base"], 1e-9, 1 - 1e-9)),
         retention=np.clip(col["training_retention"], 0, 1),
         vcv2=p["order_value_cv"] ** 2,
+        exact_value=None if (p["order_value_cv"] != 0).all()
+        else (p["order_value_cv"] == 0)[:, None],
         mkt_mult_plan=1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan),
         # season_factor depends on the month only through quarter end or not
         season_of={qe: season_factor(3 if qe else 1, p["quarter_end_uplift"])[:, None]
@@ -329,8 +334,16 @@ def revenue(run: Run, m: Month, orders_stream, value_stream) -> None:
     # stream when a rate changes): keeps revenue coupled across plans under one seed
     orders = m.new + poisson_icdf(orders_stream.random((run.n, run.S)), np.maximum(
         keep * col["repeat_order_rate"] * m.season, 0.0))
-    shape = orders / run.vcv2[:, None]
-    m.revenue = value_stream.standard_gamma(shape) * (col["order_value"] * run.vcv2[:, None])
+    c2, exact = run.vcv2[:, None], run.exact_value
+    if exact is None:
+        shape = orders / c2
+        m.revenue = value_stream.standard_gamma(shape) * (col["order_value"] * c2)
+    else:
+        # a coefficient of variation of 0 is the gamma's limit, orders x order_value; its
+        # shape 0 draws nothing (orders / 0 would make NaN revenue)
+        shape = np.divide(orders, c2, out=np.zeros_like(orders), where=~exact)
+        m.revenue = np.where(exact, orders * col["order_value"],
+                             value_stream.standard_gamma(shape) * (col["order_value"] * c2))
 
 
 # -- survey -----------------------------------------------------------------------------------
