@@ -2,7 +2,7 @@
 
 An instrumented model wraps the model's Generator (and the generators it spawns) and records
 every draw: the method, its shape and, for distributions with parameters, the parameter arrays.
-The inverse-CDF samplers of ``okma_sim._sampling`` are wrapped too, so each uniform or normal
+The inverse-CDF samplers of ``okma_sim._core.counts`` are wrapped too, so each uniform or normal
 they invert is also recorded as the Poisson or binomial variate it becomes.
 
 Two floors come out of one recording:
@@ -101,15 +101,16 @@ class InstrumentedModel:
 
 
 def _patch_samplers(rec: Recorder):
-    """Wrap the inverse-CDF samplers where the sales model looks them up; returns an undo."""
+    """Wrap the inverse-CDF samplers where the sales model looks them up; returns an undo.
+
+    A sampler missing there (the monthly step moved, or draws another way) is an error: a
+    silent skip would leave the ``by_kind`` floor without the draws it stands for."""
     import okma_sim.models.sales._month as sales  # where the monthly step looks the samplers up
-    saved = {}
-    for name, kind in (("poisson_icdf", "poisson"), ("binomial_icdf", "binomial"),
-                       ("binomial_normal_icdf", "binomial")):
-        fn = getattr(sales, name, None)
-        if fn is None:
-            continue
-        saved[name] = fn
+    kinds = {"poisson_icdf": "poisson", "binomial_icdf": "binomial",
+             "binomial_normal_icdf": "binomial"}
+    saved = {name: getattr(sales, name) for name in kinds}  # all found before any is patched
+    for name, fn in saved.items():
+        kind = kinds[name]
 
         def wrapped(x, *params, _fn=fn, _kind=kind):
             rec.inverted.append((_kind, tuple(np.array(p, dtype=float) for p in params),

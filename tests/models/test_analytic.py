@@ -214,3 +214,28 @@ def test_survey_completion_frequency(result, month_index):
     other = month_index - 1
     assert np.all(mon["surveys_done"][:, other] == 0)
     assert np.all(mon["csat_responses"][:, other] == 0)
+
+
+def test_order_value_cv_zero_is_the_gamma_limit():
+    # c = 0 lies in order_value_cv's documented range [0, 10]: every order is worth
+    # order_value exactly, so a month's revenue is its order count times the value (here 1)
+    plan = analytic_plan()
+
+    def run(cv):
+        params = dict(plan.parameters, order_value=Distribution("fixed", {"value": 1.0}),
+                      order_value_cv=Distribution("fixed", {"value": cv}))
+        p = plan.replace(parameters=params)
+        assert okma_sim.check_plan(p)[0] == []
+        return okma_sim.simulate(p, n_paths=4000, seed=SEED,
+                                 keep_monthly=["revenue", "new_customers"])
+
+    exact, gamma = run(0.0), run(0.8)
+    rev = np.asarray(exact.monthly["revenue"], dtype=float)
+    assert np.isfinite(rev).all()
+    assert np.array_equal(rev, np.rint(rev))  # whole orders
+    # each new customer places a first order; kept customers order again
+    assert np.all(rev >= exact.monthly["new_customers"]) and rev.sum() > 0
+    # same seed, same order counts: the gamma values (c = 0.8) have that revenue as their mean
+    d = np.asarray(gamma.monthly["revenue"], dtype=float).sum(1) - rev.sum(1)
+    se = d.std(ddof=1) / math.sqrt(d.size)
+    assert se > 0 and abs(d.mean()) <= Z * se, (d.mean(), se)

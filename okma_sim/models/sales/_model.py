@@ -172,15 +172,7 @@ class SalesTeamModel:
             raise ValueError(f"initial_state has {st.seat.shape[0]} paths, params have {n}")
         return streams, st
 
-    # the review replay of okma_sim.inference applies the plan's rules through these
-    @staticmethod
-    def init_rule_state(st: SalesState, p: Mapping[str, np.ndarray]) -> None:
-        """Fill in the rule bookkeeping a state built elsewhere may lack (a review replaying
-        actuals builds its own state)."""
-        init_rule_state(st, p)
-
-    @staticmethod
-    def apply_rules(plan, st: SalesState, out, j, p, diag, rule_cost) -> np.ndarray:
-        """Apply every management rule due at month ``j``'s review (used when replaying
-        actuals); returns the money the started responses cost per path."""
-        return review(plan, st, out, j, p, diag, rule_cost)
+    # the review replay of okma_sim.inference fills in a state it builds and applies the
+    # plan's rules at each review through these (_rules.init_rule_state and _rules.review)
+    init_rule_state = staticmethod(init_rule_state)
+    apply_rules = staticmethod(review)

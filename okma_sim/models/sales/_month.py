@@ -42,9 +42,9 @@ from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE
 from ._state import SalesState
 
 __all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "departures",
-           "effort", "follow_ups", "new_outputs", "record_month", "refills", "rep_skill",
-           "revenue", "season_factor", "setup_run", "start_month", "survey", "survey_month",
-           "visit_plan"]
+           "effort", "follow_ups", "hiring_delay", "new_outputs", "record_month", "refills",
+           "rep_skill", "revenue", "season_factor", "setup_run", "start_month", "survey",
+           "survey_month", "visit_plan"]
 
 #: the per-seat history columns of ``Outcomes.per_rep``
 REP_COLUMNS = ("filled", "prospect_visits", "customer_visits", "new_customers",
@@ -72,6 +72,11 @@ def rep_skill(cv: np.ndarray, z: np.ndarray) -> np.ndarray:
     standard normals ``z``."""
     s2 = np.log1p(cv * cv)
     return np.exp(-s2 / 2 + np.sqrt(s2) * z)
+
+
+def hiring_delay(p: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Whole months a vacated or newly opened seat stays empty, per path."""
+    return np.maximum(0.0, np.rint(p["hiring_delay_months"]))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -104,6 +109,9 @@ class Run:
     logit_base: np.ndarray
     retention: np.ndarray
     vcv2: np.ndarray  # squared coefficient of variation of an order's value
+    # (paths, 1): where that coefficient is 0 (every order worth order_value exactly); None
+    # when it is positive on every path
+    exact_value: np.ndarray | None
     mkt_mult_plan: np.ndarray  # acquisition multiplier of the planned marketing events
     season_of: dict[bool, np.ndarray]  # season factor (paths, 1): quarter-end month or not
     ramp_den: np.ndarray
@@ -136,10 +144,12 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         cum_base=np.cumsum(baseline), cal=plan.calendar_months(),
         quarter_of=((start + np.arange(H)) // 3) - start // 3,
         h_att=1.0 - (1.0 - np.clip(p["rep_attrition_annual"], 0, 1)) ** (1.0 / 12.0),
-        hire_delay=np.maximum(0.0, np.rint(p["hiring_delay_months"])),
+        hire_delay=hiring_delay(p),
         logit_base=special.logit(np.clip(p["csat_base"], 1e-9, 1 - 1e-9)),
         retention=np.clip(col["training_retention"], 0, 1),
         vcv2=p["order_value_cv"] ** 2,
+        exact_value=None if (p["order_value_cv"] != 0).all()
+        else (p["order_value_cv"] == 0)[:, None],
         mkt_mult_plan=1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan),
         # season_factor depends on the month only through quarter end or not
         season_of={qe: season_factor(3 if qe else 1, p["quarter_end_uplift"])[:, None]
@@ -183,7 +193,8 @@ class Month:
     th: Any = None  # training hours (planned and rule-driven)
     coach_on: Any = None  # seats coached now (None: no coaching in the run)
     coach_h: Any = 0.0  # coaching hours
-    train_on: Any = None  # seats receiving rule-driven training (None: none in the run)
+    train_extra: Any = None  # rule-driven training hours of the seats trained now (None: no
+    # such training in the run)
     coach_mult: Any = 1.0  # uplift of conversion and follow-up reach while coached
     # customers and revenue
     active: Any = None  # customers held at the start of the month
@@ -222,8 +233,9 @@ def visit_plan(run: Run, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _training_and_coaching(run: Run, st: SalesState, m: Month) -> None:
-    """Sets ``m.coach_on``, ``m.coach_h``, ``m.train_on``, ``m.th``: coaching hours of the seats
-    coached now, and the planned training hours plus those of running training responses."""
+    """Sets ``m.coach_on``, ``m.coach_h``, ``m.train_extra``, ``m.th``: coaching hours of the
+    seats coached now, and the planned training hours plus those of running training
+    responses."""
     fast = run.fast
     if fast.coach_idle:
         m.coach_on, m.coach_h = None, 0.0  # x - 0.0, x + 0.0 as with a zero array
@@ -231,11 +243,11 @@ def _training_and_coaching(run: Run, st: SalesState, m: Month) -> None:
         m.coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & m.filled
         m.coach_h = fast.coach_hours_on(m.coach_on)
     if fast.train_idle:
-        m.train_on = None
         m.th = (run.th_plan + 0.0) * m.f_filled
     else:
-        m.train_on = (st.train_wait <= 0) & (st.train_left > 0) & m.filled
-        m.th = (run.th_plan + fast.train_extra_on(m.train_on)) * m.f_filled
+        m.train_extra = fast.train_extra_on((st.train_wait <= 0) & (st.train_left > 0)
+                                            & m.filled)
+        m.th = (run.th_plan + m.train_extra) * m.f_filled
 
 
 def effort(run: Run, st: SalesState, m: Month, diag: dict[str, float]) -> None:
@@ -322,8 +334,16 @@ def revenue(run: Run, m: Month, orders_stream, value_stream) -> None:
     # stream when a rate changes): keeps revenue coupled across plans under one seed
     orders = m.new + poisson_icdf(orders_stream.random((run.n, run.S)), np.maximum(
         keep * col["repeat_order_rate"] * m.season, 0.0))
-    shape = orders / run.vcv2[:, None]
-    m.revenue = value_stream.standard_gamma(shape) * (col["order_value"] * run.vcv2[:, None])
+    c2, exact = run.vcv2[:, None], run.exact_value
+    if exact is None:
+        shape = orders / c2
+        m.revenue = value_stream.standard_gamma(shape) * (col["order_value"] * c2)
+    else:
+        # a coefficient of variation of 0 is the gamma's limit, orders x order_value; its
+        # shape 0 draws nothing (orders / 0 would make NaN revenue)
+        shape = np.divide(orders, c2, out=np.zeros_like(orders), where=~exact)
+        m.revenue = np.where(exact, orders * col["order_value"],
+                             value_stream.standard_gamma(shape) * (col["order_value"] * c2))
 
 
 # -- survey -----------------------------------------------------------------------------------
@@ -415,7 +435,7 @@ def _accumulate(run: Run, st: SalesState, m: Month) -> None:
     acc["months"] += 1.0
     # rule-driven hours, charged to their rule at the next review
     acc["coach_h"] += m.coach_h
-    acc["train_h"] += 0.0 if fast.train_idle else fast.train_extra_on(m.train_on) * m.f_filled
+    acc["train_h"] += 0.0 if fast.train_idle else m.train_extra * m.f_filled
     acc["filled"] += m.f_filled
     acc["prospect_visits"] += m.pv
     acc["customer_visits"] += m.cv

@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from ._fast import sparse_where
+from ._month import hiring_delay
 from ._priors import RESPONSES
 from ._state import SalesState
 
@@ -138,8 +139,7 @@ def _open_seats(st: SalesState, r, cond: np.ndarray, hire_k: int,
     closed = np.cumsum(st.seat == 0, axis=1)
     open_now = (st.seat == 0) & (closed <= k_reps) & cond[:, None]
     st.seat = np.where(open_now, 1, st.seat).astype(np.int8)
-    st.vacancy_left = np.where(open_now, wait + np.maximum(
-        0.0, np.rint(p["hiring_delay_months"]))[:, None], st.vacancy_left)
+    st.vacancy_left = np.where(open_now, wait + hiring_delay(p)[:, None], st.vacancy_left)
     st.active = np.where(open_now, 0.0, st.active)
     st.hires_done[:, hire_k] |= cond
     fired = cond.astype(float)
