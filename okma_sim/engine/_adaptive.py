@@ -115,13 +115,24 @@ def _next_stage(n: int, m: int, R: int, grow: float, qmc: bool, max_paths: int
     return R_next, R_next * m
 
 
+def _check_options(opts: RunOptions) -> None:
+    """Refuse the options adaptive stages cannot honour, naming the first one given: each stage
+    is a fresh run of its own number of paths, so per-path inputs and records have no fixed
+    length."""
+    given = (("record_reps", bool(opts.record_reps)),
+             ("initial_state", opts.initial_state is not None),
+             ("observed", opts.observed is not None),
+             ("parameter_values", opts.parameter_values is not None))
+    for name, on in given:
+        if on:
+            raise OkmaError("cannot be combined with tolerance (adaptive stopping); run a fixed "
+                            "number of paths instead", key=name)
+
+
 def _stage_options(opts: RunOptions, n: int, R: int | None) -> RunOptions:
-    """A stage: the plain run of ``n`` paths (``R`` replicates for LHS/Sobol'). Chunking, rep
-    records, a resumed state and given parameter values are not used by adaptive runs."""
-    return dataclasses.replace(
-        opts, n_paths=n, replicates=int(R or opts.plan.simulation.replicates),
-        chunk_size=None, record_reps=False, initial_state=None, observed=None,
-        parameter_values=None)
+    """A stage: the plain run of ``n`` paths (``R`` replicates for LHS/Sobol')."""
+    return dataclasses.replace(opts, n_paths=n,
+                               replicates=int(R or opts.plan.simulation.replicates))
 
 
 def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
@@ -156,6 +167,7 @@ def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
     True
     """
     max_paths = _check_stopping(tolerance, max_paths)
+    _check_options(opts)
     qmc = opts.sampler != "mc"
     m, R, n = _first_stage(min(int(opts.n_paths), max_paths), opts.sampler, opts.replicates,
                            max_paths)

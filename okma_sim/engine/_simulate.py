@@ -66,6 +66,8 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     tolerance : float, optional
         Adaptive stopping: add paths until the 95% half-width of P(all objectives met) is at
         most ``tolerance`` (or ``max_paths`` is reached). ``n_paths`` is then the first batch.
+        Not with ``record_reps``, ``initial_state``, ``observed`` or ``parameter_values``
+        (an ``OkmaError`` names the one given).
     max_paths : int, optional
         Cap for adaptive stopping (default 1,000,000).
 
