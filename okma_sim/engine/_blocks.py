@@ -46,7 +46,6 @@ class RunSpec:
     corr_names: tuple[str, ...]
     initial_state: Any = None
     observed: Mapping[str, np.ndarray] | None = None
-    path_offset: int = 0  # initial_state rows of this run start here
     # per-path parameter values replacing the draws (n_paths rows; e.g. a review's posterior)
     parameter_values: Mapping[str, np.ndarray] | None = None
 
