@@ -142,9 +142,7 @@ def _quantiles(spec: RunSpec, name: str, u: np.ndarray, base: tuple | None) -> n
 def block_parameters(spec: RunSpec, k: int, size: int, u: np.ndarray | None
                      ) -> tuple[dict[str, np.ndarray], np.random.SeedSequence]:
     """Block k's parameter draws, and the seed of its model streams."""
-    root = np.random.SeedSequence(spec.entropy)
-    block_ss = np.random.SeedSequence(root.entropy, spawn_key=(k,))
-    param_ss, model_ss = block_ss.spawn(2)
+    param_ss, model_ss = np.random.SeedSequence(spec.entropy, spawn_key=(k,)).spawn(2)
     # plain Monte Carlo draws of a block depend only on the cache base: cache their quantiles
     # (an interactive refresh or a solver step reruns one seed with other levers)
     base = _cache_base(spec, k, size) if u is None and spec.sampler == "mc" else None
