@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from okma_sim._core.errors import OkmaError
+from okma_sim.results import estimate
 from ._run import RunOptions, run
 
 __all__ = ["simulate_adaptive", "half_width", "GROWTH_MARGIN", "DEFAULT_FIRST"]
@@ -60,8 +61,6 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
     >>> round(p, 2), round(h, 3)
     (0.3, 0.028)
     """
-    from okma_sim.results import estimate
-
     f = np.asarray(flags, dtype=bool)
     n = f.size
     e = estimate(f, replicate_index)
