@@ -75,7 +75,7 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
     return e.probability, e.stderr, t * e.stderr
 
 
-def _check_stopping(tolerance: Any, max_paths: Any) -> int:
+def _check_stopping(tolerance: Any, max_paths: Any, sampler: str) -> int:
     """Check the stopping rule's inputs; ``max_paths`` as an int."""
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
             or not math.isfinite(tolerance) or not 0 < tolerance <= 0.5:
@@ -83,6 +83,10 @@ def _check_stopping(tolerance: Any, max_paths: Any) -> int:
     if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
             or max_paths < 1:
         raise OkmaError("must be a positive whole number", key="max_paths", value=max_paths)
+    if sampler != "mc" and max_paths < 4:
+        # the smallest replicated design: 2 replicates of 2 paths
+        raise OkmaError(f"must be at least 4 with the {sampler} sampler (2 replicates of 2 "
+                        f"paths)", key="max_paths", value=int(max_paths))
     return int(max_paths)
 
 
@@ -165,7 +169,7 @@ def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
     >>> res.extra["adaptive"]["half_width"] <= 0.03
     True
     """
-    max_paths = _check_stopping(tolerance, max_paths)
+    max_paths = _check_stopping(tolerance, max_paths, opts.sampler)
     _check_options(opts)
     qmc = opts.sampler != "mc"
     m, R, n = _first_stage(min(int(opts.n_paths), max_paths), opts.sampler, opts.replicates,

@@ -140,3 +140,13 @@ def test_tolerance_keeps_the_chunk_size():
     assert res.n_paths > 2 * okma_sim.BLOCK_SIZE and max(blocks_per_chunk) == 1
     plain = okma_sim.simulate(plan, 100, seed=4, tolerance=0.01)
     np.testing.assert_array_equal(res.values["s"], plain.values["s"])
+
+
+@pytest.mark.parametrize("sampler", ["lhs", "sobol"])
+def test_max_paths_below_the_smallest_design_is_refused(sampler):
+    # a replicated design needs 2 replicates of 2 paths: a cap of 3 cannot be honoured
+    with pytest.raises(okma_sim.OkmaError) as info:
+        okma_sim.simulate(toy_plan(), 1, seed=1, sampler=sampler, tolerance=0.5, max_paths=3)
+    assert info.value.key == "max_paths" and sampler in str(info.value)
+    res = okma_sim.simulate(toy_plan(), 1, seed=1, sampler=sampler, tolerance=0.5, max_paths=4)
+    assert res.n_paths == 4
