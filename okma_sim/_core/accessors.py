@@ -1,22 +1,24 @@
 """Accessor slots: a result class declares ``plot = AccessorSlot("plot")`` and a higher layer
 registers what fills it, so data never imports its pictures (the pattern of xarray's ``.plot``).
 
-The slot looks the factory up along the owner's MRO on every access, so subclasses inherit a
-registration and nothing is cached on a frozen dataclass.
+The slot holds the registered factory itself; subclasses inherit it as they inherit any class
+attribute, and nothing is cached on a (frozen) instance.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 __all__ = ["AccessorSlot", "register_accessor"]
 
-_REGISTRY: dict[tuple[type, str], Callable[[Any], Any]] = {}
-
 
 def register_accessor(cls: type, name: str, factory: Callable[[Any], Any]) -> None:
     """Fill ``cls.<name>`` with ``factory(instance)`` (called on each attribute access)."""
-    _REGISTRY[(cls, name)] = factory
+    slot = inspect.getattr_static(cls, name, None)
+    if not isinstance(slot, AccessorSlot):
+        raise TypeError(f"{cls.__name__}.{name} is not an AccessorSlot")
+    slot.factory = factory
 
 
 class AccessorSlot:
@@ -36,14 +38,10 @@ class AccessorSlot:
 
     def __init__(self, name: str) -> None:
         self.name = name
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        self.factory: Callable[[Any], Any] | None = None
 
     def __get__(self, obj: Any, owner: type) -> Any:
-        for klass in owner.__mro__:
-            factory = _REGISTRY.get((klass, self.name))
-            if factory is not None:
-                return factory if obj is None else factory(obj)
-        raise AttributeError(f"{owner.__name__}.{self.name} is provided by okma_sim.viz; "
-                             f"import okma_sim (or okma_sim.viz) to register it")
+        if self.factory is None:
+            raise AttributeError(f"{owner.__name__}.{self.name} is provided by okma_sim.viz; "
+                                 f"import okma_sim (or okma_sim.viz) to register it")
+        return self.factory if obj is None else self.factory(obj)

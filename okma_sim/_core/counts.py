@@ -1,6 +1,7 @@
 """Monotone samplers: counts drawn by inverse CDF from a common uniform (or normal), so that
 on each path a count moves monotonically with its rate. That is what keeps scenario differences
-and the action solver's objective smooth under common random numbers (common random numbers, docs/architecture.md)."""
+and the action solver's objective smooth under common random numbers (docs/architecture.md,
+section 4)."""
 
 from __future__ import annotations
 

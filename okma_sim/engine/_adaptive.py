@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from okma_sim._core.errors import OkmaError
+from okma_sim.results import estimate
 from ._run import RunOptions, run
 
 __all__ = ["simulate_adaptive", "half_width", "GROWTH_MARGIN", "DEFAULT_FIRST"]
@@ -60,8 +61,6 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
     >>> round(p, 2), round(h, 3)
     (0.3, 0.028)
     """
-    from okma_sim.results import estimate
-
     f = np.asarray(flags, dtype=bool)
     n = f.size
     e = estimate(f, replicate_index)
@@ -76,7 +75,7 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
     return e.probability, e.stderr, t * e.stderr
 
 
-def _check_stopping(tolerance: Any, max_paths: Any) -> int:
+def _check_stopping(tolerance: Any, max_paths: Any, sampler: str) -> int:
     """Check the stopping rule's inputs; ``max_paths`` as an int."""
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
             or not math.isfinite(tolerance) or not 0 < tolerance <= 0.5:
@@ -84,6 +83,10 @@ def _check_stopping(tolerance: Any, max_paths: Any) -> int:
     if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
             or max_paths < 1:
         raise OkmaError("must be a positive whole number", key="max_paths", value=max_paths)
+    if sampler != "mc" and max_paths < 4:
+        # the smallest replicated design: 2 replicates of 2 paths
+        raise OkmaError(f"must be at least 4 with the {sampler} sampler (2 replicates of 2 "
+                        f"paths)", key="max_paths", value=int(max_paths))
     return int(max_paths)
 
 
@@ -115,13 +118,24 @@ def _next_stage(n: int, m: int, R: int, grow: float, qmc: bool, max_paths: int
     return R_next, R_next * m
 
 
+def _check_options(opts: RunOptions) -> None:
+    """Refuse the options adaptive stages cannot honour, naming the first one given: each stage
+    is a fresh run of its own number of paths, so per-path inputs and records have no fixed
+    length."""
+    given = (("record_reps", bool(opts.record_reps)),
+             ("initial_state", opts.initial_state is not None),
+             ("observed", opts.observed is not None),
+             ("parameter_values", opts.parameter_values is not None))
+    for name, on in given:
+        if on:
+            raise OkmaError("cannot be combined with tolerance (adaptive stopping); run a fixed "
+                            "number of paths instead", key=name)
+
+
 def _stage_options(opts: RunOptions, n: int, R: int | None) -> RunOptions:
-    """A stage: the plain run of ``n`` paths (``R`` replicates for LHS/Sobol'). Chunking, rep
-    records, a resumed state and given parameter values are not used by adaptive runs."""
-    return dataclasses.replace(
-        opts, n_paths=n, replicates=int(R or opts.plan.simulation.replicates),
-        chunk_size=None, record_reps=False, initial_state=None, observed=None,
-        parameter_values=None)
+    """A stage: the plain run of ``n`` paths (``R`` replicates for LHS/Sobol')."""
+    return dataclasses.replace(opts, n_paths=n,
+                               replicates=int(R or opts.plan.simulation.replicates))
 
 
 def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
@@ -155,7 +169,8 @@ def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
     >>> res.extra["adaptive"]["half_width"] <= 0.03
     True
     """
-    max_paths = _check_stopping(tolerance, max_paths)
+    max_paths = _check_stopping(tolerance, max_paths, opts.sampler)
+    _check_options(opts)
     qmc = opts.sampler != "mc"
     m, R, n = _first_stage(min(int(opts.n_paths), max_paths), opts.sampler, opts.replicates,
                            max_paths)

@@ -46,7 +46,6 @@ class RunSpec:
     corr_names: tuple[str, ...]
     initial_state: Any = None
     observed: Mapping[str, np.ndarray] | None = None
-    path_offset: int = 0  # initial_state rows of this run start here
     # per-path parameter values replacing the draws (n_paths rows; e.g. a review's posterior)
     parameter_values: Mapping[str, np.ndarray] | None = None
 
@@ -143,9 +142,7 @@ def _quantiles(spec: RunSpec, name: str, u: np.ndarray, base: tuple | None) -> n
 def block_parameters(spec: RunSpec, k: int, size: int, u: np.ndarray | None
                      ) -> tuple[dict[str, np.ndarray], np.random.SeedSequence]:
     """Block k's parameter draws, and the seed of its model streams."""
-    root = np.random.SeedSequence(spec.entropy)
-    block_ss = np.random.SeedSequence(root.entropy, spawn_key=(k,))
-    param_ss, model_ss = block_ss.spawn(2)
+    param_ss, model_ss = np.random.SeedSequence(spec.entropy, spawn_key=(k,)).spawn(2)
     # plain Monte Carlo draws of a block depend only on the cache base: cache their quantiles
     # (an interactive refresh or a solver step reruns one seed with other levers)
     base = _cache_base(spec, k, size) if u is None and spec.sampler == "mc" else None

@@ -130,6 +130,7 @@ def iman_conover(u: np.ndarray, corr: np.ndarray) -> np.ndarray:
 
     Examples
     --------
+    >>> from scipy import stats
     >>> rng = np.random.default_rng(0)
     >>> u = rng.random((2000, 2))
     >>> v = iman_conover(u, np.array([[1, 0.6], [0.6, 1]]))

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
 from okma_sim._core.errors import OkmaError
 from okma_sim._core.seeds import normalize_seed
+from okma_sim.models import get_model
 from okma_sim.params import as_distribution
 from okma_sim.plan import Plan
 from ._blocks import RunSpec, block_parameters, block_sizes, check_paths, parameter_matrix
@@ -77,9 +79,6 @@ def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
     >>> draw_parameters(plan, 10, 1).shape[0]
     10
     """
-    import pandas as pd
-    from okma_sim.models import get_model
-
     model = get_model(plan.model) if model is None else model
     n_paths = check_paths(n_paths)
     seed_int = normalize_seed(seed)

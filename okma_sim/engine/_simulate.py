@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from okma_sim._core.seeds import normalize_seed
+from okma_sim.models import get_model
 from okma_sim.plan import Plan
 from ._adaptive import simulate_adaptive
 from ._blocks import check_paths
@@ -66,6 +67,8 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     tolerance : float, optional
         Adaptive stopping: add paths until the 95% half-width of P(all objectives met) is at
         most ``tolerance`` (or ``max_paths`` is reached). ``n_paths`` is then the first batch.
+        Not with ``record_reps``, ``initial_state``, ``observed`` or ``parameter_values``
+        (an ``OkmaError`` names the one given).
     max_paths : int, optional
         Cap for adaptive stopping (default 1,000,000).
 
@@ -97,8 +100,6 @@ def _options(plan: Any, n_paths: Any, seed: Any, rng: np.random.Generator | None
              ) -> RunOptions:
     """The checked plan, model, paths, seed, sampler and replicates (with the plan's
     defaults), and the ``rest`` of the options as given."""
-    from okma_sim.models import get_model
-
     if not isinstance(plan, Plan):
         raise TypeError(f"'plan' must be a Plan, got {type(plan).__name__}")
     model = get_model(plan.model) if model is None else model

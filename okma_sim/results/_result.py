@@ -253,8 +253,8 @@ class SimulationResult:
                          f"{format_number(r['p95']):>10}")
         lines.append("-" * len(head))
         a, k = self.all_met(), self.all_key_results_met()
-        lines.append(f"P(all objectives met)  = {a.probability:.3f} ± {a.stderr:.3f}")
-        lines.append(f"P(all key results met) = {k.probability:.3f} ± {k.stderr:.3f}")
+        lines.append(f"P(all objectives met)  = {a}")
+        lines.append(f"P(all key results met) = {k}")
         if "adaptive" in self.extra:
             ad = self.extra["adaptive"]
             lines.append(f"adaptive stopping: 95% half-width {ad['half_width']:.4f} "

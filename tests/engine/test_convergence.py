@@ -109,3 +109,44 @@ def test_half_width_never_zero_at_the_edges():
     rep = np.repeat(np.arange(10), 100)
     p, se, h = half_width(f, rep)
     assert math.isclose(h, stats.t.ppf(0.975, 9) * se)
+
+
+@pytest.mark.parametrize("name,value", [("record_reps", True), ("initial_state", object()),
+                                        ("observed", {"score": [1.0]}),
+                                        ("parameter_values", {"noise": np.ones(100)})])
+def test_tolerance_refuses_fixed_size_options(name, value):
+    # a stage has its own number of paths: per-path inputs and rep records cannot follow it
+    with pytest.raises(okma_sim.OkmaError) as info:
+        okma_sim.simulate(toy_plan(), 100, seed=1, tolerance=0.05, **{name: value})
+    assert info.value.key == name and "tolerance" in str(info.value)
+
+
+def test_tolerance_keeps_the_chunk_size():
+    # chunk_size never changes results, so adaptive stages use it too: one block per unit of
+    # work here, where the default would put up to 4 blocks in one
+    from concurrent.futures import ThreadPoolExecutor
+
+    blocks_per_chunk: list[int] = []
+
+    class Recording(ThreadPoolExecutor):
+        def submit(self, fn, spec, chunk, *args):
+            blocks_per_chunk.append(len(chunk))
+            return super().submit(fn, spec, chunk, *args)
+
+    plan = toy_plan()
+    with Recording(max_workers=2) as ex:
+        res = okma_sim.simulate(plan, 100, seed=4, tolerance=0.01, executor=ex,
+                                chunk_size=okma_sim.BLOCK_SIZE)
+    assert res.n_paths > 2 * okma_sim.BLOCK_SIZE and max(blocks_per_chunk) == 1
+    plain = okma_sim.simulate(plan, 100, seed=4, tolerance=0.01)
+    np.testing.assert_array_equal(res.values["s"], plain.values["s"])
+
+
+@pytest.mark.parametrize("sampler", ["lhs", "sobol"])
+def test_max_paths_below_the_smallest_design_is_refused(sampler):
+    # a replicated design needs 2 replicates of 2 paths: a cap of 3 cannot be honoured
+    with pytest.raises(okma_sim.OkmaError) as info:
+        okma_sim.simulate(toy_plan(), 1, seed=1, sampler=sampler, tolerance=0.5, max_paths=3)
+    assert info.value.key == "max_paths" and sampler in str(info.value)
+    res = okma_sim.simulate(toy_plan(), 1, seed=1, sampler=sampler, tolerance=0.5, max_paths=4)
+    assert res.n_paths == 4
