@@ -102,7 +102,6 @@ def _opt(d: dict, key: str, fn, path: str, default=None, **kw):
     return fn(d[key], _join(path, key), **kw) if key in d else default
 
 
-
 # --------------------------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------------------------
@@ -300,8 +299,6 @@ def _parse_correlations(d: Any) -> Correlations:
     if dup is not None:
         raise PlanError("parameter listed twice", key="correlations.parameters", value=dup)
     return Correlations(parameters=names, matrix=tuple(mat))
-
-
 
 
 def _parse_grading(d: Any) -> Grading:
