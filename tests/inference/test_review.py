@@ -295,8 +295,6 @@ def test_actuals_on_pace_keep_the_plan_time_probabilities(median_plan, tmp_path)
     assert (df["change"].abs() < 0.1).all(), df[["plan_probability", "probability"]]
     assert abs(rv.all_met().probability - rv.plan_result.all_met().probability) < 0.1
     assert rv.ess > 0.1 * 4096 and not any("collapsed" in w for w in rv.warnings)
-    # nothing fell by more than the default drop
-    assert not any(df.loc[i, "change"] < -0.15 for i in df.index)
 
 
 def test_actuals_far_behind_drop_p_and_flag_the_krs(median_plan, tmp_path):
