@@ -189,8 +189,8 @@ class ReviewResult:
             for _, r in df.iterrows():
                 tag = "O " if r["kind"] == "objective" else "KR"
                 verdict = "met" if self.met(r["id"]) else "MISSED"
-                lines.append(f"{tag} {r['id']:<22} {format_number(r['to_date']):>12}  target "
-                             f"{format_number(r['target']):<8} {verdict}")
+                lines.append(f"{tag} {r['id']:<22} {_figure(r['to_date']):>12}  target "
+                             f"{_figure(r['target']):<8} {verdict}")
         else:
             h = (f"   {'id':<22}{'to date':>11}  {'plan P':>15}  {'P now':>15}  "
                  f"{'change':>7}")
@@ -198,7 +198,7 @@ class ReviewResult:
             for _, r in df.iterrows():
                 tag = "O " if r["kind"] == "objective" else "KR"
                 risk = "  AT RISK" if r["at_risk"] else ""
-                lines.append(f"{tag} {r['id']:<22}{format_number(r['to_date']):>11}  "
+                lines.append(f"{tag} {r['id']:<22}{_figure(r['to_date']):>11}  "
                              f"{r['plan_probability']:>7.3f} ± {r['plan_stderr']:.3f}  "
                              f"{r['probability']:>7.3f} ± {r['stderr']:.3f}  "
                              f"{r['change']:>+7.3f}{risk}")
@@ -211,7 +211,7 @@ class ReviewResult:
             lines += ["", "reps behind a KR's pace (monthly value vs per-rep pace):"]
             for _, r in self.reps_flagged.iterrows():
                 lines.append(f"  {r['rep_id']:<10} {r['key_result']:<18} "
-                             f"{format_number(r['value']):>9} vs {format_number(r['target'])}")
+                             f"{_figure(r['value']):>9} vs {_figure(r['target'])}")
         rec = self.recommendation
         if rec is not None:
             lines.append("")
@@ -230,13 +230,23 @@ class ReviewResult:
         return "\n".join(lines)
 
 
+def _figure(x: float) -> str:
+    """:func:`format_number` for the table's values, which mix counts, rates and growth: no
+    trailing zeros (9.8 new customers a month, not 9.800), and a non-zero value its three
+    decimals would show as 0 in two significant digits (growth 0.0004, not 0.000)."""
+    text = format_number(x)
+    if "." in text and text[-1].isdigit():  # not 36.15M or 12.3k
+        text = text.rstrip("0").rstrip(".")
+    if text in ("0", "-0") and x != 0:
+        text = f"{x:.2g}"
+    return text
+
+
 def _check_unit(x: Any, name: str, *, open_low: bool = False) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)) or \
             not math.isfinite(x) or not 0 <= x <= 1 or (open_low and x == 0):
         raise ValueError(f"'{name}' must be a number in [0, 1], got {x!r}")
     return float(x)
-
-
 
 
 def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | None = None,

@@ -153,7 +153,7 @@ def _ll_attrition(act: Actuals, annual) -> np.ndarray:
     return act.departures * np.log(h) + (act.exposure - act.departures) * np.log1p(-h)
 
 
-def _ll_revenue(plan: Plan, act: Actuals, rate, value, vcv, season) -> np.ndarray:
+def _ll_revenue(act: Actuals, rate, value, vcv, season) -> np.ndarray:
     """Team revenue per month ~ Normal: orders = new + Poisson(repeat), each order's value
     has mean ``value`` and CV ``vcv`` (the model's gamma), so the mean is value x (new + rep)
     and the variance value^2 x ((new + rep) vcv^2 + rep)."""
@@ -185,7 +185,7 @@ def _local_terms(plan: Plan, act: Actuals, cm: np.ndarray, season: np.ndarray,
         "churned_customers":
             lambda sl, g: _ll_churned(act, x3(g["churn_base"]), x3(g["churn_revisit_effect"])),
         "revenue":
-            lambda sl, g: _ll_revenue(plan, act, g["repeat_order_rate"][:, :, None],
+            lambda sl, g: _ll_revenue(act, g["repeat_order_rate"][:, :, None],
                                       g["order_value"][:, :, None],
                                       g["order_value_cv"][:, :, None], season[sl][:, None, :]),
         "csat":

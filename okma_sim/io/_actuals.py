@@ -9,7 +9,6 @@ physical line and column, and the bad value.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from okma_sim._core.errors import DataError
 from okma_sim.models import get_model
 from okma_sim.plan import Plan
 
-from ._history import load_rep_month
+from ._history import _read_rep_month
 
 __all__ = ["Actuals", "load_actuals"]
 
@@ -104,8 +103,9 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
     """
     model = get_model(plan.model) if model is None else model
     src = os.fspath(path)
-    df = load_rep_month(src)
-    rows = _scan_rows(src)
+    df, table = _read_rep_month(src)
+    # (physical line, month, rep_id) of each data row, in file order
+    rows = list(zip(table.lines.tolist(), table.data["month"], table.data["rep_id"]))
     months = plan.months()
     idx = {m: i for i, m in enumerate(months)}
     T = _check_months(src, rows, plan, months, idx)
@@ -125,23 +125,6 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
                    occupant=occ, reps=seats.reps, rep_tenure0=tenure0, rep_known_skill=known,
                    worked=worked, cols=cols, tenure_start=tstart, new_occupant=new_occ,
                    assigned=np.array(seats.assigned), n_seats=S, departures=dep, exposure=exp)
-
-
-def _scan_rows(path: str) -> list[tuple[int, str, str]]:
-    """(physical line, month, rep_id) of each data row, in file order."""
-    out = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = None
-        for rec in reader:
-            if not rec or all(not c.strip() for c in rec):
-                continue
-            if header is None:
-                header = [c.strip() for c in rec]
-                im, ir = header.index("month"), header.index("rep_id")
-                continue
-            out.append((reader.line_num, rec[im].strip(), rec[ir].strip()))
-    return out
 
 
 def _bad(src: str, msg: str, line: int, column: str, value: Any) -> DataError:

@@ -96,6 +96,13 @@ def load_rep_month(path: PathLike, *, columns: Mapping[str, str] | None = None) 
     1  2024-01     r2              1
     >>> load_rep_month("export.csv", columns={"Month": "month", "Rep": "rep_id"})  # doctest: +SKIP
     """
+    return _read_rep_month(path, columns=columns)[0]
+
+
+def _read_rep_month(path: PathLike, *,
+                    columns: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, _Table]:
+    """:func:`load_rep_month`'s frame, and the table it was read from (rows in file order,
+    with their physical lines) for checks that name a row's line."""
     t = _read_table(path, required=REP_MONTH_COLUMNS, columns=columns,
                     what="rep-month history CSV")
     if "period" in t.data.columns:
@@ -110,7 +117,7 @@ def load_rep_month(path: PathLike, *, columns: Mapping[str, str] | None = None) 
     # (then derived from the rep's first month)
     tenure = (_numbers(t, "tenure_months", integer=False, required=False)
               if "tenure_months" in t.data.columns else None)
-    return _rep_month_frame(t, rep_id, month, values, tenure)
+    return _rep_month_frame(t, rep_id, month, values, tenure), t
 
 
 def _months(t: _Table) -> pd.Series:

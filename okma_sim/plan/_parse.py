@@ -34,11 +34,14 @@ def _suggest(key: str, allowed: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
 
 
-def _table(obj: Any, path: str, allowed: Sequence[str], required: Sequence[str] = ()) -> dict:
+def _table(obj: Any, path: str, allowed: Sequence[str] | None = None,
+           required: Sequence[str] = ()) -> dict:
+    """``obj`` as a dict, after checking it is a table with only ``allowed`` keys (any key when
+    ``allowed`` is None: the keys are names, as in ``[actions]``) and every ``required`` one."""
     if not isinstance(obj, Mapping):
         raise PlanError("must be a table", key=path or "(top level)", value=obj)
     for k in obj:
-        if k not in allowed:
+        if allowed is not None and k not in allowed:
             raise PlanError(f"unknown key{_suggest(k, allowed)}", key=_join(path, k), value=k)
     for k in required:
         if k not in obj:
@@ -97,7 +100,6 @@ def _array(v: Any, path: str) -> list:
 
 def _opt(d: dict, key: str, fn, path: str, default=None, **kw):
     return fn(d[key], _join(path, key), **kw) if key in d else default
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,8 +301,6 @@ def _parse_correlations(d: Any) -> Correlations:
     return Correlations(parameters=names, matrix=tuple(mat))
 
 
-
-
 def _parse_grading(d: Any) -> Grading:
     g = _table(d, "grading", ("committed", "stretch"))
     grading = Grading(committed=_opt(g, "committed", _number, "grading", 0.9, low=0, high=1),
@@ -313,7 +313,7 @@ def _parse_grading(d: Any) -> Grading:
 
 def _parse_levers(d: Any) -> dict[str, Lever]:
     levers: dict[str, Lever] = {}
-    for k, v in _table(d, "levers", list(d)).items():
+    for k, v in _table(d, "levers").items():
         p = f"levers.{k}"
         t = _table(v, p, ("low", "high", "unit_cost", "step"), ("low", "high"))
         low = _number(t["low"], f"{p}.low", low=0)
@@ -329,12 +329,12 @@ def _parse_levers(d: Any) -> dict[str, Lever]:
 
 def _parse_actions(d: Any) -> dict[str, float]:
     return {k: _number(v, f"actions.{k}", low=0, what=" (a lever level)")
-            for k, v in _table(d, "actions", list(d)).items()}
+            for k, v in _table(d, "actions").items()}
 
 
 def _parse_parameters(d: Any) -> dict[str, Any]:
     return {k: as_distribution(v, f"parameters.{k}")
-            for k, v in _table(d, "parameters", list(d)).items()}
+            for k, v in _table(d, "parameters").items()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,6 +74,24 @@ CASES: dict[str, tuple[Callable[[], bytes] | None, list[str]]] = {
     "wrong_type_horizon": (edited((("horizon_months",), "12")), ["horizon_months", "'12'"]),
     "wrong_type_reps": (edited((("team", "reps"), 12.5)), ["team.reps", "12.5"]),
     "wrong_type_table": (edited((("objectives",), {"id": "x"})), ["objectives", "'id': 'x'"]),
+    # a section that is not a table (or not an array of tables): the section's name, the value
+    "actions_not_a_table": (edited((("actions",), 5)), ["actions: must be a table", "5"]),
+    "levers_not_a_table": (edited((("levers",), 5)), ["levers: must be a table", "5"]),
+    "levers_a_string": (edited((("levers",), "x")), ["levers: must be a table", "'x'"]),
+    "parameters_not_a_table": (edited((("parameters",), [1])),
+                               ["parameters: must be a table", "[1]"]),
+    "team_not_a_table": (edited((("team",), 3)), ["team: must be a table", "3"]),
+    "baseline_not_a_table": (edited((("baseline",), 3)), ["baseline: must be a table", "3"]),
+    "management_not_a_table": (edited((("management",), 3)),
+                               ["management: must be a table", "3"]),
+    "simulation_not_a_table": (edited((("simulation",), 3)),
+                               ["simulation: must be a table", "3"]),
+    "grading_not_a_table": (edited((("grading",), 3)), ["grading: must be a table", "3"]),
+    "correlations_not_a_table": (edited((("correlations",), 3)),
+                                 ["correlations: must be a table", "3"]),
+    "objectives_not_an_array": (edited((("objectives",), 3)),
+                                ["objectives: must be an array", "3"]),
+    "key_results_not_an_array": (edited(((KR,), {})), ["key_results: must be an array", "{}"]),
     # probabilities outside [0, 1]
     "prob_kr_target": (edited(((KR, 1, "target"), 1.4)), ["key_results[1].target", "1.4"]),
     "prob_param_beta_fixed": (edited((("parameters", "csat_base"),
@@ -171,7 +189,8 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, path: Path,
 SUBPROCESS_CASES = ["unknown_key", "wrong_type_target", "prob_kr_target", "negative_reps",
                     "nan_target", "unknown_metric", "missing_objective", "duplicate_kr_id",
                     "empty_file", "csv_file", "missing_file", "unknown_distribution",
-                    "sigma_zero"]
+                    "sigma_zero", "actions_not_a_table", "levers_not_a_table",
+                    "parameters_not_a_table"]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
