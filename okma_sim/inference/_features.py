@@ -120,6 +120,7 @@ def crm_effort(panel: pd.DataFrame, window: int = 3) -> pd.Series:
     Examples
     --------
     >>> import okma_sim
+    >>> from okma_sim.inference import crm_effort
     >>> from okma_sim.io import load_opportunities, opportunities_to_panel
     >>> p = opportunities_to_panel(load_opportunities(okma_sim.data_path(
     ...     "crm_sales_opportunities")))
