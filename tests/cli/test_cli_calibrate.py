@@ -276,3 +276,28 @@ def test_bad_opportunity_export(tmp_path):
     proc = cli("calibrate", d, "--format", "opportunities", "--out", out)
     assert_one_line_error(proc, "sales_pipeline.csv", "line 6", "column deal_stage", "'Maybe'")
     assert not out.exists()
+
+
+def test_calibrated_scenario_out_of_bounds_names_the_history(tmp_path):
+    """One won deal of a billion among ~4,000: the deal values' CV (about sqrt(4,000) = 63)
+    exceeds the model's bound for order_value_cv (10). The scenario cannot be written; the
+    one error line names the export it came from, not the --out file that was never made."""
+    d = tmp_path / "crm"
+    d.mkdir()
+    for name in ("sales_pipeline.csv", "sales_teams.csv", "products.csv"):
+        _copy(CRM / name, d / name)
+    lines = (d / "sales_pipeline.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    row = next(i for i, ln in enumerate(lines) if ln.split(",")[head.index("deal_stage")]
+               == "Won" and ln.split(",")[head.index("close_date")] >= "2017-05")
+    cells = lines[row].split(",")
+    cells[head.index("close_value")] = "1e9"
+    lines[row] = ",".join(cells)
+    (d / "sales_pipeline.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "crm.toml"
+    proc = cli("calibrate", d, "--format", "opportunities", "--out", out)
+    line = assert_one_line_error(proc, str(d / "sales_pipeline.csv"),
+                                 "calibrated scenario would be invalid",
+                                 "parameters.order_value_cv.median")
+    assert str(out) not in line
+    assert not out.exists()
