@@ -258,6 +258,31 @@ def test_bad_cutoff_or_horizon(args, parts):
     assert_one_line_error(proc, str(HISTORY), *parts)
 
 
+TOY_PLAN = """model = "linear_toy"
+name = "toy"
+start_month = "2027-01"
+horizon_months = 12
+
+[[objectives]]
+id = "score"
+metric = "score"
+aggregate = "sum"
+target = 1.0
+"""
+
+
+@pytest.mark.parametrize("command", [["calibrate", "--out", "fitted.toml"],
+                                     ["backtest", "--cutoff", "2026-06", "--paths", "50"]])
+def test_plan_of_another_model_names_the_plan(tmp_path, command):
+    # a valid scenario of a model without the sales-team parameters: the error names the
+    # scenario file, whose model = "..." is the culprit
+    plan = tmp_path / "toy.toml"
+    plan.write_text(TOY_PLAN)
+    proc = cli(command[0], HISTORY, "--plan", plan, *command[1:], cwd=tmp_path)
+    assert_one_line_error(proc, f"{plan}: model:", "lacks base_win_rate", "'linear_toy'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.toml"]
+
+
 def test_min_train_needs_rolling():
     assert_one_line_error(cli("backtest", HISTORY, "--cutoff", "2026-06", "--min-train", "6"),
                           "--min-train", "--rolling", "6")
