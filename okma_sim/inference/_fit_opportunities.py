@@ -20,7 +20,7 @@ from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
 from ._entries import Collector, entry
-from ._features import complete_quarters, crm_effort
+from ._features import complete_quarters, crm_effort, quarter_end
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
 from ._likelihoods import ACQUISITION, AcquisitionData, log_marketing
@@ -129,12 +129,11 @@ def _fit_win_rate(col: Collector, win: pd.DataFrame, effort: pd.Series,
     lmkt = log_marketing(plugins["marketing_effect"], plugins["marketing_events_per_quarter"])
     reps = sorted(win["rep_id"].unique())
     rep_index = {r: i for i, r in enumerate(reps)}
-    qe = ((win["ym"] % 12) + 1) % 3 == 0
     e_row = effort.reindex(win["ym"]).to_numpy(float)
     acq = AcquisitionData(rep=win["rep_id"].map(rep_index).to_numpy(int),
                           n=win["won"].to_numpy(float),
                           lpv=np.log(np.maximum(e_row, 1e-9) / REFERENCE_PROSPECT_VISITS),
-                          g=np.zeros(len(win)), qe=qe.to_numpy(bool), lmkt=lmkt,
+                          g=np.zeros(len(win)), qe=quarter_end(win["ym"].to_numpy()), lmkt=lmkt,
                           n_reps=len(reps), rep_ids=reps)
     names = [n for n in ("base_win_rate", "skill_cv", "visit_elasticity", "quarter_end_uplift")
              if not is_fixed(priors[n])]
