@@ -252,6 +252,9 @@ def test_bad_history_is_refused_by_backtest(tmp_path, case):
     (["--cutoff", "2026-13"], ["--cutoff", "YYYY-MM", "'2026-13'"]),
     (["--cutoff", "2026-11", "--horizon", "3"], ["--horizon", "longer than the data", "(got 3)"]),
     (["--rolling", "--horizon", "24"], ["--horizon", "no feasible cutoff", "(got 24)"]),
+    # a --min-train that alone takes every month is named, not the default --horizon
+    (["--rolling", "--min-train", "24", "--horizon", "1"],
+     ["--min-train", "no feasible cutoff", "(got 24)"]),
 ])
 def test_bad_cutoff_or_horizon(args, parts):
     proc = cli("backtest", HISTORY, *args, "--paths", "50")
