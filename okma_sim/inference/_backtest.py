@@ -246,16 +246,19 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 3, *, fmt: str | None
     ['2026-08', '2026-09']
     """
     fmt = history_format(history, fmt)
+    given = min_train is not None
     min_train = MIN_TRAIN[fmt] if min_train is None else int(min_train)
     first, last = history_months(history, fmt)
     start = first + min_train - 1
     if first_cutoff is not None:
         start = check_cutoff(history, first_cutoff, horizon, fmt, min_train)
     if start + horizon > last:
-        src = history.attrs.get("source")
+        # a --min-train given that leaves no month to compare is the culprit, else --horizon
+        key, value = ("--min-train", min_train) if given and start >= last else \
+            ("--horizon", horizon)
         raise DataError(f"no feasible cutoff: {last - first + 1} fitted months, {min_train} "
-                        f"needed to fit and {horizon} to compare", file=src, key="--horizon",
-                        value=horizon)
+                        f"needed to fit and {horizon} to compare",
+                        file=history.attrs.get("source"), key=key, value=value)
     cutoffs = list(range(start, last - horizon + 1))
     seeds = np.random.SeedSequence(seed).spawn(len(cutoffs))
     runs, warn = [], []

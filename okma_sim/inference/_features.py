@@ -68,7 +68,7 @@ def rep_month_features(hist: pd.DataFrame, *, retention: float, ramp_full: float
     df["rr"] = np.divide(df["revisited_customers"].to_numpy(float), A,
                          out=np.zeros(len(df)), where=A > 0)
     df["keep"] = A - df["churned_customers"].to_numpy(float)
-    df["qe"] = ((df["ym"] % 12) + 1) % 3 == 0
+    df["qe"] = quarter_end(df["ym"].to_numpy())
     lastrow = grp["ym"].transform("max")
     df["departed"] = (df["ym"] == lastrow) & (lastrow < last)
     return df
@@ -93,6 +93,11 @@ def _training_stock(df: pd.DataFrame, retention: float) -> np.ndarray:
         idx = np.flatnonzero(k == step)
         stock[idx] = retention * stock[idx - 1] + (1 - retention) * th[idx - 1]
     return stock
+
+
+def quarter_end(yms: np.ndarray) -> np.ndarray:
+    """Whether each month number is the last month of a calendar quarter."""
+    return ((np.asarray(yms) % 12) + 1) % 3 == 0
 
 
 def complete_quarters(yms: np.ndarray) -> int:
@@ -120,6 +125,7 @@ def crm_effort(panel: pd.DataFrame, window: int = 3) -> pd.Series:
     Examples
     --------
     >>> import okma_sim
+    >>> from okma_sim.inference import crm_effort
     >>> from okma_sim.io import load_opportunities, opportunities_to_panel
     >>> p = opportunities_to_panel(load_opportunities(okma_sim.data_path(
     ...     "crm_sales_opportunities")))

@@ -13,13 +13,14 @@ from scipy import stats
 
 from okma_sim._core.calendar import month_number, month_numbers, month_ordinal, month_text
 from okma_sim._core.errors import DataError
+from okma_sim.analysis import lever_level
 from okma_sim.io import opportunities_to_panel, opportunity_summary
 from okma_sim.models import REFERENCE_PROSPECT_VISITS
 from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
 from ._entries import Collector, entry
-from ._features import complete_quarters, crm_effort
+from ._features import complete_quarters, crm_effort, quarter_end
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
 from ._likelihoods import ACQUISITION, AcquisitionData, log_marketing
@@ -76,7 +77,7 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     win = panel[(panel["ym"] > first_close) & (panel["ym"] <= end)].copy()
     yms = np.arange(first_close + 1, end + 1)
     effort = crm_effort(panel)
-    plugins = _plugins(plan, priors, float(effort.reindex(yms).mean()))
+    plugins = _plugins(plan, model, priors, float(effort.reindex(yms).mean()))
     skills = _fit_win_rate(col, win, effort, plugins, by, complete_quarters(yms))
     won = opps[(opps["deal_stage"] == "Won") & opps["close_date"].notna()]
     won_ym = month_ordinal(won["close_date"])
@@ -110,11 +111,12 @@ def _close_window(opps: pd.DataFrame, through: str | None, source: str | None,
     return first_close, end
 
 
-def _plugins(plan: Plan, priors: Mapping[str, Any], engaged: float) -> dict[str, float]:
+def _plugins(plan: Plan, model: Any, priors: Mapping[str, Any],
+             engaged: float) -> dict[str, float]:
     """Values assumed for what the export does not record (and the effort it does)."""
-    mkt_events = float(plan.actions.get("marketing_events_per_quarter", 1.0))
-    mkt_effect = prior_mean(priors["marketing_effect"])
-    return {"marketing_effect": mkt_effect, "marketing_events_per_quarter": mkt_events,
+    return {"marketing_effect": prior_mean(priors["marketing_effect"]),
+            "marketing_events_per_quarter": lever_level(plan, model,
+                                                        "marketing_events_per_quarter"),
             "engaged_per_rep_month": engaged, "training_retention":
             prior_mean(priors["training_retention"]), "csat_surveys_per_year": 0.0}
 
@@ -127,12 +129,11 @@ def _fit_win_rate(col: Collector, win: pd.DataFrame, effort: pd.Series,
     lmkt = log_marketing(plugins["marketing_effect"], plugins["marketing_events_per_quarter"])
     reps = sorted(win["rep_id"].unique())
     rep_index = {r: i for i, r in enumerate(reps)}
-    qe = ((win["ym"] % 12) + 1) % 3 == 0
     e_row = effort.reindex(win["ym"]).to_numpy(float)
     acq = AcquisitionData(rep=win["rep_id"].map(rep_index).to_numpy(int),
                           n=win["won"].to_numpy(float),
                           lpv=np.log(np.maximum(e_row, 1e-9) / REFERENCE_PROSPECT_VISITS),
-                          g=np.zeros(len(win)), qe=qe.to_numpy(bool), lmkt=lmkt,
+                          g=np.zeros(len(win)), qe=quarter_end(win["ym"].to_numpy()), lmkt=lmkt,
                           n_reps=len(reps), rep_ids=reps)
     names = [n for n in ("base_win_rate", "skill_cv", "visit_elasticity", "quarter_end_uplift")
              if not is_fixed(priors[n])]

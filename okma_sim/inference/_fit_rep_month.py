@@ -12,6 +12,7 @@ import pandas as pd
 
 from okma_sim._core.calendar import month_number, month_numbers, month_text
 from okma_sim._core.errors import DataError
+from okma_sim.analysis import lever_level
 from okma_sim.models import REFERENCE_PROSPECT_VISITS, survey_month
 from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
@@ -93,14 +94,11 @@ def fit_rep_month(hist: pd.DataFrame, plan: Plan | None = None, *, model: Any = 
 def _plugins(plan: Plan, model: Any, priors: Mapping[str, Any]) -> dict[str, float]:
     """Values assumed for what the history does not record: training retention, marketing
     effect and events, CSAT surveys a year (the plan's levels, the priors' means)."""
-    retention = prior_mean(priors["training_retention"])
-    mkt_events = float(plan.actions.get("marketing_events_per_quarter",
-                                        model.levers["marketing_events_per_quarter"].default)
-                       if hasattr(model, "levers") else 0.0)
-    mkt_effect = prior_mean(priors["marketing_effect"])
-    surveys = float(plan.actions.get("csat_surveys_per_year", 4.0))
-    return {"training_retention": retention, "marketing_effect": mkt_effect,
-            "marketing_events_per_quarter": mkt_events, "csat_surveys_per_year": surveys}
+    return {"training_retention": prior_mean(priors["training_retention"]),
+            "marketing_effect": prior_mean(priors["marketing_effect"]),
+            "marketing_events_per_quarter": lever_level(plan, model,
+                                                        "marketing_events_per_quarter"),
+            "csat_surveys_per_year": lever_level(plan, model, "csat_surveys_per_year")}
 
 
 def _ramp_full(priors: Mapping[str, Any]) -> int:

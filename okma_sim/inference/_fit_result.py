@@ -159,7 +159,7 @@ class FitResult:
         >>> from okma_sim.inference import fit_history, load_history
         >>> hist = load_history(okma_sim.data_path("sales_history.csv"))
         >>> fit = fit_history(hist)
-        >>> plan = fit.to_plan(load_plan(case_study_path()))
+        >>> plan = fit.to_plan(okma_sim.load_plan(okma_sim.case_study_path()))
         >>> plan.start_month
         '2027-01'
         """

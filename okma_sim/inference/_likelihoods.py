@@ -130,10 +130,8 @@ class RevenueData:
     def __init__(self, new: np.ndarray, keep: np.ndarray, qe: np.ndarray, rev: np.ndarray,
                  v: float | None, width: int = 48) -> None:
         self.new, self.keep, self.qe, self.rev = new, keep, qe, rev
-        self.n_rows = rev.size
         self.logrev = np.log(np.where(rev > 0, rev, 1.0))
         self.width = width
-        self.v = v
         self._center(v if v is not None else 0.8)
 
     def _center(self, v: float) -> None:
@@ -150,7 +148,6 @@ class RevenueData:
 
     def _window(self, ov: float, v: float) -> None:
         """Centre each row's window of repeat-order counts where order value ``ov`` puts it."""
-        self.ov0 = ov
         c = np.maximum(self.rev / ov - self.new, 0.0)
         lo = np.maximum(np.rint(c) - self.width // 2, 0.0)
         self.j = lo[:, None] + np.arange(self.width)[None, :]  # (R, W)
@@ -176,15 +173,15 @@ class RevenueData:
         if np.all(vv == vv[0]):
             if vv[0] != self._v:
                 self._prep_v(float(vv[0]))
-            return self._loglik(th, self.G[None], self.s[None], float(vv[0]) ** 2)
+            return self._loglik(th, float(vv[0]) ** 2)
         out = np.empty(vv.size)
         for b in range(vv.size):  # order_value_cv varies across the batch: one at a time
             one = {k: np.asarray(x)[b:b + 1] for k, x in th.items()}
             self._prep_v(float(vv[b]))
-            out[b] = self._loglik(one, self.G[None], self.s[None], float(vv[b]) ** 2)[0]
+            out[b] = self._loglik(one, float(vv[b]) ** 2)[0]
         return out
 
-    def _loglik(self, th, G, s, v2) -> np.ndarray:
+    def _loglik(self, th: Mapping[str, np.ndarray], v2: float) -> np.ndarray:
         # log term of repeat-order count j (orders O = new + j), rearranged so that only two
         # operations touch the (batch, rows, window) array before the log-sum-exp:
         #   j log(mu) - mu - log j! + G(O) - rev / (ov v2) - (O / v2) log(ov v2)

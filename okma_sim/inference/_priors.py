@@ -84,8 +84,10 @@ def model_and_priors(plan: Plan | None, model: Any) -> tuple[Plan, Any, dict[str
                                                    "ramp_months", "churn_base")
                if n not in model.parameters]
     if missing:
+        name = getattr(model, "name", None)
         raise OkmaError("calibration fits the sales-team model's parameters; this model "
-                        f"lacks {missing[0]}", key="model", value=getattr(model, "name", None))
+                        f"lacks {missing[0]}", file=plan.source if name == plan.model else None,
+                        key="model", value=name)
     return plan, model, resolve_parameters(plan, model)
 
 

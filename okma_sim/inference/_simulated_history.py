@@ -39,7 +39,8 @@ def history_from_simulation(result: Any, *, rep_prefix: str = "R") -> pd.DataFra
     Examples
     --------
     >>> import okma_sim
-    >>> plan = load_plan(case_study_path())
+    >>> from okma_sim.inference import history_from_simulation
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
     >>> res = okma_sim.simulate(plan, n_paths=2, seed=1, record_reps=True)
     >>> h = history_from_simulation(res)
     >>> int(h.groupby("path")["month"].nunique().min())

@@ -252,10 +252,38 @@ def test_bad_history_is_refused_by_backtest(tmp_path, case):
     (["--cutoff", "2026-13"], ["--cutoff", "YYYY-MM", "'2026-13'"]),
     (["--cutoff", "2026-11", "--horizon", "3"], ["--horizon", "longer than the data", "(got 3)"]),
     (["--rolling", "--horizon", "24"], ["--horizon", "no feasible cutoff", "(got 24)"]),
+    # a --min-train that alone takes every month is named, not the default --horizon
+    (["--rolling", "--min-train", "24", "--horizon", "1"],
+     ["--min-train", "no feasible cutoff", "(got 24)"]),
 ])
 def test_bad_cutoff_or_horizon(args, parts):
     proc = cli("backtest", HISTORY, *args, "--paths", "50")
     assert_one_line_error(proc, str(HISTORY), *parts)
+
+
+TOY_PLAN = """model = "linear_toy"
+name = "toy"
+start_month = "2027-01"
+horizon_months = 12
+
+[[objectives]]
+id = "score"
+metric = "score"
+aggregate = "sum"
+target = 1.0
+"""
+
+
+@pytest.mark.parametrize("command", [["calibrate", "--out", "fitted.toml"],
+                                     ["backtest", "--cutoff", "2026-06", "--paths", "50"]])
+def test_plan_of_another_model_names_the_plan(tmp_path, command):
+    # a valid scenario of a model without the sales-team parameters: the error names the
+    # scenario file, whose model = "..." is the culprit
+    plan = tmp_path / "toy.toml"
+    plan.write_text(TOY_PLAN)
+    proc = cli(command[0], HISTORY, "--plan", plan, *command[1:], cwd=tmp_path)
+    assert_one_line_error(proc, f"{plan}: model:", "lacks base_win_rate", "'linear_toy'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.toml"]
 
 
 def test_min_train_needs_rolling():
@@ -275,4 +303,29 @@ def test_bad_opportunity_export(tmp_path):
     out = tmp_path / "crm.toml"
     proc = cli("calibrate", d, "--format", "opportunities", "--out", out)
     assert_one_line_error(proc, "sales_pipeline.csv", "line 6", "column deal_stage", "'Maybe'")
+    assert not out.exists()
+
+
+def test_calibrated_scenario_out_of_bounds_names_the_history(tmp_path):
+    """One won deal of a billion among ~4,000: the deal values' CV (about sqrt(4,000) = 63)
+    exceeds the model's bound for order_value_cv (10). The scenario cannot be written; the
+    one error line names the export it came from, not the --out file that was never made."""
+    d = tmp_path / "crm"
+    d.mkdir()
+    for name in ("sales_pipeline.csv", "sales_teams.csv", "products.csv"):
+        _copy(CRM / name, d / name)
+    lines = (d / "sales_pipeline.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    row = next(i for i, ln in enumerate(lines) if ln.split(",")[head.index("deal_stage")]
+               == "Won" and ln.split(",")[head.index("close_date")] >= "2017-05")
+    cells = lines[row].split(",")
+    cells[head.index("close_value")] = "1e9"
+    lines[row] = ",".join(cells)
+    (d / "sales_pipeline.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "crm.toml"
+    proc = cli("calibrate", d, "--format", "opportunities", "--out", out)
+    line = assert_one_line_error(proc, str(d / "sales_pipeline.csv"),
+                                 "calibrated scenario would be invalid",
+                                 "parameters.order_value_cv.median")
+    assert str(out) not in line
     assert not out.exists()
