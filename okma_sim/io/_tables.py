@@ -31,7 +31,9 @@ from okma_sim._core.errors import DataError
 
 PathLike = str | os.PathLike[str]
 
-_MAX_EXACT_COUNT = 2.0**53  # larger floats are no longer exact integers
+# larger floats are no longer exact integers; no count, hour or currency amount in a sales
+# history comes near it, and sums and squares of such values overflow float64 downstream
+_MAX_PLAUSIBLE = 2.0**53
 
 
 @dataclass
@@ -64,7 +66,7 @@ def _first(mask: pd.Series | np.ndarray) -> int | None:
 def _number(value: float) -> int | float:
     """A plain Python number for error messages (numpy 2 reprs are noisy)."""
     value = float(value)
-    return int(value) if value.is_integer() else value
+    return int(value) if value.is_integer() and abs(value) <= _MAX_PLAUSIBLE else value
 
 
 def _is_float_text(text: str) -> bool:
@@ -228,7 +230,8 @@ def _check_required(source_names: Mapping[str, str], required: Sequence[str], wh
 
 
 def _numbers(t: _Table, column: str, *, integer: bool, required: bool = True) -> np.ndarray:
-    """Parse a numeric column as float64; reject non-numbers, NaN, inf, negatives, fractions.
+    """Parse a numeric column as float64; reject non-numbers, NaN, inf, negatives, fractions
+    (in counts) and values over 2^53.
 
     With ``required=False`` empty cells are allowed and become NaN.
     """
@@ -255,9 +258,10 @@ def _numbers(t: _Table, column: str, *, integer: bool, required: bool = True) ->
         i = _first(np.isfinite(values) & (values != np.round(values)))
         if i is not None:
             raise t.error("must be a whole number (a count)", i, column, _number(values[i]))
-        i = _first(values > _MAX_EXACT_COUNT)
-        if i is not None:
-            raise t.error("count is implausibly large", i, column, _number(values[i]))
+    i = _first(values > _MAX_PLAUSIBLE)
+    if i is not None:
+        raise t.error(f"{'count' if integer else 'value'} is implausibly large (over 2^53)", i,
+                      column, _number(values[i]))
     return values
 
 

@@ -201,6 +201,13 @@ BAD = [
     ("bad_month", _with_cell(3, "month", "2025-13"), ["line 5", "column month", "'2025-13'"]),
     ("bad_month_text", _with_cell(0, "month", "Jan 2025"),
      ["line 2", "column month", "'Jan 2025'"]),
+    # absurd but finite: refused at the row, not fitted into a nonsense scenario with warnings
+    ("huge_revenue", _with_cell(2, "revenue", "1e155"),
+     ["line 4", "column revenue", "implausibly large", "1e+155"]),
+    ("huge_hours", _with_cell(1, "training_hours", "1e308"),
+     ["line 3", "column training_hours", "implausibly large", "1e+308"]),
+    ("huge_count", _with_cell(4, "new_customers", "1e20"),
+     ["line 6", "column new_customers", "count is implausibly large", "1e+20"]),
     ("empty_file", "", ["file is empty"]),
     ("header_only", GOOD[0] + "\n", ["header but no data rows"]),
     ("not_csv_toml", 'name = "x"\nstart_month = "2027-01"\n', ["line 1", "not a CSV file",
@@ -236,8 +243,8 @@ def test_bad_tenure_is_refused_by_calibrate(tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("case", [BAD[1], BAD[9], BAD[12]], ids=["not_a_number", "duplicate",
-                                                                 "empty"])
+@pytest.mark.parametrize("case", [c for c in BAD if c[0] in {
+    "not_a_number", "duplicate_rep_month", "empty_file", "huge_revenue"}], ids=lambda c: c[0])
 def test_bad_history_is_refused_by_backtest(tmp_path, case):
     _, content, parts = case
     path = tmp_path / "history.csv"
