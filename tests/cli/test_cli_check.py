@@ -203,3 +203,31 @@ def test_export_to_a_folder_is_refused_even_with_force(tmp_path):
     assert len(lines) == 1 and "out" in lines[0] and "folder" in lines[0]
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+# -- outputs ---------------------------------------------------------------------------------
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("option, value", [("--export", "ro/x.csv"),
+                                           ("--figures", "ro/figs"), ("--figures", "ro")])
+def test_output_in_a_folder_without_write_permission_is_refused_before_the_run(
+        tmp_path, monkeypatch, capsys, option, value):
+    import os
+
+    import okma_sim.cli.common as common
+    from okma_sim.cli import main
+    (tmp_path / "ro").mkdir()
+    monkeypatch.chdir(tmp_path)
+    real = os.access
+    # (root may write anywhere, so the folder's mode bits cannot stand in for this)
+    monkeypatch.setattr(common.os, "access", lambda p, mode, **k: (
+        False if Path(p).resolve() == (tmp_path / "ro").resolve() and mode & os.W_OK
+        else real(p, mode, **k)))
+    monkeypatch.setattr(okma_sim, "simulate", lambda *a, **k: pytest.fail("simulated"))
+    code = main(["check", "--paths", "100", "--seed", "1", "--no-progress", option, value])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert f"{option}: no permission to write in this folder" in err
+    assert _tree(tmp_path) == ["ro"]
