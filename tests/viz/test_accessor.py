@@ -132,6 +132,8 @@ def test_frontier_accessor_draws_the_frontier_and_the_verified_answer(solved, ax
     assert list(answer.get_xdata()) == [solved.probability]
     assert list(answer.get_ydata()) == [solved.cost]
     assert solved.probability != solved.search_probability
+    # the toy plan has no currency: no empty brackets
+    assert ax.get_ylabel() == "cost"
 
 
 # -- SensitivityResult.plot --------------------------------------------------------------------
