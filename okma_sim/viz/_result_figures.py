@@ -27,8 +27,8 @@ def fan_chart(result: Any, metric: str | None = None, *, ax=None, target: float 
     metric : str, optional
         Default: the first objective's metric.
     target : float, optional
-        Default: the target of the first objective or KR on this metric whose aggregate is
-        ``final`` (the level to reach by the end); otherwise none is drawn.
+        Default: :func:`~okma_sim.viz.main_target`, the target of the first objective or KR on
+        this metric whose aggregate is ``final`` or ``mean``; otherwise none is drawn.
 
     Returns
     -------
