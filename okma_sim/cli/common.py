@@ -205,9 +205,10 @@ def _same_file(a: Path, b: str | Path) -> bool:
 def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
                       inputs: Sequence[tuple[str, str | Path]] = (),
                       hint: str = "pass --force to overwrite it") -> Path:
-    """Check an output file before any work: not a folder, not an existing file unless
-    ``force`` (else the error says ``hint``), not one of the ``inputs`` (``(option, path)``
-    pairs: the files the command reads), and in an existing folder this process may write in."""
+    """Check an output file before any work: not a folder, a device or a pipe, not an existing
+    file unless ``force`` (else the error says ``hint``), not one of the ``inputs`` (``(option,
+    path)`` pairs: the files the command reads), and in an existing folder this process may
+    write in."""
     p = Path(path)
     if "\0" in str(p):
         raise OkmaError(f"{what}: not a valid file name (NUL byte)",
@@ -216,6 +217,9 @@ def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
         if p.is_dir():  # --force cannot replace a folder with a file
             raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
         exists = p.exists()
+        if exists and not p.is_file():  # a device or a pipe: --force would replace it
+            raise OkmaError(f"{what} names a device or pipe, not a regular file; give a file "
+                            "name", file=str(p))
         parent_ok = p.parent.is_dir()
         parent_is_file = not parent_ok and p.parent.exists()
     except OSError as exc:  # e.g. a name too long for the file system

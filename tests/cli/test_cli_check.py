@@ -281,3 +281,17 @@ def test_output_in_a_folder_without_write_permission_is_refused_before_the_run(
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert f"{option}: no permission to write in this folder" in err
     assert _tree(tmp_path) == ["ro"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs mkfifo")
+def test_export_to_a_pipe_is_refused_even_with_force(tmp_path):
+    """--force replaces a file atomically by renaming over it: over a pipe (or /dev/null, as
+    root) that would put a regular file in its place."""
+    import os
+    import stat
+    os.mkfifo(tmp_path / "pipe")
+    proc = run_cli("check", "--paths", "100", "--seed", "1", "--no-progress", "--force",
+                   "--export", "pipe", cwd=tmp_path)
+    one_error_line(proc, "--export", "pipe", "not a regular file")
+    assert stat.S_ISFIFO((tmp_path / "pipe").stat().st_mode)
+    assert _tree(tmp_path) == ["pipe"]
