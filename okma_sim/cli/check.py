@@ -50,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
                 check_output_path(f, args.force, "--figures", inputs=inputs)
     if args.export is not None:
         export = check_output_path(args.export, args.force, "--export", inputs=inputs)
-        if fig_dir is not None and export.resolve() in {p.resolve()
-                                                         for p in (fig_dir, *fig_paths)}:
-            raise OkmaError("--export names the --figures folder or a figure in it; "
-                            "write to another file", file=args.export)
+        if fig_dir is not None:
+            where = fig_dir.resolve()
+            if export.resolve() in {where, *where.parents, *(f.resolve() for f in fig_paths)}:
+                raise OkmaError("--export names the --figures folder (or a folder it is in, "
+                                "or a figure in it); write to another file", file=args.export)
     kw = sim_kwargs(args, plan)
     with executor_from_args(args) as ex:
         res = okma_sim.simulate(plan, executor=ex, **kw)

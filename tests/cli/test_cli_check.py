@@ -214,6 +214,7 @@ def _tree(root: Path) -> list[str]:
     ("out", "out", False),  # both name one new path: the folder would block the file
     ("figs", "figs/fan_chart.png", True),  # the CSV would replace a figure it just wrote
     ("figs", "figs/../figs/probabilities.png", False),
+    ("new/figs", "new", False),  # the figures would make a folder of the export's name
 ])
 def test_export_naming_a_figure_is_refused_before_the_run(tmp_path, figures, export, force):
     (tmp_path / "figs").mkdir()
