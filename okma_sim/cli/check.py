@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
+from pathlib import Path
+from typing import Sequence
 
 from .common import (add_json, add_sim_options, check_output_folder, check_output_path,
                      emit_result, envelope, executor_from_args, load_scenario, nonempty,
                      sim_kwargs)
+
+#: what --figures writes into its folder: the fan chart and the probability bars
+FIGURES = ("fan_chart.png", "probabilities.png")
 
 
 def register(sub) -> None:
@@ -29,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from okma_sim import viz
     from okma_sim._core.errors import OkmaError
     from okma_sim.results import grade
-    from okma_sim._core.files import atomic_write
 
     plan, path, sha = load_scenario(args.scenario)
     # check every output before the (possibly long) run, so bad paths fail fast and nothing,
@@ -38,26 +44,25 @@ def run(args: argparse.Namespace) -> int:
     fig_dir = None if args.figures is None else check_output_folder(args.figures, "--figures")
     fig_paths = []
     if fig_dir is not None:
-        fig_paths = [fig_dir / n for n in ("fan_chart.png", "probabilities.png")]
+        fig_paths = [fig_dir / n for n in FIGURES]
         if fig_dir.exists():
             for f in fig_paths:
                 check_output_path(f, args.force, "--figures", inputs=inputs)
     if args.export is not None:
-        check_output_path(args.export, args.force, "--export", inputs=inputs)
+        export = check_output_path(args.export, args.force, "--export", inputs=inputs)
+        if fig_dir is not None:
+            where = fig_dir.resolve()
+            if export.resolve() in {where, *where.parents, *(f.resolve() for f in fig_paths)}:
+                raise OkmaError("--export names the --figures folder (or a folder it is in, "
+                                "or a figure in it); write to another file", file=args.export)
     kw = sim_kwargs(args, plan)
     with executor_from_args(args) as ex:
         res = okma_sim.simulate(plan, executor=ex, **kw)
-    written = []
-    if fig_paths:
-        try:
-            fig_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # e.g. no permission to create it
-            raise OkmaError(f"--figures: cannot create the folder ({exc.strerror or exc})",
-                            file=str(fig_dir)) from None
-        written += viz.save_check_figures(res, fig_paths, overwrite=args.force)
+    # everything is drawn and formatted before the first file is written
+    outputs = list(zip(fig_paths, viz.check_figures(res))) if fig_paths else []
     if args.export is not None:
-        atomic_write(args.export, res.to_frame().to_csv(index=False), overwrite=args.force)
-        written.append(args.export)
+        outputs.append((args.export, res.to_frame().to_csv(index=False)))
+    written = _write_all(outputs, overwrite=args.force, folder=fig_dir if fig_paths else None)
     doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
     doc.update(res.to_json_dict())
     text = res.table()
@@ -66,3 +71,40 @@ def run(args: argparse.Namespace) -> int:
         doc["grading"] = graded.to_dict(orient="records")
         text += "\n\n" + graded.to_string(index=False)
     return emit_result(args, doc, text, written)
+
+
+def _write_all(outputs: Sequence[tuple], *, overwrite: bool, folder: Path | None) -> list:
+    """Write every ``(path, data)`` atomically, or leave none behind.
+
+    ``folder`` (the --figures folder, with its missing parents) is created first. If a write
+    fails (no space left, a folder that vanished), the files written so far that did not exist
+    before and the folders made for them are removed, and the error is raised; a file already
+    replaced under ``overwrite`` (--force) stays replaced. Returns the paths, as given.
+    """
+    from okma_sim._core.errors import OkmaError
+    from okma_sim._core.files import atomic_write
+    made: list[Path] = []  # folders created here, deepest first
+    new: list[Path] = []  # files created here
+    try:
+        if folder is not None:
+            made = list(itertools.takewhile(lambda a: not a.exists(),
+                                            (folder, *folder.parents)))
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. no permission to create it
+                raise OkmaError(f"--figures: cannot create the folder "
+                                f"({exc.strerror or exc})", file=str(folder)) from None
+        for path, data in outputs:
+            existed = Path(path).exists()
+            atomic_write(path, data, overwrite=overwrite)
+            if not existed:
+                new.append(Path(path))
+    except BaseException:  # an error, or an interrupt: take back what was written
+        for f in reversed(new):
+            with contextlib.suppress(OSError):
+                f.unlink()
+        for d in made:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+    return [path for path, _ in outputs]

@@ -205,9 +205,10 @@ def _same_file(a: Path, b: str | Path) -> bool:
 def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
                       inputs: Sequence[tuple[str, str | Path]] = (),
                       hint: str = "pass --force to overwrite it") -> Path:
-    """Check an output file before any work: not a folder, not an existing file unless
-    ``force`` (else the error says ``hint``), not one of the ``inputs`` (``(option, path)``
-    pairs: the files the command reads), and in an existing folder."""
+    """Check an output file before any work: not a folder, a device or a pipe, not an existing
+    file unless ``force`` (else the error says ``hint``), not one of the ``inputs`` (``(option,
+    path)`` pairs: the files the command reads), and in an existing folder this process may
+    write in."""
     p = Path(path)
     if "\0" in str(p):
         raise OkmaError(f"{what}: not a valid file name (NUL byte)",
@@ -216,6 +217,9 @@ def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
         if p.is_dir():  # --force cannot replace a folder with a file
             raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
         exists = p.exists()
+        if exists and not p.is_file():  # a device or a pipe: --force would replace it
+            raise OkmaError(f"{what} names a device or pipe, not a regular file; give a file "
+                            "name", file=str(p))
         parent_ok = p.parent.is_dir()
         parent_is_file = not parent_ok and p.parent.exists()
     except OSError as exc:  # e.g. a name too long for the file system
@@ -233,12 +237,13 @@ def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
                         value=str(p.parent))
     if not parent_ok:
         raise OkmaError(f"{what}: folder does not exist", file=str(p), value=str(p.parent))
+    _check_writable(p.parent, what, p)
     return p
 
 
 def check_output_folder(path: str | Path, what: str) -> Path:
     """Check an output folder before any work: it, or else its nearest existing ancestor (it
-    is created later), must be a folder."""
+    is created later), must be a folder this process may write in."""
     p = Path(path)
     if "\0" in str(p):
         raise OkmaError(f"{what}: not a valid folder name (NUL byte)",
@@ -253,7 +258,16 @@ def check_output_folder(path: str | Path, what: str) -> Path:
     except OSError as exc:
         raise OkmaError(f"{what}: cannot use this path ({exc.strerror or exc})",
                         file=str(p)) from None
+    # the folder itself, or the existing ancestor it is to be created in
+    _check_writable(a, what, p)
     return p
+
+
+def _check_writable(folder: Path, what: str, path: Path) -> None:
+    """Refuse, before any work, a folder this process may not create files in."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OkmaError(f"{what}: no permission to write in this folder", file=str(path),
+                        value=str(folder))
 
 
 def _probe_scheduler(address: str, timeout: float = 5.0) -> None:

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim.plan import KeyResult
-from okma_sim.viz import SYMBOL, achievable_level, fan_chart, fmt_level, main_target
+from okma_sim.results import achievable_target
+from okma_sim.viz import SYMBOL, fan_chart, fmt_level, main_target
 
 __all__ = ["FanChart", "png_bytes", "table_html"]
 
@@ -43,7 +44,7 @@ def table_html(res: Any, estimates: Mapping[str, Any], conf: float) -> str:
     for t in res.plan.targets:
         e = estimates[t.id]
         kind = "key_result" if isinstance(t, KeyResult) else "objective"
-        ach = achievable_level(res, t.id, conf)
+        ach = achievable_target(res, t.id, conf)
         ach_s = "—" if not math.isfinite(ach) else fmt_level(ach, t.metric)
         name = ("KR: " if kind == "key_result" else "Objective: ") + t.id
         target = f"{SYMBOL[t.comparison]} {fmt_level(t.target, t.metric)}"

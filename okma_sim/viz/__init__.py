@@ -3,7 +3,7 @@ Axes. The ``.plot`` accessors of the result classes are registered here, from ab
 Importing this package does not import matplotlib: each figure imports it when drawn.
 
 Labels and levels
-    metric_label, fmt_level, main_target, achievable_level, PERCENT_METRICS, SYMBOL
+    metric_label, fmt_level, main_target, PERCENT_METRICS, SYMBOL
 One simulation
     fan_chart, probability_bars, histogram, achievability_curve
 Analyses
@@ -11,17 +11,16 @@ Analyses
 Backtests
     pit_histogram, coverage_chart
 Files
-    save_png, save_check_figures
+    save_png, check_figures
 """
 
 from ._analysis_figures import cost_frontier, policy_comparison, tornado
 from ._backtest_figures import coverage_chart, pit_histogram
-from ._files import save_check_figures, save_png
-from ._labels import (PERCENT_METRICS, SYMBOL, achievable_level, fmt_level, main_target,
-                      metric_label)
+from ._files import check_figures, save_png
+from ._labels import PERCENT_METRICS, SYMBOL, fmt_level, main_target, metric_label
 from ._result_figures import achievability_curve, fan_chart, histogram, probability_bars
 
-__all__ = ["PERCENT_METRICS", "SYMBOL", "achievability_curve", "achievable_level",
-           "cost_frontier", "coverage_chart", "fan_chart", "fmt_level", "histogram", "main_target",
-           "metric_label", "pit_histogram", "policy_comparison", "probability_bars",
-           "save_check_figures", "save_png", "tornado"]
+__all__ = ["PERCENT_METRICS", "SYMBOL", "achievability_curve", "check_figures",
+           "cost_frontier", "coverage_chart", "fan_chart", "fmt_level", "histogram",
+           "main_target", "metric_label", "pit_histogram", "policy_comparison",
+           "probability_bars", "save_png", "tornado"]

@@ -192,6 +192,7 @@ def cost_frontier(solve: Any, *, ax=None):
             label="cheapest found")
     ax.plot([solve.probability], [solve.cost], "o", color="C3", label="answer (verified)")
     ax.set_xlabel("P(all objectives met) at least")
-    ax.set_ylabel(f"cost{' (' + solve.plan.currency + ')' if solve.plan else ''}")
+    currency = solve.plan.currency if solve.plan is not None else ""
+    ax.set_ylabel(f"cost ({currency})" if currency else "cost")
     ax.legend(loc="best", fontsize="small")
     return ax

@@ -10,8 +10,7 @@ from typing import Any
 
 from okma_sim._core.formatting import format_level
 
-__all__ = ["PERCENT_METRICS", "SYMBOL", "achievable_level", "fmt_level", "main_target",
-           "metric_label"]
+__all__ = ["PERCENT_METRICS", "SYMBOL", "fmt_level", "main_target", "metric_label"]
 
 _LABELS = {
     "revenue": "Revenue per month",
@@ -77,9 +76,3 @@ def main_target(plan: Any, metric: str) -> float | None:
     """
     return next((t.target for t in plan.targets
                  if t.metric == metric and t.aggregate in ("final", "mean")), None)
-
-
-def achievable_level(result: Any, id: str, confidence: float) -> float:
-    """The target achievable at ``confidence`` (see :func:`okma_sim.results.achievable_target`)."""
-    from okma_sim.results import achievable_target
-    return achievable_target(result, id, confidence)

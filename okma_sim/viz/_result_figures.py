@@ -9,10 +9,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from okma_sim.results import achievability_curve as curve_of
+from okma_sim.results import achievability_curve as curve_of, achievable_target
 
 from ._axes import format_metric_axis, new_axes, percent_axis
-from ._labels import SYMBOL, achievable_level, fmt_level, main_target, metric_label
+from ._labels import SYMBOL, fmt_level, main_target, metric_label
 
 __all__ = ["fan_chart", "probability_bars", "histogram", "achievability_curve"]
 
@@ -27,8 +27,8 @@ def fan_chart(result: Any, metric: str | None = None, *, ax=None, target: float 
     metric : str, optional
         Default: the first objective's metric.
     target : float, optional
-        Default: the target of the first objective or KR on this metric whose aggregate is
-        ``final`` (the level to reach by the end); otherwise none is drawn.
+        Default: :func:`~okma_sim.viz.main_target`, the target of the first objective or KR on
+        this metric whose aggregate is ``final`` or ``mean``; otherwise none is drawn.
 
     Returns
     -------
@@ -200,7 +200,7 @@ def achievability_curve(result: Any, id: str | None = None, *, ax=None,
                label=f"current target {fmt_level(t.target, t.metric)}: "
                      f"P = {e.probability:.0%} ± {e.stderr:.1%}")
     if confidence is not None:
-        level = achievable_level(result, t.id, confidence)
+        level = achievable_target(result, t.id, confidence)
         ax.axhline(confidence, color="tab:green", ls=":", lw=1.5, gid="confidence",
                    label=f"{confidence:.0%} confidence")
         if math.isfinite(level):

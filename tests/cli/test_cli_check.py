@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 import okma_sim
 
 PATHS = 600
@@ -203,3 +203,96 @@ def test_export_to_a_folder_is_refused_even_with_force(tmp_path):
     assert len(lines) == 1 and "out" in lines[0] and "folder" in lines[0]
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+# -- all or nothing: --figures and --export together -----------------------------------------
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("figures, export, force", [
+    ("out", "out", False),  # both name one new path: the folder would block the file
+    ("figs", "figs/fan_chart.png", True),  # the CSV would replace a figure it just wrote
+    ("figs", "figs/../figs/probabilities.png", False),
+    ("new/figs", "new", False),  # the figures would make a folder of the export's name
+])
+def test_export_naming_a_figure_is_refused_before_the_run(tmp_path, figures, export, force):
+    (tmp_path / "figs").mkdir()
+    proc = run_cli("check", "--paths", "100", "--seed", "1", "--no-progress",
+                   "--figures", figures, "--export", export, *(["--force"] if force else []),
+                   cwd=tmp_path)
+    one_error_line(proc, "--export", "--figures")
+    assert _tree(tmp_path) == ["figs"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_export_failing_after_the_run_takes_back_the_figures(tmp_path):
+    """/proc is a folder no file can be created in: the export fails after the run (as root)
+    or is refused before it; either way the figures and their new folders are gone."""
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "old.txt").write_text("x", encoding="utf-8")
+    proc = run_cli("check", "--paths", "100", "--seed", "1", "--no-progress",
+                   "--figures", "keep/new/figs", "--export", "/proc/okma_export.csv",
+                   cwd=tmp_path)
+    one_error_line(proc, "/proc/okma_export.csv")
+    assert _tree(tmp_path) == ["keep", "keep/old.txt"]
+
+
+def test_export_failing_after_figures_into_an_existing_folder(tmp_path, monkeypatch, capsys):
+    """No space left for the CSV: the new figures go, a file there before stays."""
+    from okma_sim.cli import main
+    import okma_sim._core.files as files
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    (figs / "notes.txt").write_text("keep me", encoding="utf-8")
+    real = files.tempfile.mkstemp
+
+    def mkstemp(*a, prefix="", **k):
+        if prefix.startswith(".paths.csv."):
+            raise OSError(28, "No space left on device")
+        return real(*a, prefix=prefix, **k)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", mkstemp)
+    code = main(["check", "--paths", "100", "--seed", "1", "--no-progress",
+                 "--figures", str(figs), "--export", str(tmp_path / "paths.csv")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "No space left on device" in err
+    assert _tree(tmp_path) == ["figs", "figs/notes.txt"]
+
+
+@pytest.mark.parametrize("option, value", [("--export", "ro/x.csv"),
+                                           ("--figures", "ro/figs"), ("--figures", "ro")])
+def test_output_in_a_folder_without_write_permission_is_refused_before_the_run(
+        tmp_path, monkeypatch, capsys, option, value):
+    import os
+
+    import okma_sim.cli.common as common
+    from okma_sim.cli import main
+    (tmp_path / "ro").mkdir()
+    monkeypatch.chdir(tmp_path)
+    real = os.access
+    # (root may write anywhere, so the folder's mode bits cannot stand in for this)
+    monkeypatch.setattr(common.os, "access", lambda p, mode, **k: (
+        False if Path(p).resolve() == (tmp_path / "ro").resolve() and mode & os.W_OK
+        else real(p, mode, **k)))
+    monkeypatch.setattr(okma_sim, "simulate", lambda *a, **k: pytest.fail("simulated"))
+    code = main(["check", "--paths", "100", "--seed", "1", "--no-progress", option, value])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert f"{option}: no permission to write in this folder" in err
+    assert _tree(tmp_path) == ["ro"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs mkfifo")
+def test_export_to_a_pipe_is_refused_even_with_force(tmp_path):
+    """--force replaces a file atomically by renaming over it: over a pipe (or /dev/null, as
+    root) that would put a regular file in its place."""
+    import os
+    import stat
+    os.mkfifo(tmp_path / "pipe")
+    proc = run_cli("check", "--paths", "100", "--seed", "1", "--no-progress", "--force",
+                   "--export", "pipe", cwd=tmp_path)
+    one_error_line(proc, "--export", "pipe", "not a regular file")
+    assert stat.S_ISFIFO((tmp_path / "pipe").stat().st_mode)
+    assert _tree(tmp_path) == ["pipe"]

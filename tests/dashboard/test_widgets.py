@@ -296,6 +296,31 @@ def test_worker_processes_give_the_same_numbers(plan):
     _assert_shows(dash, ref)
 
 
+def test_dead_workers_fall_back_to_the_kernel_with_progress(plan):
+    """Workers killed (out of memory, say): the run goes on in this process, with the same
+    numbers, the pool closed, and "Run precise" still advancing its bar block by block."""
+    import os
+    import signal
+    n = 2 * BLOCK_SIZE + 100
+    precise = 3 * BLOCK_SIZE + 50
+    dash = Dashboard(plan, n_paths=n, seed=SEED, debounce=0, chart=False, workers=2,
+                     precise_paths=precise)
+    try:
+        assert dash.workers_ready(timeout=120)
+        for pid in list(dash._pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        seen = []
+        dash.progress.observe(lambda ch: seen.append(ch["new"]), names="value")
+        dash.precise_button.click()
+        assert dash._pool is None
+        _assert_shows(dash, okma_sim.simulate(plan, precise, seed=SEED))
+        assert [v for v in seen if v > 0] == [BLOCK_SIZE, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE,
+                                              precise]
+        assert dash.progress.bar_style == "success"
+    finally:
+        dash.close()
+
+
 def test_default_workers_follow_blocks_and_cpus():
     import os
     assert default_workers(1) == 1
