@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_number", "format_level"]
+__all__ = ["format_number"]
 
 
 def format_number(x: float | None, *, digits: int = 3) -> str:
@@ -21,8 +21,8 @@ def format_number(x: float | None, *, digits: int = 3) -> str:
     --------
     >>> format_number(36_150_000), format_number(12_345), format_number(7.0)
     ('36.15M', '12.3k', '7')
-    >>> format_number(0.30215), format_number(None)
-    ('0.302', 'nan')
+    >>> format_number(0.30215), format_number(None), format_number(8.7e20)
+    ('0.302', 'nan', '8.7e+20')
     """
     if x is None:
         return "nan"
@@ -30,6 +30,8 @@ def format_number(x: float | None, *, digits: int = 3) -> str:
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     ax = abs(x)
+    if ax >= 1e12:  # beyond any sales figure: say so in scientific form, not 20 digits of M
+        return f"{x:.3g}"
     if ax >= 1e6:
         return f"{x / 1e6:.2f}M"
     if ax >= 1e4:
@@ -37,14 +39,3 @@ def format_number(x: float | None, *, digits: int = 3) -> str:
     if ax >= 100 or x.is_integer():
         return f"{x:.0f}"
     return f"{x:.{digits}f}"
-
-
-def format_level(x: float, percent: bool = False) -> str:
-    """A target level: a percentage for rate metrics, else :func:`format_number`.
-
-    Examples
-    --------
-    >>> format_level(0.3, percent=True), format_level(2_500_000)
-    ('30.0%', '2.50M')
-    """
-    return f"{x:.1%}" if percent else format_number(x)

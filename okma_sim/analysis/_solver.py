@@ -20,12 +20,15 @@ from okma_sim._core.accessors import AccessorSlot
 from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim._core.formatting import format_number
 from okma_sim.plan import Plan
-from okma_sim.results import DEFAULT_FRONTIER_LEVELS, check_confidence
+from okma_sim.results import check_confidence
 from ._costs import action_cost
 from ._search import (Evaluator, SearchSetup, choose, climb, derived_seed, design, minimise,
                       tighten_frontier)
 
 __all__ = ["solver_levers", "solve_actions", "SolveResult"]
+
+#: probability levels of the cost frontier a solve reports by default
+DEFAULT_FRONTIER_LEVELS = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate, mean_stderr
 from ._grading import grade, label, score_distribution, scores
 from ._result import SimulationResult
-from ._views import (DEFAULT_FRONTIER_LEVELS, achievability_curve, achievable_target,
+from ._views import (achievability_curve, achievable_target,
                      achievable_targets, check_confidence)
 
-__all__ = ["QUANTILES", "DEFAULT_FRONTIER_LEVELS", "BlockOutput", "Estimate", "SimulationResult",
+__all__ = ["QUANTILES", "BlockOutput", "Estimate", "SimulationResult",
            "aggregate", "achievability_curve", "achievable_target", "achievable_targets",
            "check_confidence", "estimate", "grade", "label", "mean_stderr",
            "score_distribution", "scores"]

@@ -13,11 +13,8 @@ import dataclasses
 from okma_sim._core.errors import OkmaError
 from okma_sim.plan import KeyResult
 
-#: probability levels of the cost frontier, unless given
-DEFAULT_FRONTIER_LEVELS = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
-
 __all__ = ["achievable_target", "achievable_targets", "achievability_curve", "direction",
-           "DEFAULT_FRONTIER_LEVELS", "check_confidence"]
+           "check_confidence"]
 
 
 def check_confidence(confidence: Any, key: str = "confidence") -> float:

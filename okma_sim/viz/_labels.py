@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from okma_sim._core.formatting import format_level
+from okma_sim._core.formatting import format_number
 
 __all__ = ["PERCENT_METRICS", "SYMBOL", "fmt_level", "main_target", "metric_label"]
 
@@ -60,7 +60,7 @@ def fmt_level(x: float, metric: str) -> str:
     >>> fmt_level(0.3, "revenue_growth"), fmt_level(2_500_000, "revenue")
     ('30.0%', '2.50M')
     """
-    return format_level(x, percent=metric in PERCENT_METRICS)
+    return f"{x:.1%}" if metric in PERCENT_METRICS else format_number(x)
 
 
 def main_target(plan: Any, metric: str) -> float | None:
