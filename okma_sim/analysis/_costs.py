@@ -11,7 +11,7 @@ import numpy as np
 
 from okma_sim.plan import Plan
 
-__all__ = ["action_cost", "lever_level", "operating_cost"]
+__all__ = ["action_cost", "lever_level", "lever_units", "operating_cost"]
 
 
 def lever_level(plan: Plan, model: Any, name: str) -> float:
@@ -22,11 +22,35 @@ def lever_level(plan: Plan, model: Any, name: str) -> float:
     return float(levers[name].default) if name in levers else 0.0
 
 
+def lever_units(plan: Plan, model: Any, name: str, result=None) -> float:
+    """The units of a lever its cost counts: its level, or, for a lever whose model info
+    names ``cost_units`` and given a run of the plan, the level times the share the run
+    executed (``diagnostics[executed] / diagnostics[nominal]``; 0 when nothing was nominal).
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> from okma_sim.models import get_model
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path()).with_actions(new_reps=2)
+    >>> lever_units(plan, get_model("sales_team"), "new_reps")  # no run: the level
+    2.0
+    """
+    level = lever_level(plan, model, name)
+    info = (getattr(model, "levers", {}) or {}).get(name)
+    pair = getattr(info, "cost_units", None)
+    if result is None or pair is None or pair[0] not in result.diagnostics:
+        return level
+    done, nominal = (float(result.diagnostics.get(k, 0.0)) for k in pair)
+    return level * done / nominal if nominal > 0 else 0.0
+
+
 def action_cost(plan: Plan, result=None, *, model: Any = None) -> dict[str, float]:
     """The cost of a plan's actions, as the action solver counts it.
 
-    ``levers`` = sum over the levers with a ``[levers.NAME]`` table of level x ``unit_cost``
-    (the cost of one unit of the level over the whole horizon); ``hours`` = the expected
+    ``levers`` = sum over the levers with a ``[levers.NAME]`` table of units x ``unit_cost``
+    (the cost of one unit of the level over the whole horizon), the units being the level,
+    or with a run at hand what it executed (:func:`lever_units`: visits and training the
+    reps' hours allowed; a new rep's months on payroll / 12); ``hours`` = the expected
     training and coaching hours over the horizon (the mean over paths of the sum over months of
     the model's ``training_hours`` metric, which includes coaching ordered by management
     rules) x ``team.hourly_cost``, i.e. the selling time they take; ``total`` = their sum.
@@ -45,7 +69,8 @@ def action_cost(plan: Plan, result=None, *, model: Any = None) -> dict[str, floa
     if model is None:
         from okma_sim.models import get_model
         model = get_model(plan.model)
-    lev = float(sum(lever_level(plan, model, k) * lv.unit_cost for k, lv in plan.levers.items()))
+    lev = float(sum(lever_units(plan, model, k, result) * lv.unit_cost
+                    for k, lv in plan.levers.items()))
     hours = 0.0
     if result is not None and "training_hours" in result.monthly:
         th = np.asarray(result.monthly["training_hours"], dtype=float)

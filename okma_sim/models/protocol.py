@@ -54,6 +54,11 @@ class LeverInfo:
     per_rep: bool = True
     bounds: tuple[float, float] = (0.0, math.inf)
     allowed: tuple[float, ...] | None = None  # the only valid levels, when restricted
+    integer: bool = False  # whole levels only (a headcount)
+    # the lever's cost counts what a run executed, not the plan's level: level x
+    # diagnostics[executed] / diagnostics[nominal] (a pair of diagnostic names), when a run is
+    # at hand and its nominal count is positive
+    cost_units: tuple[str, str] | None = None
 
 
 @dataclass

@@ -12,12 +12,12 @@ _toml    TOML round trip
 """
 
 from ._checks import check_plan
-from ._model import (AGGREGATES, COMPARISONS, SAMPLERS, Baseline, Correlations, Grading,
+from ._model import (AGGREGATES, COMPARISONS, NEW_REP_BOOKS, SAMPLERS, VACANCY_MODES, Baseline, Correlations, Grading,
                      KeyResult, Lever, Management, Objective, Plan, Rep, Rule, Simulation, Team)
 from ._parse import plan_from_dict
 from ._toml import dumps_plan, load_plan, loads_plan, plan_to_dict, save_plan
 
-__all__ = ["AGGREGATES", "COMPARISONS", "SAMPLERS", "Baseline", "Correlations", "Grading",
+__all__ = ["AGGREGATES", "COMPARISONS", "NEW_REP_BOOKS", "SAMPLERS", "VACANCY_MODES", "Baseline", "Correlations", "Grading",
            "KeyResult", "Lever", "Management", "Objective", "Plan", "Rep", "Rule", "Simulation",
            "Team", "check_plan", "dumps_plan", "load_plan", "loads_plan", "plan_from_dict",
            "plan_to_dict", "save_plan"]

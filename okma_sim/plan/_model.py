@@ -19,7 +19,7 @@ from okma_sim._core.calendar import month_number, month_range
 from okma_sim._core.errors import PlanError
 from okma_sim.params import as_distribution
 
-__all__ = ["AGGREGATES", "COMPARISONS", "SAMPLERS", "SCHEMA_VERSION", "Baseline", "Correlations",
+__all__ = ["AGGREGATES", "COMPARISONS", "NEW_REP_BOOKS", "SAMPLERS", "VACANCY_MODES", "SCHEMA_VERSION", "Baseline", "Correlations",
            "Grading", "KeyResult", "Lever", "Management", "Objective", "Plan", "Rep", "Rule",
            "Simulation", "Team"]
 
@@ -27,6 +27,11 @@ SCHEMA_VERSION = 1
 AGGREGATES = ("final", "mean", "sum", "min", "max", "share_of_months")
 COMPARISONS = (">=", "<=")
 SAMPLERS = ("mc", "lhs", "sobol")
+#: what a new rep starts with: no customers, or an even share of the existing books
+NEW_REP_BOOKS = ("none", "share")
+#: who visits a vacant seat's customers (and a ramping rep's shortfall): nobody, or the
+#: other reps out of their own hours
+VACANCY_MODES = ("unserved", "shared")
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,9 @@ class Rep:
     tenure_months: float | None = None  # team.tenure_months when omitted
     customers: float | None = None  # starting book; team.customers_per_rep when omitted
     skill: float | None = None  # known skill multiplier; drawn from the prior when omitted
+    # a vacant seat: its book (``customers``) waits for a new rep, who arrives after this many
+    # plan months (0: at the start) with tenure 0 and a drawn skill; None: the seat is filled
+    vacant_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,10 @@ class Team:
     hours_per_customer_visit: float = 1.0
     hourly_cost: float = 50.0
     allow_new_hires: bool = True
+    # the month the ``new_reps`` lever's seats open (YYYY-MM); None: the plan's first month
+    new_reps_month: str | None = None
+    new_rep_book: str = "none"  # one of NEW_REP_BOOKS
+    vacancy: str = "unserved"  # one of VACANCY_MODES
 
     @property
     def n_reps(self) -> int:

@@ -205,6 +205,33 @@ class SimulationResult:
                              / self.n_paths})
         return pd.DataFrame(rows, columns=["rule", "fired_per_path", "cost_per_path"])
 
+    def capacity(self) -> dict[str, float] | None:
+        """The reps' hours, as means per filled rep-month (vacant seats excluded, ramping reps
+        included): ``hours_available`` (selling hours), ``hours_planned`` (what the plan and
+        the running responses asked for), ``hours_executed`` (what fitted), and
+        ``share_rep_months_capped``, the share of filled rep-months whose planned hours exceed
+        the available ones by more than 0.01 h. None for a model without hours.
+
+        Examples
+        --------
+        >>> import okma_sim
+        >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+        >>> cap = okma_sim.simulate(plan, n_paths=200, seed=1).capacity()
+        >>> cap["hours_available"], cap["share_rep_months_capped"]
+        (120.0, 0.0)
+        """
+        d = self.diagnostics
+        if "hours_planned" not in d:
+            return None
+        n = d.get("rep_months", 0.0)
+        if n <= 0:
+            return {"hours_available": math.nan, "hours_planned": math.nan,
+                    "hours_executed": math.nan, "share_rep_months_capped": 0.0}
+        return {"hours_available": d["hours_available"] / n,
+                "hours_planned": d["hours_planned"] / n,
+                "hours_executed": d["hours_executed"] / n,
+                "share_rep_months_capped": d.get("capacity_capped_rep_months", 0.0) / n}
+
     def grading(self) -> pd.DataFrame:
         """OKR grading for KRs with a ``baseline``: expected 0-1 score and a label."""
         from ._grading import grade
@@ -231,6 +258,7 @@ class SimulationResult:
             "all_key_results_met": self.all_key_results_met().to_dict(),
             "sampler": self.sampler,
             "diagnostics": {k: float(v) for k, v in self.diagnostics.items()},
+            "capacity": self.capacity(),
             **({"adaptive": dict(self.extra["adaptive"])} if "adaptive" in self.extra else {}),
         }
 
@@ -260,6 +288,9 @@ class SimulationResult:
             lines.append(f"adaptive stopping: 95% half-width {ad['half_width']:.4f} "
                          f"(tolerance {ad['tolerance']:g}) after stages "
                          f"{', '.join(f'{s:,}' for s in ad['stages'])} paths")
+        cap = self.capacity()
+        if cap is not None and math.isfinite(cap["hours_planned"]):
+            lines.append(_capacity_line(cap))
         rules = self.rules()
         for _, r in rules.iterrows():
             lines.append(f"rule {r['rule']}: fired {r['fired_per_path']:.2f} times per path, "
@@ -280,6 +311,17 @@ class SimulationResult:
 def _cat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     """Concatenate, without copying a single array (the engine merges blocks in place)."""
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _capacity_line(cap: Mapping[str, float]) -> str:
+    """The reps' hours in words (means per filled rep-month)."""
+    line = (f"hours per rep and month: {cap['hours_available']:.0f} available, "
+            f"{cap['hours_planned']:.0f} planned, {cap['hours_executed']:.0f} worked")
+    share = cap["share_rep_months_capped"]
+    if share > 0:
+        return line + f"; the plan asks for more hours than a rep has in {share:.1%} of " \
+            "rep-months (what does not fit is dropped)"
+    return line + "; the plan fits the reps' hours"
 
 
 def _diagnostic_warnings(diag: Mapping[str, float], n: int, plan: Plan) -> list[str]:

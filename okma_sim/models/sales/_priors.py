@@ -141,15 +141,26 @@ METRICS: dict[str, MetricInfo] = {
 
 _L = LeverInfo
 LEVERS: dict[str, LeverInfo] = {
+    # visits and training cost what the reps' hours let them execute (section 5)
     "prospect_visits_per_week": _L(6.0, "visits/rep-week", "visits to prospective customers",
-                                   True, (0, 60)),
+                                   True, (0, 60),
+                                   cost_units=("prospect_visits_executed",
+                                               "prospect_visits_planned")),
     "customer_visits_per_week": _L(8.0, "visits/rep-week", "follow-up visits to customers",
-                                   True, (0, 80)),
-    "training_hours_per_month": _L(4.0, "hours/rep-month", "training received", True, (0, 160)),
+                                   True, (0, 80),
+                                   cost_units=("customer_visits_executed",
+                                               "customer_visits_planned")),
+    "training_hours_per_month": _L(4.0, "hours/rep-month", "training received", True, (0, 160),
+                                   cost_units=("training_hours_executed",
+                                               "training_hours_planned")),
     "marketing_events_per_quarter": _L(1.0, "events/quarter", "marketing events", False,
                                        (0, 30)),
     "csat_surveys_per_year": _L(4.0, "surveys/year", "CSAT surveys scheduled (0, 1, 2, 3, 4, "
                                 "6 or 12)", False, (0, 12), (0, 1, 2, 3, 4, 6, 12)),
+    # a new rep is paid from the month the seat is filled: unit_cost x months on payroll / 12
+    "new_reps": _L(0.0, "reps", "reps hired on top of the roster (their seats open at "
+                   "team.new_reps_month, are filled after the hiring delay, then ramp)", False,
+                   (0, 50), integer=True, cost_units=("new_rep_months", "new_rep_months_nominal")),
 }
 
 #: management responses and their defaults
