@@ -16,7 +16,9 @@ import numpy as np
 
 from ..protocol import Outcomes
 from . import _month as month
-from ._month import rep_skill, season_factor
+from ._capacity import effort
+from ._month import season_factor
+from ._staffing import departures, refills, rep_skill
 from ._priors import LEVERS, METRICS, PARAMETERS, RESPONSES
 from ._rules import charge_rule_hours, init_rule_state, review
 from ._state import SalesState
@@ -47,8 +49,13 @@ class SalesTeamModel:
 
     # ------------------------------------------------------------------------------------------
     def n_seats(self, plan) -> int:
+        """Seats of a run: the roster's, then the hiring rules', then the new reps'."""
         extra = sum((r.reps or 1) for r in plan.management.rules if r.response == "hiring")
-        return plan.team.n_reps + extra
+        return plan.team.n_reps + extra + self.n_new_reps(plan)
+
+    def n_new_reps(self, plan) -> int:
+        """Seats the ``new_reps`` lever adds (the last seats of a run)."""
+        return int(round(self.lever(plan, "new_reps")))
 
     def lever(self, plan, name: str) -> float:
         return float(plan.actions.get(name, LEVERS[name].default))
@@ -94,11 +101,27 @@ class SalesTeamModel:
                                      else rep.customers)
                 if rep.skill is not None:
                     skill[:, j] = rep.skill
+        vacancy_left = np.zeros((n, S))
+        if not isinstance(team.reps, int):
+            # a roster's vacant seat keeps its book and waits vacant_months for a new rep
+            # (0: one starts with the plan)
+            for j, rep in enumerate(team.reps):
+                if rep.vacant_months is not None:
+                    tenure[:, j] = 0.0
+                    if rep.vacant_months > 0:
+                        seat[:, j] = 1
+                        vacancy_left[:, j] = rep.vacant_months
+        k_new = self.n_new_reps(plan)
+        fresh = None
+        if k_new:
+            seat[:, S - k_new:] = 3  # opened at team.new_reps_month
+            fresh = np.zeros((n, S), dtype=bool)
+            fresh[:, S - k_new:] = True
         n_q = (plan.horizon_months + 2) // 3 + 1
         n_hire_rules = sum(r.response == "hiring" for r in plan.management.rules)
         zeros = lambda: np.zeros((n, S))  # noqa: E731
         return SalesState(
-            month_index=0, seat=seat, vacancy_left=zeros(), tenure=tenure, skill=skill,
+            month_index=0, seat=seat, vacancy_left=vacancy_left, tenure=tenure, skill=skill,
             active=active, train_stock=zeros(), coach_wait=zeros(), coach_left=zeros(),
             coach_hours=zeros(),
             train_wait=zeros(), train_left=zeros(), train_extra=zeros(), shift_wait=zeros(),
@@ -108,7 +131,7 @@ class SalesTeamModel:
             cum_revenue=np.zeros(n), last_csat=np.full(n, np.nan),
             quarters_done=np.zeros((n, n_q), dtype=bool),
             acc={k: zeros() for k in ("revisited", "active", "new", "revenue", "churned")}
-            | {"months": np.zeros(n)},
+            | {"months": np.zeros(n)}, fresh=fresh,
         )
 
     # ------------------------------------------------------------------------------------------
@@ -136,8 +159,8 @@ class SalesTeamModel:
         every = plan.management.review_every_months
         reviews = every > 0 and bool(plan.management.rules)
         for j in range(run.M):
-            m = month.start_month(run, st, j)
-            month.effort(run, st, m, diag)
+            m = month.start_month(run, st, j, diag)
+            effort(run, st, m, diag)
             month.acquisition(run, st, m, streams["acquisition"])
             month.follow_ups(run, st, m, streams["revisit"])
             month.churn(run, m, streams["churn"])
@@ -145,8 +168,8 @@ class SalesTeamModel:
             month.survey(run, st, m, streams["survey"], streams["csat"])
             month.record_month(run, st, m, out, reps, diag)
             month.carry_over(run, st, m)
-            month.departures(run, st, m, streams["attrition"], diag)
-            month.refills(run, st, streams["replacement"], diag)
+            departures(run, st, m, streams["attrition"], diag)
+            refills(run, st, streams["replacement"], diag)
             # management review at the end of the month
             rule_cost = np.zeros(run.n)
             if reviews and (m.g + 1) % every == 0:
@@ -163,7 +186,8 @@ class SalesTeamModel:
         """The random streams and the state a run starts from."""
         n = len(next(iter(p.values())))
         S = self.n_seats(plan) if initial_state is None else initial_state.seat.shape[1]
-        streams = spawn_streams(rng, plan.team.n_reps, S)
+        streams = spawn_streams(rng, plan.team.n_reps, S,
+                                min(self.n_new_reps(plan), S - plan.team.n_reps))
         if initial_state is None:
             return streams, self.initial_state(plan, p, n, streams["skill"])
         st = initial_state.select(np.arange(n)) if initial_state.seat.shape[0] == n \

@@ -36,15 +36,16 @@ from scipy import special
 from okma_sim._core.calendar import month_number
 from okma_sim._core.counts import binomial_icdf, binomial_normal_icdf, poisson_icdf
 
-from ._fast import Shortcuts, count_down_vacancies, find_shortcuts, sparse_where
+from ._capacity import visit_plan
+from ._fast import Shortcuts, find_shortcuts
+from ._staffing import open_new_seats
 from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
                       REFERENCE_TRAINING_HOURS, WEEKS_PER_MONTH)
 from ._state import SalesState
 
-__all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "departures",
-           "effort", "follow_ups", "hiring_delay", "new_outputs", "record_month", "refills",
-           "rep_skill", "revenue", "season_factor", "setup_run", "start_month", "survey",
-           "survey_month", "visit_plan"]
+__all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "follow_ups",
+           "hiring_delay", "new_outputs", "record_month", "revenue", "season_factor",
+           "setup_run", "start_month", "survey", "survey_month"]
 
 #: the per-seat history columns of ``Outcomes.per_rep``
 REP_COLUMNS = ("filled", "prospect_visits", "customer_visits", "new_customers",
@@ -65,13 +66,6 @@ def survey_month(calendar_month: int, per_year: float) -> bool:
         return False
     step = max(1, int(round(12 / min(k, 12))))
     return calendar_month % step == 0
-
-
-def rep_skill(cv: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Skill of a new rep: lognormal with mean 1 and coefficient of variation ``cv``, from
-    standard normals ``z``."""
-    s2 = np.log1p(cv * cv)
-    return np.exp(-s2 / 2 + np.sqrt(s2) * z)
 
 
 def hiring_delay(p: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -121,6 +115,10 @@ class Run:
     ones_q: np.ndarray
     fast: Shortcuts | None = None
     sat_norm: float = 1.0 - math.exp(-1.0)  # training uplift at one unit of stock is 1
+    shared: bool = False  # team.vacancy = "shared": covering visits for vacant books
+    share_books: bool = False  # team.new_rep_book = "share"
+    k_new: int = 0  # seats of the new_reps lever (the run's last seats)
+    open_g: int = -1  # horizon month their seats open (-1: none)
 
 
 def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping[str, float],
@@ -155,7 +153,11 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         season_of={qe: season_factor(3 if qe else 1, p["quarter_end_uplift"])[:, None]
                    for qe in (False, True)},
         ramp_den=np.maximum(col["ramp_months"], 1e-9),
-        ones=np.ones(S), ones_q=np.ones(st.quarters_done.shape[1]))
+        ones=np.ones(S), ones_q=np.ones(st.quarters_done.shape[1]),
+        shared=team.vacancy == "shared", share_books=team.new_rep_book == "share",
+        k_new=max(0, min(int(round(levers["new_reps"])), S - team.n_reps)),
+        open_g=(month_number(team.new_reps_month or plan.start_month)
+                - month_number(plan.start_month)))
     run.fast = find_shortcuts(st, plan.management.rules, plan.management.review_every_months,
                               functools.partial(visit_plan, run))
     return run
@@ -167,7 +169,13 @@ def new_outputs(run: Run, plan, record_reps: bool
     out = {k: np.empty((run.n, run.M)) for k in METRICS}
     reps = {k: np.zeros((run.n, run.S, run.M)) for k in REP_COLUMNS} if record_reps else None
     diag = {"capacity_capped_rep_months": 0.0, "rep_months": 0.0, "months_no_customers": 0.0,
-            "departures": 0.0, "hires": 0.0}
+            "departures": 0.0, "hires": 0.0, "hours_available": 0.0, "hours_planned": 0.0,
+            "hours_executed": 0.0, "new_rep_months": 0.0, "new_rep_months_nominal": 0.0}
+    for what in ("prospect_visits", "customer_visits", "training_hours"):
+        diag[f"{what}_planned"] = diag[f"{what}_executed"] = 0.0
+    if run.k_new:
+        # a new rep's cost counts months on payroll / 12: nominally 12 a year each
+        diag["new_rep_months_nominal"] = 12.0 * run.k_new * run.n
     for r_i, r in enumerate(plan.management.rules):
         rid = r.id or f"rule{r_i}"
         diag[f"rule:{rid}:fired"] = 0.0
@@ -196,6 +204,8 @@ class Month:
     train_extra: Any = None  # rule-driven training hours of the seats trained now (None: no
     # such training in the run)
     coach_mult: Any = 1.0  # uplift of conversion and follow-up reach while coached
+    ramp: Any = None  # a rep's share of full productivity (tenure over the ramp)
+    book_visits: Any = None  # customer visits each seat's book receives
     # customers and revenue
     active: Any = None  # customers held at the start of the month
     new: Any = None
@@ -214,69 +224,16 @@ class Month:
     trh_sum: Any = None  # per path
 
 
-def start_month(run: Run, st: SalesState, j: int) -> Month:
-    """Month ``j`` of the run: its calendar and the seats filled at its start."""
+def start_month(run: Run, st: SalesState, j: int, diag: dict[str, float]) -> Month:
+    """Month ``j`` of the run: its calendar and the seats filled at its start (the new
+    reps' seats open in their month)."""
     g = run.m0 + j
+    if g == run.open_g and run.k_new:
+        open_new_seats(run, st, diag)
     cm = int(run.cal[g])
     filled = st.seat == 2
     return Month(j=j, g=g, cm=cm, season=run.season_of[cm % 3 == 0], filled=filled,
                  f_filled=filled.astype(float))
-
-
-# -- effort -----------------------------------------------------------------------------------
-def visit_plan(run: Run, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Planned prospect and customer visits per seat when ``shift`` visits a month move from
-    prospects to customers, and the hours they take."""
-    pv = np.maximum(run.pv_plan - shift, 0.0)
-    cv = np.maximum(run.cv_plan + shift, 0.0)
-    return pv, cv, pv * run.hpv + cv * run.hcv
-
-
-def _training_and_coaching(run: Run, st: SalesState, m: Month) -> None:
-    """Sets ``m.coach_on``, ``m.coach_h``, ``m.train_extra``, ``m.th``: coaching hours of the
-    seats coached now, and the planned training hours plus those of running training
-    responses."""
-    fast = run.fast
-    if fast.coach_idle:
-        m.coach_on, m.coach_h = None, 0.0  # x - 0.0, x + 0.0 as with a zero array
-    else:
-        m.coach_on = (st.coach_wait <= 0) & (st.coach_left > 0) & m.filled
-        m.coach_h = fast.coach_hours_on(m.coach_on)
-    if fast.train_idle:
-        m.th = (run.th_plan + 0.0) * m.f_filled
-    else:
-        m.train_extra = fast.train_extra_on((st.train_wait <= 0) & (st.train_left > 0)
-                                            & m.filled)
-        m.th = (run.th_plan + m.train_extra) * m.f_filled
-
-
-def effort(run: Run, st: SalesState, m: Month, diag: dict[str, float]) -> None:
-    """Sets the month's visits (``m.pv``, ``m.cv``) and training and coaching hours: the plan's
-    levels plus running responses, visits scaled down to the selling hours left after
-    training and coaching. Empty seats make no visits."""
-    if run.fast.shift_idle:
-        pv, cv, visit_h, floor = run.fast.idle_visits
-    else:
-        shift_on = (st.shift_wait <= 0) & (st.shift_left > 0)
-        pv, cv, visit_h = visit_plan(run, np.where(shift_on, st.shift_amount, 0.0)
-                                     * WEEKS_PER_MONTH)
-        floor = None
-    _training_and_coaching(run, st, m)
-    free = np.maximum(run.cap_hours - m.th - m.coach_h, 0.0)
-    need = visit_h > free + 1e-9
-    if need.any():
-        if floor is None:
-            floor = np.maximum(visit_h, 1e-12)
-        scale = np.where(need, free / floor, 1.0)
-        m.pv = pv * scale * m.f_filled
-        m.cv = cv * scale * m.f_filled
-    else:  # scale is all 1.0 and x * 1.0 == x
-        m.pv = pv * m.f_filled
-        m.cv = cv * m.f_filled
-    diag["capacity_capped_rep_months"] += float(np.count_nonzero(need & m.filled))
-    diag["rep_months"] += float(np.count_nonzero(m.filled))
-    # x * 1.0 == x: no coaching multiplies by a scalar 1.0 (no array work)
-    m.coach_mult = 1.0 if run.fast.coach_idle else 1.0 + m.coach_on * st.coach_effect
 
 
 # -- acquisition ------------------------------------------------------------------------------
@@ -293,7 +250,7 @@ def acquisition(run: Run, st: SalesState, m: Month, stream) -> None:
     """Sets ``m.new``: customers won, Poisson with a rate set by skill, ramp, training stock,
     coaching, prospect visits (with diminishing returns), season and marketing."""
     col = run.col
-    ramp = np.minimum(1.0, (st.tenure + 1.0) / run.ramp_den)
+    ramp = m.ramp
     uplift = col["training_effect"] * (1.0 - np.exp(-st.train_stock)) / run.sat_norm
     mkt_mult = _marketing_multiplier(run, st)
     lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * m.coach_mult
@@ -310,7 +267,7 @@ def follow_ups(run: Run, st: SalesState, m: Month, stream) -> None:
     follow-up visits reach (targeted better than at random, more so while coached)."""
     A = st.active
     ft = -run.col["followup_targeting"] * m.coach_mult
-    reach = 1.0 - np.exp(ft * m.cv / np.maximum(A, 1.0))
+    reach = 1.0 - np.exp(ft * m.book_visits / np.maximum(A, 1.0))
     m.active = A
     m.revisited = binomial_normal_icdf(stream.standard_normal((run.n, run.S)), A, reach)
     m.rr_seat = np.divide(m.revisited, A, out=np.zeros_like(A), where=A > 0)
@@ -452,34 +409,3 @@ def carry_over(run: Run, st: SalesState, m: Month) -> None:
     st.tenure = st.tenure + m.f_filled if run.fast.tenure_plain else \
         np.where(m.filled, st.tenure + 1.0, st.tenure)
     st.tick_timers(run.fast.idle)
-
-
-# -- staffing ---------------------------------------------------------------------------------
-def departures(run: Run, st: SalesState, m: Month, stream, diag: dict[str, float]) -> None:
-    """Attrition at the end of the month: a leaver's seat falls vacant for the hiring delay
-    and its running responses end; vacant seats count down."""
-    leave = (stream.random((run.n, run.S)) < run.h_att[:, None]) & m.filled
-    diag["departures"] += float(np.count_nonzero(leave))
-    count_down_vacancies(st)
-    gone = np.flatnonzero(leave)
-    st.vacancy_left = sparse_where(leave, run.hire_delay[:, None], st.vacancy_left, idx=gone)
-    st.seat = sparse_where(leave, 1, st.seat, np.int8, gone)
-    for t in ("coach", "train", "shift"):
-        if t not in run.fast.idle:  # an idle timer is +0.0 already
-            setattr(st, f"{t}_left", sparse_where(leave, 0.0, getattr(st, f"{t}_left"),
-                                                  idx=gone))
-
-
-def refills(run: Run, st: SalesState, stream, diag: dict[str, float]) -> None:
-    """A vacant seat whose delay is over is filled by a new rep: tenure 0, no training stock,
-    a fresh skill (a delay of 0 refills a seat in the month it fell vacant)."""
-    z_new = stream.standard_normal((run.n, run.S))  # drawn every month: streams stay aligned
-    refill = (st.seat == 1) & (st.vacancy_left <= 0)
-    if refill.any():
-        hired = np.flatnonzero(refill)
-        st.skill = sparse_where(refill, rep_skill(run.col["skill_cv"], z_new), st.skill,
-                                idx=hired)
-        st.tenure = sparse_where(refill, 0.0, st.tenure, idx=hired)
-        st.seat = sparse_where(refill, 2, st.seat, np.int8, hired)
-        st.train_stock = sparse_where(refill, 0.0, st.train_stock, idx=hired)
-        diag["hires"] += float(np.count_nonzero(refill))

@@ -15,7 +15,9 @@ class SalesState:
     """Everything the model needs to resume (all arrays are per path, or per path and seat)."""
 
     month_index: int
-    seat: np.ndarray  # 0 closed (a hiring slot not yet opened), 1 vacant, 2 filled
+    # 0 closed (a hiring rule's slot not yet opened), 1 vacant, 2 filled, 3 a new rep's seat
+    # (the new_reps lever) not yet open
+    seat: np.ndarray
     vacancy_left: np.ndarray
     tenure: np.ndarray
     skill: np.ndarray
@@ -44,6 +46,9 @@ class SalesState:
     coach_effect: np.ndarray | None = None
     coach_rule: np.ndarray | None = None
     train_rule: np.ndarray | None = None
+    # per seat: a new rep's seat never filled yet (takes a share of the books when first
+    # filled, under team.new_rep_book = "share"); None: no such seat
+    fresh: np.ndarray | None = None
 
     def tick_timers(self, idle: frozenset[str] = frozenset()) -> None:
         """Advance every response timer by one month (after the month they covered).
