@@ -16,12 +16,27 @@ from ._costs import action_cost, lever_level
 
 __all__: list[str] = []
 
+#: a plan whose planned hours exceed the reps' selling hours in more than this share of filled
+#: rep-months is infeasible: the tool must not recommend (and charge for) work nobody can do
+MAX_CAPPED_SHARE = 0.05
+
+
+def within_hours(r: dict) -> bool:
+    """Whether an evaluated setting fits the reps' hours (``capped`` <= 5% of rep-months)."""
+    return r["capped"] <= MAX_CAPPED_SHARE
+
 
 def cheapest_first(records: Iterable[dict], level: float) -> list[dict]:
-    """The records whose P̂ meets ``level``, cheapest first (the likelier first at equal
-    cost; otherwise in evaluation order)."""
-    return sorted((r for r in records if r["probability"] >= level),
+    """The records whose P̂ meets ``level`` within the reps' hours, cheapest first (the
+    likelier first at equal cost; otherwise in evaluation order)."""
+    return sorted((r for r in records if r["probability"] >= level and within_hours(r)),
                   key=lambda r: (r["cost"], -r["probability"]))
+
+
+def capped_share(result) -> float:
+    """Share of filled rep-months a run capped (0 for a model without hours)."""
+    cap = result.capacity() if hasattr(result, "capacity") else None
+    return 0.0 if cap is None else float(cap["share_rep_months_capped"])
 
 
 class BudgetSpent(Exception):
@@ -59,7 +74,10 @@ class Evaluator:
         self.s = s
         self.lows = np.array([s.plan.levers[k].low for k in s.names], dtype=float)
         self.highs = np.array([s.plan.levers[k].high for k in s.names], dtype=float)
-        self.steps = [s.plan.levers[k].step for k in s.names]
+        known = getattr(s.model, "levers", None) or {}
+        # a whole-number lever (a headcount) takes whole steps even when its table gives none
+        self.steps = [s.plan.levers[k].step or (1.0 if getattr(known.get(k), "integer", False)
+                                                else None) for k in s.names]
         self.d = len(s.names)
         self.budget = budget
         self.span = 1.0  # cost scale: set after the design
@@ -96,7 +114,8 @@ class Evaluator:
             e = res.all_met()
             c = action_cost(plan_x, res, model=s.model)
             self.cache[key] = {"x": key, "probability": e.probability, "stderr": e.stderr,
-                               "cost": c["total"], "stage": self.stage}
+                               "cost": c["total"], "capped": capped_share(res),
+                               "stage": self.stage}
             self.order.append(key)
         return self.cache[key]
 
@@ -125,8 +144,10 @@ class Evaluator:
         return f
 
     def at_least(self, level: float) -> list[dict]:
-        """COBYLA's constraint P̂ >= ``level``."""
-        return [{"type": "ineq", "fun": self.bounded(lambda z: self(z)["probability"] - level)}]
+        """COBYLA's constraints: P̂ >= ``level``, and the plan fits the reps' hours."""
+        return [{"type": "ineq", "fun": self.bounded(lambda z: self(z)["probability"] - level)},
+                {"type": "ineq",
+                 "fun": self.bounded(lambda z: MAX_CAPPED_SHARE - self(z)["capped"])}]
 
     def cobyla(self, fun: Callable, z0: np.ndarray, cons: Any, evals: int,
                rhobeg: float = 0.2) -> None:
@@ -178,13 +199,15 @@ def climb(ev: Evaluator, starts: int) -> None:
         if ev.cheapest(c):
             break
         cands = sorted((r for r in ev.records() if r["x"] not in tried),
-                       key=lambda r: (-r["probability"], r["cost"]))
+                       key=lambda r: (not within_hours(r), -r["probability"], r["cost"]))
         if not cands:
             break
         tried.append(cands[0]["x"])
-        # a small cost term breaks ties between equally likely settings
+        # a small cost term breaks ties between equally likely settings; the hours constraint
+        # keeps the climb among plans the reps can work
         ev.cobyla(ev.bounded(lambda z: -ev(z)["probability"] + 1e-3 * ev.cost(z)),
-                  ev.to_z(cands[0]["x"]), (), ev.room() // (2 * (n_starts - k)))
+                  ev.to_z(cands[0]["x"]), ev.at_least(0.0)[1:],
+                  ev.room() // (2 * (n_starts - k)))
 
 
 def minimise(ev: Evaluator, starts: int) -> None:
@@ -223,8 +246,8 @@ def tighten_frontier(ev: Evaluator, frontier_evaluations: int) -> None:
     levels nearest C first, each with enough evaluations for COBYLA to move."""
     c, d = ev.s.confidence, ev.d
     ev.stage = "frontier"
-    todo = sorted((lv for lv in ev.s.levels if lv != c and any(
-        r["probability"] >= lv for r in ev.records())), key=lambda lv: abs(lv - c))
+    todo = sorted((lv for lv in ev.s.levels if lv != c and ev.cheapest(lv)),
+                  key=lambda lv: abs(lv - c))
     f_end = len(ev.cache) + min(int(frontier_evaluations), ev.room())
     per_level = max(2 * d + 2, (f_end - len(ev.cache)) // max(len(todo), 1))
     for lv in todo:
@@ -236,8 +259,10 @@ def tighten_frontier(ev: Evaluator, frontier_evaluations: int) -> None:
 
 def choose(ev: Evaluator) -> tuple[bool, dict]:
     """Whether some setting is feasible, and the answer: the cheapest feasible setting, or
-    the likeliest one."""
+    the likeliest one within the reps' hours (the least capped if none fits)."""
     feas = ev.cheapest(ev.s.confidence)
     if feas:
         return True, feas[0]
-    return False, max(ev.records(), key=lambda r: (r["probability"], -r["cost"]))
+    return False, max(ev.records(), key=lambda r: (within_hours(r), -r["capped"] if not
+                                                   within_hours(r) else 0.0,
+                                                   r["probability"], -r["cost"]))

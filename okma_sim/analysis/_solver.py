@@ -22,8 +22,9 @@ from okma_sim._core.formatting import format_number
 from okma_sim.plan import Plan
 from okma_sim.results import check_confidence
 from ._costs import action_cost
-from ._search import (Evaluator, SearchSetup, choose, climb, derived_seed, design, minimise,
-                      tighten_frontier)
+from ._binding import binding_constraints
+from ._search import (MAX_CAPPED_SHARE, Evaluator, SearchSetup, capped_share, choose, climb,
+                      derived_seed, design, minimise, tighten_frontier)
 
 __all__ = ["solver_levers", "solve_actions", "SolveResult"]
 
@@ -60,6 +61,13 @@ class SolveResult:
         Every evaluation: the lever levels, probability, stderr, cost, stage.
     correction : dict or None
         When the correction round ran: its level, the first verification and its seed.
+    capacity : dict or None
+        The answer's hours per filled rep-month in the verification run
+        (:meth:`SimulationResult.capacity`); a setting capped in more than 5% of rep-months
+        is never feasible.
+    binding : tuple of dict
+        When infeasible: the constraints that bind (``hours``, ``bounds``, ``noise``) and what
+        it would take, in words.
     """
 
     confidence: float
@@ -84,11 +92,14 @@ class SolveResult:
     warnings: tuple[str, ...] = ()
     plan: Plan | None = None
     correction: Mapping[str, Any] | None = None
+    capacity: Mapping[str, float] | None = None
+    binding: tuple[Mapping[str, str], ...] = ()
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``solve --json`` document (without the common CLI keys)."""
         front = [{"level": float(r["level"]), "probability": float(r["probability"]),
                   "stderr": float(r["stderr"]), "cost": float(r["cost"]),
+                  "share_rep_months_capped": float(r["capped"]),
                   "actions": {k: float(r[k]) for k in self.levers}}
                  for _, r in self.frontier.iterrows()]
         return {"confidence": self.confidence, "feasible": bool(self.feasible),
@@ -96,6 +107,9 @@ class SolveResult:
                 "cost": float(self.cost), "probability": float(self.probability),
                 "stderr": float(self.stderr), "evaluations": int(self.evaluations),
                 "frontier": front,
+                "capacity": None if self.capacity is None else {
+                    k: float(v) for k, v in self.capacity.items()},
+                "binding": [dict(b) for b in self.binding],
                 "search_probability": float(self.search_probability),
                 "search_stderr": float(self.search_stderr),
                 "cost_breakdown": {k: float(v) for k, v in self.cost_breakdown.items()},
@@ -125,16 +139,25 @@ class SolveResult:
         lines.append(f"P(all objectives met), fresh seed {self.verify_seed}, "
                      f"{self.verify_paths:,} paths: {self.probability:.3f} ± {self.stderr:.3f}"
                      f" (search: {self.search_probability:.3f} ± {self.search_stderr:.3f})")
+        if self.capacity is not None:
+            cap = self.capacity
+            lines.append(f"hours per rep and month: {cap['hours_available']:.0f} available, "
+                         f"{cap['hours_planned']:.0f} planned, {cap['hours_executed']:.0f} "
+                         f"worked; over the hours in {cap['share_rep_months_capped']:.1%} of "
+                         f"rep-months (at most {MAX_CAPPED_SHARE:.0%} allowed)")
+        for b in self.binding:
+            lines.append(f"what binds ({b['constraint']}): {b['detail']}")
         lines.append(f"{self.evaluations} simulations of {self.n_paths:,} paths, "
                      f"{self.elapsed:.1f} s")
         if len(self.frontier):
             lines.append("")
             lines.append("cost frontier (cheapest setting found for each probability level):")
-            lines.append(f"  {'level':>6} {'P(search)':>10} {'cost':>14}  levels")
+            lines.append(f"  {'level':>6} {'P(search)':>10} {'cost':>14} {'over hours':>10}"
+                         "  levels")
             for _, r in self.frontier.iterrows():
                 lv = ", ".join(f"{k}={r[k]:g}" for k in self.levers)
                 lines.append(f"  {r['level']:>6.2f} {r['probability']:>10.3f} "
-                             f"{format_number(r['cost']):>14}  {lv}")
+                             f"{format_number(r['cost']):>14} {r['capped']:>10.1%}  {lv}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -297,7 +320,8 @@ def _warnings(c: float, feasible: bool, chosen: dict, ver: _Verified,
 def _history(ev: Evaluator) -> pd.DataFrame:
     """Every evaluation: lever levels, probability, stderr, cost, stage."""
     return pd.DataFrame([{**dict(zip(ev.s.names, r["x"])), "probability": r["probability"],
-                          "stderr": r["stderr"], "cost": r["cost"], "stage": r["stage"]}
+                          "stderr": r["stderr"], "cost": r["cost"], "capped": r["capped"],
+                          "stage": r["stage"]}
                          for r in ev.records()])
 
 
@@ -311,8 +335,9 @@ def _frontier(ev: Evaluator) -> pd.DataFrame:
             continue
         r = ok[0]
         rows.append({"level": lv, "probability": r["probability"], "stderr": r["stderr"],
-                     "cost": r["cost"], **dict(zip(names, r["x"]))})
-    return pd.DataFrame(rows, columns=["level", "probability", "stderr", "cost", *names])
+                     "cost": r["cost"], "capped": r["capped"], **dict(zip(names, r["x"]))})
+    return pd.DataFrame(rows, columns=["level", "probability", "stderr", "cost", "capped",
+                                       *names])
 
 
 def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | None = None, *,
@@ -420,6 +445,15 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         if again is not None:
             chosen, ver, corrected = again
     cost = action_cost(ver.plan, ver.result, model=s.model)
+    warns = _warnings(s.confidence, feasible, chosen, ver, corrected)
+    if feasible and capped_share(ver.result) > MAX_CAPPED_SHARE:
+        # judged on the verification run: the search's paths may have fitted the hours
+        feasible = False
+        warns.append(f"the answer asks for more hours than a rep has in "
+                     f"{capped_share(ver.result):.1%} of rep-months of the verification run "
+                     f"(at most {MAX_CAPPED_SHARE:.0%} allowed): not feasible")
+    capacity = ver.result.capacity() if hasattr(ver.result, "capacity") else None
+    binding = () if feasible else tuple(binding_constraints(ev, chosen, ver, capacity))
     return SolveResult(
         confidence=s.confidence, feasible=feasible, actions=dict(zip(s.names, chosen["x"])),
         cost=cost["total"], probability=ver.estimate.probability,
@@ -428,5 +462,5 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         history=_history(ev), levers=tuple(s.names), seed=s.seed, verify_seed=ver.seed,
         n_paths=s.n_paths, verify_paths=s.verify_paths, sampler=s.sampler,
         elapsed=time.perf_counter() - t0, cost_breakdown=cost,
-        warnings=tuple(_warnings(s.confidence, feasible, chosen, ver, corrected)),
-        plan=ver.plan, correction=corrected)
+        warnings=tuple(warns), plan=ver.plan, correction=corrected, capacity=capacity,
+        binding=binding)

@@ -1,0 +1,61 @@
+"""Why the action solver found no setting: which constraint binds (the reps' hours, the lever
+bounds such as the headcount's, or a probability too noisy to tell) and what it would take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from okma_sim._core.formatting import format_number
+from ._search import MAX_CAPPED_SHARE, Evaluator, within_hours
+
+__all__: list[str] = []
+
+
+def binding_constraints(ev: Evaluator, chosen: dict, verified: Any, hours: dict | None
+                        ) -> list[dict[str, str]]:
+    """The constraints that bind when no setting within the bounds reaches the confidence,
+    each ``{"constraint": "hours" | "bounds" | "noise", "detail": ...}`` in plain words.
+
+    - hours: settings that reach the confidence were found, but their planned hours exceed
+      the reps' selling hours in more than 5% of rep-months;
+    - bounds: the best setting has levers at their upper bounds (the headcount named first);
+    - noise: the best setting's verified probability is within 2 standard errors of the
+      confidence.
+    """
+    s, c = ev.s, ev.s.confidence
+    out: list[dict[str, str]] = []
+    over = [r for r in ev.records() if r["probability"] >= c and not within_hours(r)]
+    if over:
+        r = min(over, key=lambda r: r["capped"])
+        need = f"{hours['hours_planned']:.0f} h" if hours else "more hours"
+        avail = f"{hours['hours_available']:.0f} h" if hours else "the selling hours"
+        out.append({"constraint": "hours", "detail": (
+            f"settings reaching {c:.0%} were found (e.g. {_levels(s.names, r['x'])}), but "
+            f"they ask for more hours than a rep has in {r['capped']:.0%} of rep-months "
+            f"(at most {MAX_CAPPED_SHARE:.0%} allowed; the best feasible setting plans {need} "
+            f"a rep-month against {avail}): more reps (the new_reps lever, a higher "
+            f"levers.new_reps.high) or fewer visits per rep would free the hours")})
+    at_top = [k for k, x, hi in zip(s.names, chosen["x"], ev.highs) if x >= hi - 1e-9]
+    if at_top:
+        at_top.sort(key=lambda k: k != "new_reps")
+        out.append({"constraint": "bounds", "detail": (
+            "the best setting has " + ", ".join(
+                f"{k} at its upper bound {format_number(s.plan.levers[k].high)}"
+                for k in at_top)
+            + ": raising levers." + at_top[0] + ".high (or adding reps) may reach "
+            f"{c:.0%}")})
+    ve = verified.estimate
+    if ve.probability + 2 * ve.stderr >= c:
+        out.append({"constraint": "noise", "detail": (
+            f"the best setting's probability, {ve.probability:.1%} ± {ve.stderr:.1%}, is within "
+            f"2 standard errors of {c:.0%}: rerun with more --paths to tell")})
+    if not out:
+        out.append({"constraint": "bounds", "detail": (
+            f"the best setting found reaches {ve.probability:.1%} ± {ve.stderr:.1%}, short of "
+            f"{c:.0%}, with no lever at its upper bound: the targets need more than these "
+            "levers can give (lower a target, or add a lever)")})
+    return out
+
+
+def _levels(names, x) -> str:
+    return ", ".join(f"{k} = {format_number(v)}" for k, v in zip(names, x))
