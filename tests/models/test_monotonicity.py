@@ -63,3 +63,29 @@ def test_new_customers_monotone_on_every_path(plan):
     for lo, hi in zip(runs, runs[1:]):
         assert np.all(hi.monthly["new_customers"] >= lo.monthly["new_customers"])
         assert np.any(hi.monthly["new_customers"] > lo.monthly["new_customers"])
+
+
+def test_more_new_reps_never_fewer_new_customers_on_a_path(plan):
+    # each new rep's seat has its own streams: one more new rep adds a seat and leaves every
+    # other seat's draws alone, so each path's monthly count can only grow (new reps start
+    # with no customers: new_rep_book = "none", the default; rules included)
+    assert plan.team.new_rep_book == "none"
+    runs = [okma_sim.simulate(plan.with_actions(new_reps=k), n_paths=1000, seed=SEED,
+                              keep_monthly=["new_customers"], progress=False)
+            for k in (0, 1, 2, 4)]
+    for lo, hi in zip(runs, runs[1:]):
+        assert np.all(hi.monthly["new_customers"] >= lo.monthly["new_customers"])
+        assert np.any(hi.monthly["new_customers"] > lo.monthly["new_customers"])
+
+
+def test_more_customer_visits_never_fewer_revisits_on_a_path(plan):
+    # plans with no capped rep-month and no rules feeding back (coaching would move reach)
+    bare = plan.replace(management=Management(rules=()))
+    runs = [okma_sim.simulate(bare.with_actions(customer_visits_per_week=v), n_paths=1000,
+                              seed=SEED, keep_monthly=["revisited_customers"], progress=False)
+            for v in (3, 4, 6, 8)]
+    for r in runs:
+        assert r.capacity()["share_rep_months_capped"] == 0
+    for lo, hi in zip(runs, runs[1:]):
+        assert np.all(hi.monthly["revisited_customers"] >= lo.monthly["revisited_customers"])
+        assert np.any(hi.monthly["revisited_customers"] > lo.monthly["revisited_customers"])

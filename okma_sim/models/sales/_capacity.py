@@ -25,9 +25,10 @@ __all__ = ["effort", "visit_plan"]
 
 #: planned hours above the selling hours by more than this count as a capped rep-month
 CAPPED_TOLERANCE_HOURS = 0.01
-#: diagnostics summed as whole multiples of 1/1024 (of an hour or a visit) per path and month:
-#: integers sum exactly in any order, so they merge alike whatever the chunk size
-_UNIT = 1024.0
+#: diagnostics summed as whole multiples of 1/16384 (of an hour or a visit) per path and
+#: month: integers sum exactly in any order (below 2^53: 5e11 hours), so they merge alike
+#: whatever the chunk size
+_UNIT = 16384.0
 
 
 def visit_plan(run, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +152,7 @@ def _count(run, m, diag: dict[str, float], planned: np.ndarray, executed: np.nda
 
 
 def _exact_sum(a) -> float:
-    """Sum of ``a`` in whole 1/1024 units per path (exact in any order of paths)."""
+    """Sum of ``a`` in whole 1/16384 units per path (exact in any order of paths)."""
     a = np.asarray(a, dtype=float)
     if a.ndim == 2:
         a = a.sum(axis=1)
