@@ -1,7 +1,7 @@
 """SMART checks of a plan against its model: what :func:`plan_from_dict` cannot know alone.
 
-Each stage (targets, key-result links, actions and levers, parameters, management rules)
-returns its errors, or its warnings; :func:`check_plan` collects them in that order.
+Each stage (targets, key-result links, the team, actions and levers, parameters, management
+rules) returns its errors, or its warnings; :func:`check_plan` collects them in that order.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from okma_sim._core.calendar import month_number, month_text
 from okma_sim._core.errors import PlanError
 from okma_sim.params import Distribution
 
@@ -26,8 +27,10 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
 
     Errors: unknown metrics, levers, parameters or responses; KRs pointing at no objective;
     duplicate ids; non-finite targets; rate targets outside [0, 1]; parameter ranges outside a
-    parameter's valid range; a growth metric without a baseline. Warnings: an objective with
-    fewer than 2 or more than 5 key results.
+    parameter's valid range; a growth metric without a baseline; a fractional level, bound or
+    step of a whole-number lever (``new_reps``); ``team.new_reps_month`` outside the horizon.
+    Warnings: an objective with fewer than 2 or more than 5 key results; an action outside its
+    lever bounds; a roster seat vacant for the whole horizon.
 
     Examples
     --------
@@ -38,9 +41,11 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     """
     if model is None:
         model = _plan_model(plan)
-    errors = [*_target_errors(plan, model), *_link_errors(plan), *_action_errors(plan, model),
+    errors = [*_target_errors(plan, model), *_link_errors(plan), *_team_errors(plan),
+              *_action_errors(plan, model), *_whole_lever_errors(plan, model),
               *_parameter_errors(plan, model), *_rule_errors(plan, model)]
-    warnings = [*_key_result_count_warnings(plan), *_lever_bound_warnings(plan, model)]
+    warnings = [*_key_result_count_warnings(plan), *_lever_bound_warnings(plan, model),
+                *_vacancy_warnings(plan)]
     return errors, warnings
 
 
@@ -117,6 +122,41 @@ def _key_result_count_warnings(plan: Plan) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# the team
+# --------------------------------------------------------------------------------------------
+def _team_errors(plan: Plan) -> list[PlanError]:
+    """``team.new_reps_month`` outside the plan's horizon (the seats would never open)."""
+    month = plan.team.new_reps_month
+    if month is None:
+        return []
+    first = month_number(plan.start_month)
+    if 0 <= month_number(month) - first < plan.horizon_months:
+        return []
+    last = month_text(first + plan.horizon_months - 1)
+    return [_error(plan, f"must lie within the plan's horizon ({plan.start_month} to {last})",
+                   "team.new_reps_month", month)]
+
+
+def _vacancy_warnings(plan: Plan) -> list[str]:
+    """Roster seats that stay vacant for the whole horizon.
+
+    A warning, not an error: a seat kept empty all plan long (a hiring freeze) is a plan one may
+    mean, with its book unvisited or shared, and ``calibrate`` and ``review`` write
+    ``vacant_months`` from the data, which a short horizon must not turn into an error.
+    """
+    if isinstance(plan.team.reps, int):
+        return []
+    warnings = []
+    for i, r in enumerate(plan.team.reps):
+        if r.vacant_months is not None and r.vacant_months >= plan.horizon_months:
+            warnings.append(
+                f"team.reps[{i}].vacant_months = {r.vacant_months} (rep '{r.id}') is not less "
+                f"than horizon_months = {plan.horizon_months}: the seat stays vacant for the "
+                f"whole plan (team.vacancy = '{plan.team.vacancy}')")
+    return warnings
+
+
+# --------------------------------------------------------------------------------------------
 # actions and levers
 # --------------------------------------------------------------------------------------------
 def _action_errors(plan: Plan, model: Any) -> list[PlanError]:
@@ -137,10 +177,32 @@ def _action_errors(plan: Plan, model: Any) -> list[PlanError]:
         elif allowed is not None and v not in allowed:
             errors.append(_error(plan, f"must be one of {', '.join(f'{a:g}' for a in allowed)}",
                                  f"actions.{k}", v))
+        elif getattr(levers[k], "integer", False) and not float(v).is_integer():
+            errors.append(_error(plan, f"must be a whole number ({k} takes whole levels)",
+                                 f"actions.{k}", v))
     for k in plan.levers:
         if k not in levers:
             errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
                                  f"levers.{k}", k))
+    return errors
+
+
+def _whole_lever_errors(plan: Plan, model: Any) -> list[PlanError]:
+    """Fractional bounds, or a step that is not a whole number >= 1, in the ``[levers.NAME]``
+    table of a lever that takes whole levels (a headcount)."""
+    levers = getattr(model, "levers", None) or {}
+    errors: list[PlanError] = []
+    for k, lv in plan.levers.items():
+        if k not in levers or not getattr(levers[k], "integer", False):
+            continue
+        for key in ("low", "high"):
+            v = getattr(lv, key)
+            if not float(v).is_integer():
+                errors.append(_error(plan, f"must be a whole number ({k} takes whole levels)",
+                                     f"levers.{k}.{key}", v))
+        if lv.step is not None and not (lv.step >= 1 and float(lv.step).is_integer()):
+            errors.append(_error(plan, f"must be a whole number of at least 1 ({k} takes whole "
+                                 "levels)", f"levers.{k}.step", lv.step))
     return errors
 
 

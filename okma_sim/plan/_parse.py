@@ -17,9 +17,9 @@ from okma_sim._core.calendar import is_month
 from okma_sim._core.errors import PlanError
 from okma_sim.params import as_distribution
 
-from ._model import (AGGREGATES, COMPARISONS, SAMPLERS, SCHEMA_VERSION, Baseline, Correlations,
-                     Grading, KeyResult, Lever, Management, Objective, Plan, Rep, Rule,
-                     Simulation, Team)
+from ._model import (AGGREGATES, COMPARISONS, NEW_REP_BOOKS, SAMPLERS, SCHEMA_VERSION,
+                     VACANCY_MODES, Baseline, Correlations, Grading, KeyResult, Lever,
+                     Management, Objective, Plan, Rep, Rule, Simulation, Team)
 
 __all__ = ["plan_from_dict"]
 
@@ -89,6 +89,21 @@ def _string(v: Any, path: str, *, ident: bool = False) -> str:
 def _bool(v: Any, path: str) -> bool:
     if not isinstance(v, bool):
         raise PlanError("must be true or false", key=path, value=v)
+    return v
+
+
+def _choice(v: Any, path: str, allowed: Sequence[str], what: str) -> str:
+    """A string from ``allowed``; anything else names the nearest allowed value."""
+    v = _string(v, path)
+    if v not in allowed:
+        raise PlanError(f"unknown {what}{_suggest(v, allowed)}", key=path, value=v)
+    return v
+
+
+def _month(v: Any, path: str) -> str:
+    v = _string(v, path)
+    if not is_month(v):
+        raise PlanError("must be a month written YYYY-MM", key=path, value=v)
     return v
 
 
@@ -163,11 +178,14 @@ def _parse_roster(reps_raw: list) -> tuple[Rep, ...]:
     reps = []
     for i, r in enumerate(reps_raw):
         p = f"team.reps[{i}]"
-        r = _table(r, p, ("id", "tenure_months", "customers", "skill"), ("id",))
+        r = _table(r, p, ("id", "tenure_months", "customers", "skill", "vacant_months"),
+                   ("id",))
         reps.append(Rep(id=_string(r["id"], f"{p}.id"),
                         tenure_months=_opt(r, "tenure_months", _number, p, low=0),
                         customers=_opt(r, "customers", _number, p, low=0),
-                        skill=_opt(r, "skill", _number, p, low=0)))
+                        skill=_opt(r, "skill", _number, p, low=0),
+                        vacant_months=_opt(r, "vacant_months", _number, p, low=0,
+                                           integer=True)))
     if not reps:
         raise PlanError("a roster needs at least one rep", key="team.reps", value=[])
     ids = [r.id for r in reps]
@@ -195,6 +213,13 @@ def _parse_team(d: Any) -> Team:
                                                 "team.selling_hours_per_month", low=1, high=744)
     if "allow_new_hires" in d:
         kw["allow_new_hires"] = _bool(d["allow_new_hires"], "team.allow_new_hires")
+    if "new_reps_month" in d:  # within the horizon: checked by check_plan
+        kw["new_reps_month"] = _month(d["new_reps_month"], "team.new_reps_month")
+    if "new_rep_book" in d:
+        kw["new_rep_book"] = _choice(d["new_rep_book"], "team.new_rep_book", NEW_REP_BOOKS,
+                                     "book for new reps")
+    if "vacancy" in d:
+        kw["vacancy"] = _choice(d["vacancy"], "team.vacancy", VACANCY_MODES, "vacancy mode")
     return Team(**kw)
 
 
@@ -367,9 +392,7 @@ def _parse_header(d: dict) -> tuple[int, str, int]:
     for k in ("name", "start_month", "horizon_months"):
         if k not in d:
             raise PlanError("required key is missing", key=k, value=None)
-    start = _string(d["start_month"], "start_month")
-    if not is_month(start):
-        raise PlanError("must be a month written YYYY-MM", key="start_month", value=start)
+    start = _month(d["start_month"], "start_month")
     horizon = _number(d["horizon_months"], "horizon_months", low=1, high=120, integer=True)
     return version, start, horizon
 

@@ -155,6 +155,30 @@ CASES: dict[str, tuple[Callable[[], bytes] | None, list[str]]] = {
                     ["parameters.csat_base.a", "0.0"]),
     "missing_distribution_key": (edited((("parameters", "order_value", "sigma"), DELETE)),
                                  ["parameters.order_value.sigma", "needs 'sigma'"]),
+    # headcount and vacancies: the new_reps lever and the team's keys
+    "new_reps_fractional": (edited((("actions", "new_reps"), 1.5)),
+                            ["actions.new_reps", "whole number", "1.5"]),
+    "new_reps_above_bounds": (edited((("actions", "new_reps"), 51)),
+                              ["actions.new_reps", "[0, 50]", "51"]),
+    "new_reps_lever_high": (edited((("levers", "new_reps", "high"), 6.5)),
+                            ["levers.new_reps.high", "whole number", "6.5"]),
+    "new_reps_lever_step": (edited((("levers", "new_reps", "step"), 0.5)),
+                            ["levers.new_reps.step", "at least 1", "0.5"]),
+    "new_reps_month_format": (edited((("team", "new_reps_month"), "2027-13")),
+                              ["team.new_reps_month", "YYYY-MM", "'2027-13'"]),
+    "new_reps_month_outside": (edited((("team", "new_reps_month"), "2028-01")),
+                               ["team.new_reps_month", "horizon (2027-01 to 2027-12)",
+                                "'2028-01'"]),
+    "new_rep_book_unknown": (edited((("team", "new_rep_book"), "shares")),
+                             ["team.new_rep_book", "did you mean 'share'?", "'shares'"]),
+    "vacancy_unknown": (edited((("team", "vacancy"), "nobody")),
+                        ["team.vacancy", "allowed: unserved, shared", "'nobody'"]),
+    "vacant_months_fractional": (edited((("team", "reps"),
+                                         [{"id": "a"}, {"id": "b", "vacant_months": 1.5}])),
+                                 ["team.reps[1].vacant_months", "whole number", "1.5"]),
+    "vacant_months_negative": (edited((("team", "reps"),
+                                       [{"id": "a"}, {"id": "b", "vacant_months": -2}])),
+                               ["team.reps[1].vacant_months", "must not be negative", "-2"]),
 }
 
 
@@ -190,7 +214,10 @@ SUBPROCESS_CASES = ["unknown_key", "wrong_type_target", "prob_kr_target", "negat
                     "nan_target", "unknown_metric", "missing_objective", "duplicate_kr_id",
                     "empty_file", "csv_file", "missing_file", "unknown_distribution",
                     "sigma_zero", "actions_not_a_table", "levers_not_a_table",
-                    "parameters_not_a_table"]
+                    "parameters_not_a_table",
+                    # one per new key of issue 12
+                    "new_reps_fractional", "new_reps_lever_step", "new_reps_month_outside",
+                    "new_rep_book_unknown", "vacancy_unknown", "vacant_months_fractional"]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)

@@ -17,9 +17,9 @@ import okma_sim
 from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim.models.sales import LEVERS, METRICS, PARAMETERS, RESPONSES
 from okma_sim.params import Distribution
-from okma_sim.plan import (AGGREGATES, Baseline, Correlations, Grading, KeyResult, Lever,
-                           Management, Objective, Plan, Rep, Rule, Simulation, Team, dumps_plan,
-                           load_plan, loads_plan, save_plan)
+from okma_sim.plan import (AGGREGATES, NEW_REP_BOOKS, VACANCY_MODES, Baseline, Correlations,
+                           Grading, KeyResult, Lever, Management, Objective, Plan, Rep, Rule,
+                           Simulation, Team, dumps_plan, load_plan, loads_plan, save_plan)
 
 # -- building blocks -------------------------------------------------------------------------
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -32,6 +32,7 @@ nonneg_number = st.one_of(nonneg, st.integers(0, 10**12))
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 ident = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_\-]{0,12}\Z")
 metric = st.sampled_from(sorted(METRICS))
+months = st.builds("{:04d}-{:02d}".format, st.integers(1900, 2200), st.integers(1, 12))
 
 
 def distinct_ids(n_min: int, n_max: int):
@@ -109,7 +110,8 @@ def teams(draw) -> Team:
         ids = draw(st.lists(text.filter(bool), min_size=1, max_size=4, unique=True))
         reps = tuple(Rep(id=i, tenure_months=draw(st.none() | nonneg_number),
                          customers=draw(st.none() | nonneg_number),
-                         skill=draw(st.none() | nonneg_number)) for i in ids)
+                         skill=draw(st.none() | nonneg_number),
+                         vacant_months=draw(st.none() | st.integers(0, 200))) for i in ids)
     kw = {"reps": reps}
     for k in ("customers_per_rep", "tenure_months", "hours_per_prospect_visit",
               "hours_per_customer_visit", "hourly_cost"):
@@ -119,6 +121,12 @@ def teams(draw) -> Team:
         kw["selling_hours_per_month"] = draw(st.floats(1, 744))
     if draw(st.booleans()):
         kw["allow_new_hires"] = draw(st.booleans())
+    if draw(st.booleans()):
+        kw["new_reps_month"] = draw(months)
+    if draw(st.booleans()):
+        kw["new_rep_book"] = draw(st.sampled_from(NEW_REP_BOOKS))
+    if draw(st.booleans()):
+        kw["vacancy"] = draw(st.sampled_from(VACANCY_MODES))
     return Team(**kw)
 
 
