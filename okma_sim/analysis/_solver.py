@@ -317,6 +317,23 @@ def _warnings(c: float, feasible: bool, chosen: dict, ver: _Verified,
     return warns + [w for w in ver.result.warnings if w.startswith("capacity")]
 
 
+def _judge(ev: Evaluator, feasible: bool, chosen: dict, ver: _Verified,
+           corrected: Mapping[str, Any] | None) -> tuple[bool, list[str], Any, tuple]:
+    """The answer judged on its verification run: feasible only within the reps' hours;
+    its warnings, capacity and, when infeasible, the constraints that bind."""
+    warns = _warnings(ev.s.confidence, feasible, chosen, ver, corrected)
+    share = capped_share(ver.result)
+    if feasible and share > MAX_CAPPED_SHARE:
+        # judged on the verification run: the search's paths may have fitted the hours
+        feasible = False
+        warns.append(f"the answer asks for more hours than a rep has in {share:.1%} of "
+                     f"rep-months of the verification run (at most {MAX_CAPPED_SHARE:.0%} "
+                     "allowed): not feasible")
+    capacity = ver.result.capacity() if hasattr(ver.result, "capacity") else None
+    binding = () if feasible else tuple(binding_constraints(ev, chosen, ver, capacity))
+    return feasible, warns, capacity, binding
+
+
 def _history(ev: Evaluator) -> pd.DataFrame:
     """Every evaluation: lever levels, probability, stderr, cost, stage."""
     return pd.DataFrame([{**dict(zip(ev.s.names, r["x"])), "probability": r["probability"],
@@ -445,15 +462,7 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         if again is not None:
             chosen, ver, corrected = again
     cost = action_cost(ver.plan, ver.result, model=s.model)
-    warns = _warnings(s.confidence, feasible, chosen, ver, corrected)
-    if feasible and capped_share(ver.result) > MAX_CAPPED_SHARE:
-        # judged on the verification run: the search's paths may have fitted the hours
-        feasible = False
-        warns.append(f"the answer asks for more hours than a rep has in "
-                     f"{capped_share(ver.result):.1%} of rep-months of the verification run "
-                     f"(at most {MAX_CAPPED_SHARE:.0%} allowed): not feasible")
-    capacity = ver.result.capacity() if hasattr(ver.result, "capacity") else None
-    binding = () if feasible else tuple(binding_constraints(ev, chosen, ver, capacity))
+    feasible, warns, capacity, binding = _judge(ev, feasible, chosen, ver, corrected)
     return SolveResult(
         confidence=s.confidence, feasible=feasible, actions=dict(zip(s.names, chosen["x"])),
         cost=cost["total"], probability=ver.estimate.probability,

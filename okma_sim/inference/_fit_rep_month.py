@@ -221,11 +221,14 @@ def _fit_customers(col: Collector, df: pd.DataFrame) -> None:
                   ChurnData(A=ch["active_customers"].to_numpy(float), rr=ch["rr"].to_numpy(float),
                             c=ch["churned_customers"].to_numpy(float)) if len(ch) else None,
                   len(ch), "rep-months with customers")
+    # a ramping rep's book receives only the ramp share of the visits (docs/model.md 5.1),
+    # and the ramp is itself uncertain: reach is fitted on ramped reps' months
+    rc = ch[ch["ramped"]]
     col.fit_group(("followup_targeting",),
-                  ReachData(A=ch["active_customers"].to_numpy(float),
-                            cv=ch["customer_visits"].to_numpy(float),
-                            r=ch["revisited_customers"].to_numpy(float)) if len(ch) else None,
-                  len(ch), "rep-months with customers")
+                  ReachData(A=rc["active_customers"].to_numpy(float),
+                            cv=rc["customer_visits"].to_numpy(float),
+                            r=rc["revisited_customers"].to_numpy(float)) if len(rc) else None,
+                  len(rc), "ramped rep-months with customers")
     cs = df[df["csat_responses"] > 0]
     col.fit_group(("csat_base", "csat_coverage_effect", "csat_training_effect"),
                   CsatData(resp=cs["csat_responses"].to_numpy(float),

@@ -189,7 +189,17 @@ def test_case_study_answer_verified_with_a_fresh_seed():
     assert res.all_met().probability == sol.probability
     cost = action_cost(sol.plan, res)
     assert math.isclose(sol.cost, cost["total"])
-    levers = sum(sol.plan.actions[k] * lv.unit_cost for k, lv in plan.levers.items())
+    # levers cost what the run executed (docs/model.md section 7): visits and training the
+    # hours allowed, a new rep's months on payroll / 12
+    d, n = res.diagnostics, res.n_paths
+    assert sol.capacity["share_rep_months_capped"] <= 0.05
+    done = {"prospect_visits_per_week": d["prospect_visits_executed"] / d["prospect_visits_planned"],
+            "customer_visits_per_week": d["customer_visits_executed"] / d["customer_visits_planned"],
+            "training_hours_per_month": d["training_hours_executed"] / d["training_hours_planned"]}
+    units = {k: sol.plan.actions[k] * done.get(k, 1.0) for k in plan.levers}
+    units["new_reps"] = d["new_rep_months"] / n / 12
+    assert units["new_reps"] <= sol.plan.actions["new_reps"]
+    levers = sum(units[k] * lv.unit_cost for k, lv in plan.levers.items())
     hours = res.monthly["training_hours"].astype(float).sum(axis=1).mean()
     assert math.isclose(cost["levers"], levers)
     assert math.isclose(cost["hours_cost"], hours * plan.team.hourly_cost, rel_tol=1e-9)

@@ -86,6 +86,10 @@ def test_slider_specs_follow_plan_bounds(plan):
         assert s.value == t.target and s.min <= t.target <= s.max
     assert specs["target:csat"].readout_format == ".0%"
     assert specs["confidence"].value == 0.8
+    # headcount is a whole-number slider: 0 to 6 new reps, one at a time
+    s = specs["lever:new_reps"]
+    assert (s.min, s.max, s.step, s.value, s.readout_format) == (0, 6, 1, 0, ".0f")
+    assert s.snap(2.4) == 2 and isinstance(s.snap(2.4), int)
 
 
 @pytest.mark.parametrize("kw, arg", [
@@ -257,7 +261,7 @@ def test_chart_rescales_when_the_fan_leaves_the_axes(plan):
     dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=True, workers=1,
                      metric="new_customers")
     lo, hi = dash._fan.ax.get_ylim()
-    dash.sliders["lever:prospect_visits_per_week"].value = 15  # more prospects, more wins
+    dash.sliders["lever:new_reps"].value = 6  # more reps, more wins
     b = dash.result.bands("new_customers", (0.05, 0.95))
     lo2, hi2 = dash._fan.ax.get_ylim()
     assert b["p95"].max() > hi and lo2 <= b["p05"].min() and hi2 >= b["p95"].max()

@@ -229,9 +229,11 @@ def test_fit_report_entries(sales_fit):
             assert float(dist.ppf(0.05)) == pytest.approx(e["low90"], rel=1e-9)
     by = {e["name"]: e for e in entries}
     hist = load_history(HISTORY)
-    # rows_used: the conversion rows are ramped rep-months with visits, the reach rows all
-    # rep-months with customers, the CSAT rows those with responses
-    assert by["followup_targeting"]["rows_used"] == int((hist["active_customers"] > 0).sum())
+    # rows_used: the conversion rows are ramped rep-months with visits, the reach rows
+    # ramped rep-months with customers, the CSAT rows those with responses
+    reach_rows = by["followup_targeting"]["rows_used"]
+    assert reach_rows == by["base_win_rate"]["rows_used"]  # every ramped rep made visits
+    assert 0 < reach_rows < int((hist["active_customers"] > 0).sum())
     assert by["csat_base"]["rows_used"] == int((hist["csat_responses"] > 0).sum())
     assert 0 < by["base_win_rate"]["rows_used"] < len(hist)
     # a parameter rep-month data cannot identify keeps its prior
