@@ -247,3 +247,44 @@ def test_bad_confidence(bad):
     with pytest.raises(okma_sim.OkmaError) as info:
         solve_actions(two_plan(), bad, n_paths=10, model=TwoLeverModel())
     assert info.value.key == "confidence"
+
+
+# -- the reps' hours ----------------------------------------------------------------------------
+def hours_bound_plan() -> Plan:
+    """The case study searching prospect visits only, with a new-customer objective that needs
+    about 11 visits a week, while the hours fit about 9 (120 h - 6 h training - 5 customer
+    visits a week = 92 h, at 2 h a visit: 10.6 visits a week)."""
+    import dataclasses
+    base = okma_sim.load_plan(okma_sim.case_study_path())
+    return base.replace(
+        objectives=(Objective(id="wins", metric="new_customers", target=11.0,
+                              aggregate="mean"),),
+        key_results=(), management=dataclasses.replace(base.management, rules=()),
+        levers={"prospect_visits_per_week": Lever(2.0, 15.0, unit_cost=120_000.0)})
+
+
+def test_a_plan_over_its_hours_is_never_returned():
+    plan = hours_bound_plan()
+    # within the hours P-hat tops out near 0.60 (at about 10 visits a week); beyond them the
+    # visits that do not fit are dropped, and P-hat levels off at 0.63
+    sol = solve_actions(plan, 0.615, n_paths=600, seed=3, design_points=8,
+                        max_evaluations=30, frontier_evaluations=0, correct=False)
+    hist = sol.history
+    # settings reaching 61.5% exist, but only beyond the hours
+    over = hist[(hist["probability"] >= 0.615)]
+    assert len(over) and (over["capped"] > 0.05).all()
+    assert not sol.feasible
+    # the best setting reported is the likeliest within the hours (in the search's run)
+    best = hist[hist["prospect_visits_per_week"] == sol.actions["prospect_visits_per_week"]]
+    assert (best["capped"] <= 0.05).all() and best["probability"].max() < 0.615
+    assert [b["constraint"] for b in sol.binding][0] == "hours"
+    assert "hours" in sol.table() and "what binds (hours)" in sol.table()
+    doc = sol.to_json_dict()
+    assert doc["capacity"] == sol.capacity and doc["binding"][0]["constraint"] == "hours"
+    # a reachable confidence within the hours is feasible, and the answer fits them
+    ok = solve_actions(plan, 0.2, n_paths=600, seed=3, design_points=8, max_evaluations=30,
+                       frontier_evaluations=0, correct=False)
+    assert ok.feasible and ok.capacity["share_rep_months_capped"] <= 0.05
+    assert ok.binding == ()
+    for point in ok.to_json_dict()["frontier"]:
+        assert point["share_rep_months_capped"] <= 0.05
