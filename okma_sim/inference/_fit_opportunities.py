@@ -25,6 +25,7 @@ from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
 from ._likelihoods import ACQUISITION, AcquisitionData, log_marketing
 from ._priors import is_fixed, model_and_priors, prior_mean
+from ._vacancies import hiring_delay, open_departures, vacancy_warning, vacant_reps
 
 __all__ = ["fit_opportunities"]
 
@@ -221,12 +222,14 @@ def _result(col: Collector, model: Any, plan: Plan, win: pd.DataFrame, skills: p
             monthly: pd.DataFrame, details: dict[str, Any], plugins: dict[str, float],
             first_close: int, end: int, source: str | None) -> FitResult:
     """The fit's result: entries in the model's order, the groups of the last month as the
-    roster (no customer book), the baseline from the fitted months."""
+    roster (no customer book) with the seats vacant in it, the baseline from the fitted
+    months."""
     warn = col.warnings
     roster = tuple(Rep(id=str(r), tenure_months=float(plan.team.tenure_months), customers=0.0,
                        skill=float(round(s, 4)))
                    for r, s in zip(skills["rep_id"], skills["shrunk"])
                    if r in set(win.loc[win["ym"] == end, "rep_id"]))
+    roster += _vacant_seats(col, win, end)
     warn.append("the export has no customer book: the roster starts with no customers; "
                 "repeat orders, churn, follow-ups and CSAT keep their priors")
     rev_monthly = monthly[monthly["month"] > month_text(first_close)]
@@ -239,3 +242,17 @@ def _result(col: Collector, model: Any, plan: Plan, win: pd.DataFrame, skills: p
                      start_month=month_text(end + 1), first_month=month_text(first_close + 1),
                      last_month=month_text(end), format="opportunities", source=source,
                      warnings=tuple(warn), details=details, plugins=plugins)
+
+
+def _vacant_seats(col: Collector, win: pd.DataFrame, end: int) -> tuple[Rep, ...]:
+    """The seats vacant in the last month, by the rep-month rule (a group whose activity ended
+    before it, not replaced by a newcomer), with no book: the export has none."""
+    seats = int(win.groupby("ym")["rep_id"].nunique().max())
+    open_seats = open_departures(win.groupby("rep_id")["ym"].agg(["min", "max"]), end,
+                                 at_most=max(0, seats - int((win["ym"] == end).sum())))
+    if not open_seats:
+        return ()
+    delay = hiring_delay(col.entries["hiring_delay_months"].distribution)
+    vacant = vacant_reps(open_seats, end, delay, {r: 0.0 for r, _ in open_seats})
+    col.warnings.append(vacancy_warning(vacant, open_seats, end, seats, delay))
+    return vacant

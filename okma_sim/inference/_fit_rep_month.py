@@ -24,6 +24,8 @@ from ._laplace import Laplace, Term, laplace
 from ._likelihoods import (ACQUISITION, REVENUE, AcquisitionData, ChurnData, CsatData, ReachData,
                            RevenueData, log_marketing)
 from ._priors import grid_beta, is_fixed, model_and_priors, ppf, prior_mean, support
+from ._vacancies import (hiring_delay, open_departures, seat_book, vacancy_warning,
+                         vacant_reps)
 
 __all__ = ["fit_rep_month"]
 
@@ -284,8 +286,8 @@ def _attrition_loglik(a: np.ndarray, D: float, M: float) -> np.ndarray:
 
 def _result(col: Collector, model: Any, df: pd.DataFrame, yms: np.ndarray,
             skills: pd.DataFrame, source: str | None, plugins: dict[str, float]) -> FitResult:
-    """The fit's result: entries in the model's order, the roster of the last month and the
-    baseline of the last 12."""
+    """The fit's result: entries in the model's order, the roster of the last month (its reps
+    and the seats vacant in it) and the baseline of the last 12."""
     warn = col.warnings
     monthly = _team_monthly(df, yms)
     last = int(df["ym"].max())
@@ -296,11 +298,7 @@ def _result(col: Collector, model: Any, df: pd.DataFrame, yms: np.ndarray,
                                        + r.new_customers),
                        skill=float(round(shrunk[r.rep_id], 4)) if r.rep_id in shrunk else None)
                    for r in end.itertuples())
-    seats = int(monthly["reps"].max())
-    if len(end) < seats:
-        warn.append(f"{seats - len(end)} seat(s) vacant in {month_text(last)} (the team had "
-                    f"{seats} reps at most): the roster holds the {len(end)} reps of the last "
-                    "month")
+    roster += _vacant_seats(col, df, last, int(monthly["reps"].max()), len(end))
     baseline = scenario_baseline(monthly.tail(12), warn)
     order = list(model.parameters)
     entries = tuple(col.entries[n] for n in order if n in col.entries)
@@ -309,6 +307,26 @@ def _result(col: Collector, model: Any, df: pd.DataFrame, yms: np.ndarray,
                      start_month=month_text(last + 1), first_month=month_text(int(yms[0])),
                      last_month=month_text(last), format="rep-month", source=source,
                      warnings=tuple(warn), plugins=plugins)
+
+
+def _vacant_seats(col: Collector, df: pd.DataFrame, last: int, seats: int,
+                  filled: int) -> tuple[Rep, ...]:
+    """The seats vacant in the last month (:func:`open_departures`), each with the book its
+    rep carried out of their last month (active - churned + new), churned at the fitted
+    no-visit rate for the months it has stood empty (:func:`seat_book`)."""
+    open_seats = open_departures(df.groupby("rep_id")["ym"].agg(["min", "max"]), last,
+                                 at_most=max(0, seats - filled))
+    if not open_seats:
+        return ()
+    rows = df.sort_values("ym", kind="stable").groupby("rep_id").tail(1).set_index("rep_id")
+    cb = col.entries["churn_base"].estimate
+    books = {r: seat_book(float(rows.at[r, "active_customers"] - rows.at[r, "churned_customers"]
+                                + rows.at[r, "new_customers"]), last - left, cb)
+             for r, left in open_seats}
+    delay = hiring_delay(col.entries["hiring_delay_months"].distribution)
+    vacant = vacant_reps(open_seats, last, delay, books)
+    col.warnings.append(vacancy_warning(vacant, open_seats, last, seats, delay))
+    return vacant
 
 
 def _team_monthly(df: pd.DataFrame, all_yms: np.ndarray) -> pd.DataFrame:

@@ -64,7 +64,9 @@ class FitResult:
         active_customers, revisited_customers, revisit_rate, csat_responses, csat_satisfied,
         csat``).
     roster : tuple of Rep
-        The reps of the last month, with tenure, customer book and shrunk skill.
+        The reps of the last month, with tenure, customer book and shrunk skill, then the
+        seats vacant in it (``vacant:<id of the rep who left>``, with the book that rep left
+        and ``vacant_months``; docs/calibration.md, section 3).
     baseline : Baseline or None
         Revenue of the last 12 months (or an annual figure from fewer, with a warning).
     start_month : str

@@ -23,6 +23,7 @@ from okma_sim.plan import Objective, Plan, Rep
 from ._features import crm_effort, rep_month_features
 from ._fit_result import FitResult
 from ._priors import frozen, is_fixed
+from ._vacancies import open_departures, seat_book
 
 #: team totals per month the forecast and the actuals are compared on
 _TOTALS = ("revenue", "new", "active", "revisited", "responses", "satisfied")
@@ -184,7 +185,7 @@ def rep_month_setup(hist: pd.DataFrame, fit: FitResult, plan: Plan, cutoff: int,
                                ramp_full=1.0, start_tenure=plan.team.tenure_months)
     train = feats[feats["ym"] <= cutoff]
     at_cut = train[train["ym"] == cutoff]
-    seats = _filled_seats(at_cut, fit) + _open_seats(train, feats, fit, cutoff)
+    seats = _filled_seats(at_cut, fit) + _open_seats(train, fit, cutoff)
     future = feats[(feats["ym"] > cutoff) & (feats["ym"] <= cutoff + horizon)]
     roster = [set(future.loc[future["ym"] == cutoff + 1 + g, "rep_id"]) for g in range(horizon)]
     known = {s.rep for s in seats if s.rep is not None}
@@ -225,30 +226,18 @@ def _filled_seats(at_cut: pd.DataFrame, fit: FitResult) -> list[Seat]:
             for row in at_cut.itertuples()]
 
 
-def _open_seats(train: pd.DataFrame, feats: pd.DataFrame, fit: FitResult,
-                cutoff: int) -> list[Seat]:
-    """Seats of earlier leavers nobody has taken yet (FIFO match of hires to leavers), their
-    book churned at the fitted rate since."""
+def _open_seats(train: pd.DataFrame, fit: FitResult, cutoff: int) -> list[Seat]:
+    """Seats of earlier leavers nobody has taken yet (calibrate's rule: FIFO match of hires to
+    leavers), their book churned at the fitted no-visit rate for the months since."""
     cb = fit.entry("churn_base").estimate
     span = train.groupby("rep_id")["ym"].agg(["min", "max"])
-    first_ym = int(feats["ym"].min())
-    leavers = span[span["max"] < cutoff].sort_values("max")
-    hires = span[span["min"] > first_ym].sort_values("min")
-    li = list(leavers.itertuples())
-    used: set[str] = set()
-    for h in hires.itertuples():
-        cand = [lv for lv in li if lv.Index not in used and lv.max < h.min]
-        if cand:
-            used.add(cand[0].Index)
     last_rows = train.sort_values("ym").groupby("rep_id").tail(1).set_index("rep_id")
     seats = []
-    for lv in li:
-        if lv.Index in used:
-            continue
-        row = last_rows.loc[lv.Index]
-        months_vacant = cutoff - int(lv.max)
+    for rep, last in open_departures(span, cutoff):
+        row = last_rows.loc[rep]
+        months_vacant = cutoff - last
         book = float(row.active_customers - row.churned_customers + row.new_customers)
-        seats.append(Seat(rep=None, book=round(book * (1 - cb) ** months_vacant), state=1,
+        seats.append(Seat(rep=None, book=seat_book(book, months_vacant, cb), state=1,
                           vacated=-months_vacant))
     return seats
 

@@ -137,7 +137,7 @@ def _replay(plan: Plan, model: Any, act: Actuals, obs: Mapping[str, np.ndarray],
         _close_month(act, rep.state, g)
         if every > 0 and rules and (g + 1) % every == 0:
             rep.rule_money[:, g] = _review_rules(plan, model, rep.state, obs, g, p, diag)
-    _next_month_seats(act, rep.state, p["hiring_delay_months"])
+    _next_month_seats(plan, act, rep.state, p["hiring_delay_months"])
     rep.fired = {k[5:-6]: v / n for k, v in diag.items() if k.endswith(":fired")}
     return rep
 
@@ -200,9 +200,11 @@ def _review_rules(plan: Plan, model: Any, st: SalesState, obs: Mapping[str, np.n
     return money
 
 
-def _next_month_seats(act: Actuals, st: SalesState, hiring_delay: np.ndarray) -> None:
+def _next_month_seats(plan: Plan, act: Actuals, st: SalesState,
+                      hiring_delay: np.ndarray) -> None:
     """The seats at the start of month T + 1: worked last month, or vacant since a departure
-    (the vacancy ends after the path's hiring delay, at least one month on)."""
+    (the vacancy ends after the path's hiring delay) or since the plan's start (a roster's
+    vacant seat nobody took: after its ``vacant_months``), at least one month on."""
     S, T = act.n_seats, act.T
     hire_delay = np.maximum(0.0, np.rint(hiring_delay))
     last = act.worked[:, T - 1]
@@ -211,6 +213,10 @@ def _next_month_seats(act: Actuals, st: SalesState, hiring_delay: np.ndarray) ->
                             for s in range(S)])
     left = had & ~last
     vac_left = np.maximum(hire_delay[:, None] - (T - 1 - last_worked)[None, :], 1.0)
+    reps = plan.team.reps
+    for s, rep in enumerate(() if isinstance(reps, int) else reps):
+        if rep.vacant_months is not None and last_worked[s] < 0:
+            vac_left[:, s] = max(rep.vacant_months - T, 1)
     st.seat = np.where(last, 2, np.where(left, 1, st.seat)).astype(np.int8)
     st.vacancy_left = np.where(left, vac_left, np.where(st.seat == 1,
                                                         np.maximum(st.vacancy_left, 1.0),
@@ -296,7 +302,7 @@ def _resume(plan: Plan, act: Actuals, st: SalesState, post: _Posterior,
     n = len(post.params)
     S, T = act.n_seats, act.T
     coaching = post.params["coaching_effect"].to_numpy(dtype=float)
-    st.active = np.broadcast_to(_next_books(plan, act), (n, S)).copy()
+    st.active = _next_books(plan, act, post.params["churn_base"].to_numpy(dtype=float))
     tenure = act.tenure_start[:, T - 1] + act.worked[:, T - 1]
     st.tenure = np.broadcast_to(tenure, (n, S)).copy()
     st.skill = post.skill
@@ -316,19 +322,26 @@ def _resume(plan: Plan, act: Actuals, st: SalesState, post: _Posterior,
     return st
 
 
-def _next_books(plan: Plan, act: Actuals) -> np.ndarray:
-    """Each seat's customers at the start of the next month; a vacant seat keeps its last
-    known book (a roster seat never worked: its planned customers)."""
+def _next_books(plan: Plan, act: Actuals, churn_base: np.ndarray) -> np.ndarray:
+    """Each seat's customers at the start of the next month, per path: a worked seat's book;
+    a vacant seat keeps its last known book (a roster seat never worked: its planned
+    customers), which nobody visited since, so it churned at the path's no-visit rate
+    ``churn_base`` for each month it stood vacant (in expectation, in whole customers: as
+    calibrate and the backtest carry a vacant book)."""
     cols = act.cols
     book = cols["active_customers"] - cols["churned_customers"] + cols["new_customers"]
     active = np.zeros(act.n_seats)
+    vacant_for = np.zeros(act.n_seats)
     R = plan.team.n_reps
     for s in range(act.n_seats):
         wk = np.flatnonzero(act.worked[s])
         if wk.size:
             active[s] = book[s, wk[-1]]
+            vacant_for[s] = act.T - 1 - wk[-1]
         elif s < R:
             reps = plan.team.reps
             active[s] = round(plan.team.customers_per_rep if isinstance(reps, int) or
                               reps[s].customers is None else reps[s].customers)
-    return active
+            vacant_for[s] = act.T
+    kept = (1.0 - np.asarray(churn_base, dtype=float)[:, None]) ** vacant_for[None, :]
+    return np.rint(active[None, :] * kept)

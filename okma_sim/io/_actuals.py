@@ -159,8 +159,9 @@ def _check_months(src: str, rows: list[tuple[int, str, str]], plan: Plan, months
 
 
 def _roster(plan: Plan, df: pd.DataFrame, months: list[str]):
-    """The roster's rep ids (named reps, or for an anonymous roster the reps of the first
-    month, by id), their tenures and their known skills."""
+    """The roster's rep ids (named reps and vacant seats, or for an anonymous roster the reps
+    of the first month, by id), their tenures (the team's when a rep gives none; 0 for a
+    vacant seat, whose rep is new) and their known skills."""
     team = plan.team
     if isinstance(team.reps, int):
         m0 = sorted(df.loc[df["month"] == months[0], "rep_id"].unique())
@@ -169,7 +170,9 @@ def _roster(plan: Plan, df: pd.DataFrame, months: list[str]):
         skill = {}
     else:
         roster = [r.id for r in team.reps]
-        tenure = {r.id: float(r.tenure_months) for r in team.reps}
+        tenure = {r.id: 0.0 if r.vacant_months is not None else float(
+            team.tenure_months if r.tenure_months is None else r.tenure_months)
+            for r in team.reps}
         skill = {r.id: r.skill for r in team.reps if r.skill is not None}
     return roster, tenure, skill
 

@@ -111,6 +111,48 @@ def test_calibrate_opportunities_and_column_mapping(tmp_path):
     assert not (tmp_path / "x.toml").exists()
 
 
+def test_calibrate_writes_the_vacant_seats_of_the_last_month(tmp_path):
+    """A history whose last month has two reps of four seats: R3 left after April (vacant
+    since May) and R4 after November, nobody replaced. The written scenario keeps both seats
+    with the book their rep left (churned at the fitted no-visit rate while empty) and the
+    months until a new rep fills them: a 4-month delay less the 8 and 1 months already
+    waited, at least 0."""
+    worked = {"R1": (1, 12), "R2": (1, 12), "R3": (1, 4), "R4": (1, 11)}
+    rows = ["month,rep_id,prospect_visits,customer_visits,new_customers,active_customers,"
+            "revisited_customers,churned_customers,revenue,training_hours,csat_responses,"
+            "csat_satisfied"]
+    for m in range(1, 13):
+        for k, (rep, (a, b)) in enumerate(worked.items()):
+            if a <= m <= b:  # 2 new and 1 churned a month: the book grows by one
+                rows.append(f"2025-{m:02d},{rep},26,30,2,{30 + 5 * k + m - a},24,1,90000,0,0,0")
+    hist = tmp_path / "history.csv"
+    hist.write_text("\n".join(rows) + "\n")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(okma_sim.case_study_path().read_text(encoding="utf-8")
+                    + '\n[parameters.hiring_delay_months]\ndist = "fixed"\nvalue = 4\n')
+    out = tmp_path / "fitted.toml"
+    proc = cli("calibrate", hist, "--plan", plan, "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    cb = {p["name"]: p for p in doc["parameters"]}["churn_base"]["estimate"]
+    books = {"R3": 30 + 10 + 3 + 1, "R4": 30 + 15 + 10 + 1}  # carried out of the last month
+    vacant = [{"id": "vacant:R3", "tenure_months": None, "skill": None, "vacant_months": 0,
+               "customers": round(books["R3"] * (1 - cb) ** 8)},
+              {"id": "vacant:R4", "tenure_months": None, "skill": None, "vacant_months": 3,
+               "customers": round(books["R4"] * (1 - cb))}]
+    assert [r["id"] for r in doc["team"]] == ["R1", "R2", "vacant:R3", "vacant:R4"]
+    assert doc["team"][2:] == vacant
+    assert any("2 seat(s) vacant in 2025-12" in w and "kept in the roster" in w
+               for w in doc["warnings"]), doc["warnings"]
+    # the file holds them, and loads back to the same roster
+    text = out.read_text(encoding="utf-8")
+    assert 'id = "vacant:R4"' in text and "vacant_months = 3" in text
+    back = okma_sim.load_plan(out)
+    assert [(r.id, r.customers, r.vacant_months) for r in back.team.reps[2:]] == [
+        (v["id"], v["customers"], v["vacant_months"]) for v in vacant]
+    assert back.team.n_reps == 4 and okma_sim.check_plan(back)[0] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # backtest
 # ---------------------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from scipy import stats
 
 import okma_sim
 from okma_sim import DataError
-from okma_sim.inference._forecast import Seat, simulate_window
+from okma_sim.inference._forecast import Seat, rep_month_setup, simulate_window
 from okma_sim.inference import (backtest, check_cutoff, crps_ensemble, randomized_pit,
                                 rolling_backtest)
-from okma_sim.inference import load_history
+from okma_sim.inference import fit_history, load_history
 from okma_sim.models.sales import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +108,41 @@ def test_window_simulation_follows_the_recorded_roster():
     # rep the leaver's 30 plus what the leaver won in month 1 (path by path, exactly)
     assert np.all(out["active"][:, 0] == 90.0)
     assert np.array_equal(out["active"][:, 2], 90.0 + out["new"][:, 0] + out["new"][:, 1])
+
+
+def test_a_seat_vacant_at_the_cutoff_keeps_its_book_for_the_next_rep(tmp_path):
+    """R5 left after June and nobody took the seat by the August cutoff: the forecast starts
+    with it vacant, holding R5's book churned at the fitted no-visit rate for two months
+    (calibrate's rule), and N2, who starts in September, takes it with that book. With churn
+    off, the team's active customers in September are exactly every seat's book."""
+    worked = {"R1": (1, 11), "R2": (1, 11), "R3": (1, 4), "R4": (1, 11), "R5": (1, 6),
+              "N1": (7, 11), "N2": (9, 11)}  # N1 took R3's seat in July
+    rows = [{"month": f"2025-{m:02d}", "rep_id": rep, "prospect_visits": 26,
+             "customer_visits": 30, "new_customers": 2, "active_customers": 30 + 3 * k + m - a,
+             "revisited_customers": 24, "churned_customers": 1, "revenue": 90000.0,
+             "training_hours": 0.0, "csat_responses": 0, "csat_satisfied": 0}
+            for k, (rep, (a, b)) in enumerate(worked.items()) for m in range(a, b + 1)]
+    pd.DataFrame(rows).to_csv(tmp_path / "h.csv", index=False)
+    h = load_history(tmp_path / "h.csv")
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    cutoff = pd.Period("2025-08", freq="M").ordinal
+    fit = fit_history(h, plan, through="2025-08")
+    seats, roster, levers, _ = rep_month_setup(h, fit, plan, cutoff, 3)
+    book = {r["rep_id"]: r["active_customers"] + 1 for r in rows if r["month"] == "2025-08"}
+    r5 = 30 + 3 * 4 + 5 + 1  # R5's book carried out of June
+    cb = fit.entry("churn_base").estimate
+    assert [(s.rep, s.state, s.book) for s in seats] == [
+        ("N1", 2, book["N1"]), ("R1", 2, book["R1"]), ("R2", 2, book["R2"]),
+        ("R4", 2, book["R4"]), (None, 1, round(r5 * (1 - cb) ** 2)), (None, 0, 0.0)]
+    assert seats[4].book < r5 and roster[0] == {"R1", "R2", "R4", "N1", "N2"}
+
+    model = okma_sim.SalesTeamModel()
+    fixed = {k: float(v.mean()) for k, v in model.parameters.items()}
+    fixed.update(churn_base=0.0, rep_attrition_annual=0.0)
+    params = {k: np.full(200, v) for k, v in fixed.items()}
+    out = simulate_window(plan, seats, roster, levers, params, "2025-09", seed=1, model=model)
+    assert np.all(out["active"][:, 0] == sum(book.values()) + seats[4].book)
+    assert seats[4].rep == "N2" and seats[5].state == 0  # the vacant seat, not a new one
 
 
 def test_backtest_is_reproducible(hist):

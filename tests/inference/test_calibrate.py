@@ -20,7 +20,9 @@ from okma_sim import Distribution as D
 from okma_sim.inference import (FitResult, fit_history, fit_opportunities, fit_rep_month,
                                 history_from_simulation, load_history)
 from okma_sim.inference._priors import Prior, beta_posterior, named_from_quantiles
+from okma_sim.inference._vacancies import open_departures
 from okma_sim.io import REP_MONTH_COLUMNS, load_rep_month
+from okma_sim.plan import Rep, plan_to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY = ROOT / "data" / "sales_history.csv"
@@ -195,12 +197,15 @@ def test_calibrated_scenario_is_valid_and_complete(sales_fit, tmp_path):
     # baseline: team revenue of the last 12 months, calendar-aligned with the horizon
     last12 = hist[hist["month"] >= "2026-01"].groupby("month")["revenue"].sum()
     assert back.baseline.monthly_revenue == pytest.approx(tuple(last12.round(2)), rel=1e-9)
-    # roster: the reps of the last month, with the book they carry into the next one
+    # roster: the reps of the last month, with the book they carry into the next one, and
+    # the seats R19 and R20 left in November (nobody replaced them yet)
     end = hist[hist["month"] == "2026-12"].set_index("rep_id")
-    assert {r.id for r in back.team.reps} == set(end.index)
+    assert [r.id for r in back.team.reps] == sorted(end.index) + ["vacant:R19", "vacant:R20"]
+    assert back.team.reps == sales_fit.roster
     r0 = back.team.reps[0]
     row = end.loc[r0.id]
     assert r0.customers == row.active_customers - row.churned_customers + row.new_customers
+    assert [r.vacant_months for r in back.team.reps[-2:]] == [1, 1]  # 2 months' delay, 1 done
     # every fitted parameter is written; prior ones keep the plan's value
     for e in sales_fit.entries:
         if e.source == "fitted":
@@ -210,6 +215,119 @@ def test_calibrated_scenario_is_valid_and_complete(sales_fit, tmp_path):
     if back.correlations is not None:
         m = np.array(back.correlations.matrix)
         assert np.linalg.eigvalsh(m).min() > 0
+
+
+#: who worked which months (1-12 of 2025) in :func:`vacancy_history`: R3 leaves after April
+#: and N1 takes that seat in July; R5 (after June) and R4 (after October) are not replaced
+VACANCY_ROSTER = {"R1": (1, 12), "R2": (1, 12), "R3": (1, 4), "R4": (1, 10), "R5": (1, 6),
+                  "N1": (7, 12)}
+
+
+def vacancy_history(path: Path) -> pd.DataFrame:
+    """A year of 5 seats (:data:`VACANCY_ROSTER`) whose last month has two vacant ones. Each
+    rep's book grows by one customer a month (2 new, 1 churned) from 30 + 3 x their number."""
+    rows = []
+    for k, (rep, (first, last)) in enumerate(VACANCY_ROSTER.items()):
+        for m in range(first, last + 1):
+            active = 30 + 3 * k + (m - first)
+            rows.append({"month": f"2025-{m:02d}", "rep_id": rep, "prospect_visits": 26,
+                         "customer_visits": 30, "new_customers": 2, "active_customers": active,
+                         "revisited_customers": 24, "churned_customers": 1,
+                         "revenue": 90000.0 + 1000 * k, "training_hours": 0.0,
+                         "csat_responses": 0, "csat_satisfied": 0})
+    df = pd.DataFrame(rows).sort_values(["month", "rep_id"], kind="stable")
+    df.to_csv(path, index=False)
+    return df
+
+
+def test_a_seat_vacant_in_the_last_month_is_kept_with_its_book(tmp_path):
+    """Five seats at most, three reps in December: the two seats nobody took (R5's, vacant
+    since July, and R4's, since November) are written with the book their rep left, churned at
+    the fitted no-visit rate for the months they stood empty, and the months until a new rep
+    fills them (a 3-month delay: R4's seat 1 more, R5's at once). R3's seat went to N1."""
+    hist = vacancy_history(tmp_path / "h.csv")
+    plan = okma_sim.load_plan(okma_sim.case_study_path()).with_parameters(
+        hiring_delay_months=3.0)
+    fit = fit_rep_month(load_rep_month(tmp_path / "h.csv"), plan)
+    book = {r: float(g.iloc[-1]["active_customers"] - g.iloc[-1]["churned_customers"]
+                     + g.iloc[-1]["new_customers"]) for r, g in hist.groupby("rep_id")}
+    cb = fit.entry("churn_base").estimate
+    assert 0.01 < cb < 0.1  # one churned in 30 to 45 a month: the books below do churn
+
+    filled, vacant = fit.roster[:3], fit.roster[3:]
+    assert [r.id for r in filled] == ["N1", "R1", "R2"]
+    assert all(r.vacant_months is None for r in filled)
+    assert [(r.id, r.tenure_months, r.skill, r.vacant_months) for r in vacant] == [
+        ("vacant:R5", None, None, 0), ("vacant:R4", None, None, 1)]
+    for r, left, months_vacant in zip(vacant, ("R5", "R4"), (6, 2)):
+        assert r.customers == round(book[left] * (1 - cb) ** months_vacant)
+        assert 0 < r.customers < book[left]
+    # the written roster holds the last month's book, the vacant seats' included
+    end = hist[hist["month"] == "2025-12"]
+    assert sum(r.customers for r in filled) == float(
+        (end["active_customers"] - end["churned_customers"] + end["new_customers"]).sum())
+    assert sum(r.customers for r in fit.roster) == sum(r.customers for r in filled) + sum(
+        round(book[r] * (1 - cb) ** m) for r, m in (("R5", 6), ("R4", 2)))
+    # the warning says what was kept, and that R5's seat waited longer than the delay
+    [w] = [w for w in fit.warnings if "vacant in 2025-12" in w]
+    assert "2 seat(s) vacant in 2025-12 (the team had 5 reps at most) are kept" in w, w
+    assert f"vacant:R4 ({vacant[1].customers:g} customers, a new rep after 1 plan month)" in w
+    assert "vacant:R5 stood vacant longer than the hiring delay (3 months)" in w, w
+    assert "dropped" not in w and "holds the" not in w
+    # the scenario carries them, and the writer writes vacant_months
+    scenario = fit.to_plan(plan)
+    assert scenario.team.reps == fit.roster and scenario.team.n_reps == 5
+    written = plan_to_dict(scenario)["team"]["reps"]
+    assert written[3] == {"id": "vacant:R5", "customers": vacant[0].customers,
+                          "vacant_months": 0}
+    assert written[4]["vacant_months"] == 1 and "tenure_months" not in written[4]
+    assert "vacant_months" not in written[0]
+    assert fit.to_json_dict()["team"][4]["vacant_months"] == 1
+
+
+def test_a_calibrated_roster_with_vacant_seats_loads_back(tmp_path):
+    vacancy_history(tmp_path / "h.csv")
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    fit = fit_rep_month(load_rep_month(tmp_path / "h.csv"), plan)
+    out = tmp_path / "fitted.toml"
+    okma_sim.save_plan(fit.to_plan(plan), out)
+    back = okma_sim.load_plan(out)
+    assert back.team.reps == fit.roster and back.team.reps[-1].vacant_months is not None
+    assert okma_sim.check_plan(back)[0] == []
+
+
+def test_the_hiring_delay_is_the_mean_rounded_less_the_months_vacant(tmp_path):
+    """The default delay, triangular(1, 2, 4), has mean 7/3: 2 months, of which R4's seat has
+    waited 2 (filled at the start) and R5's 6 (also at the start)."""
+    vacancy_history(tmp_path / "h.csv")
+    for delay, expect in ((None, [0, 0]), (4.0, [0, 2]), (8.6, [3, 7]), (0.0, [0, 0])):
+        plan = okma_sim.load_plan(okma_sim.case_study_path())
+        if delay is not None:
+            plan = plan.with_parameters(hiring_delay_months=delay)
+        else:
+            assert float(plan.parameters.get(
+                "hiring_delay_months",
+                okma_sim.SalesTeamModel.parameters["hiring_delay_months"]).mean()) == \
+                pytest.approx(7 / 3)
+        fit = fit_rep_month(load_rep_month(tmp_path / "h.csv"), plan)
+        assert [r.vacant_months for r in fit.roster[3:]] == expect, delay
+
+
+def test_open_departures_first_in_first_out():
+    """Each newcomer takes the seat of the earliest departure before their first month; the
+    most recent departures stay open; at_most keeps the most recent."""
+    span = pd.DataFrame({"min": [0, 0, 0, 0, 4, 5, 9], "max": [9, 1, 3, 6, 9, 9, 9]},
+                        index=["a", "b", "c", "d", "n1", "n2", "n3"])
+    # n1 (from month 4) takes b's seat (left after 1), n2 c's; n3 starts in the last month
+    # and d left after 6: d's seat went to n3
+    assert open_departures(span, 9) == []
+    assert open_departures(span.drop(index="n3"), 9) == [("d", 6)]
+    assert open_departures(span.drop(index=["n2", "n3"]), 9) == [("c", 3), ("d", 6)]
+    assert open_departures(span.drop(index=["n2", "n3"]), 9, at_most=1) == [("d", 6)]
+    assert open_departures(span.drop(index=["n2", "n3"]), 9, at_most=0) == []
+    # a newcomer who starts in a leaver's last month does not take that seat
+    late = pd.DataFrame({"min": [0, 0, 3], "max": [5, 3, 5]}, index=["a", "b", "n"])
+    assert open_departures(late, 5) == [("b", 3)]
 
 
 def test_fit_report_entries(sales_fit):
@@ -321,6 +439,27 @@ def test_opportunities_mapping():
     assert ((sk["shrunk"] - 1).abs() < (sk["raw"] - 1).abs())[far].all()
     plan = fit.to_plan(okma_sim.load_plan(okma_sim.case_study_path()))
     assert okma_sim.check_plan(plan)[0] == []
+
+
+def test_an_agent_gone_before_the_exports_end_leaves_a_vacant_seat():
+    """The rep-month rule on an export: an agent whose activity ended in November, whom no
+    newcomer replaced, leaves a seat vacant in December, with no book (the export has none)
+    and a new rep after the hiring delay (3 months) less the month it stood empty."""
+    opps = load_history(CRM, "opportunities")
+    gone, cut = "Anna Snelling", pd.Timestamp("2017-12-01")
+    keep = ~((opps["sales_agent"] == gone)
+             & ((opps["engage_date"] >= cut) | (opps["close_date"] >= cut)))
+    plan = okma_sim.load_plan(okma_sim.case_study_path()).with_parameters(
+        hiring_delay_months=3.0)
+    whole = fit_opportunities(opps, plan)
+    assert not any(r.vacant_months is not None for r in whole.roster)  # 30 agents throughout
+    assert not any("vacant" in w for w in whole.warnings)
+    fit = fit_opportunities(opps[keep], plan)
+    assert len(fit.roster) == len(whole.roster) == 30
+    assert fit.roster[-1] == Rep(id=f"vacant:{gone}", customers=0.0, vacant_months=2)
+    assert gone not in [r.id for r in fit.roster]
+    [w] = [w for w in fit.warnings if "vacant in 2017-12" in w]
+    assert f"vacant:{gone} (0 customers, a new rep after 2 plan months)" in w, w
 
 
 def test_export_with_one_close_month_is_a_one_line_error(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 import okma_sim
 from okma_sim.engine import draw_parameters
 from okma_sim.models.sales import WEEKS_PER_MONTH, SalesTeamModel, survey_month
-from okma_sim.plan import Management, Rule, loads_plan
+from okma_sim.plan import Management, Rep, Rule, loads_plan
 from okma_sim.results import estimate
 from okma_sim.inference import (LIKELIHOOD_TERMS, ReviewResult, flag_reps, load_actuals,
                                 observed_metrics, observed_state, review)
@@ -462,10 +462,58 @@ def test_departures_and_new_hires(case, tmp_path):
     act = load_actuals(csv, case)
     assert act.seat_of["newbie"] == act.seat_of["rep03"] == 2
     assert act.departures == 2
-    st, _, w, _ = observed_state(case, act, draw_parameters(case, 200, 1), seed=1)
+    prior = draw_parameters(case, 200, 1)
+    st, post, w, _ = observed_state(case, act, prior, seed=1)
     assert (st.seat[:, 2] == 2).all() and (st.tenure[:, 2] == 2).all()
-    assert (st.seat[:, 4] == 1).all() and (st.vacancy_left[:, 4] >= 1).all()
+    # rep05's seat, vacant in May, waits out the rest of the path's hiring delay (at least a
+    # month) and keeps rep05's April book, which nobody visited in May: churned at the path's
+    # no-visit rate for that month
+    delay = np.rint(prior["hiring_delay_months"].to_numpy())
+    assert (st.seat[:, 4] == 1).all()
+    assert np.array_equal(st.vacancy_left[:, 4], np.maximum(delay - 1, 1))
+    april = df[(df["rep_id"] == "rep05") & (df["month"] == "2027-04")].iloc[0]
+    book = april.active_customers - april.churned_customers + april.new_customers
+    cb = post["churn_base"].to_numpy()
+    assert np.array_equal(st.active[:, 4], np.rint(book * (1 - cb)))
+    assert book >= 20 and (st.active[:, 4] >= 0.8 * book).all()
     rv = review(case, act, n_paths=500, seed=1, recommend=False)
+    assert 0 <= rv.all_met().probability <= 1
+
+
+def test_a_vacant_seat_of_the_roster_keeps_its_book_and_its_wait(case, tmp_path):
+    """A calibrated roster's vacant seat (35 customers, a new rep after vacant_months) that
+    nobody takes in the two observed months: still vacant, with the book churned at the
+    path's no-visit rate for those two months, waiting vacant_months - 2 more months (at least
+    one). A newcomer in February takes it instead, with the book in their rows."""
+    reps = tuple(Rep(id=f"rep{i:02d}") for i in range(1, 13))
+    df = pd.read_csv(ACTUALS)
+    df = df[df["month"] <= "2027-02"]
+    csv = tmp_path / "two.csv"
+    df.to_csv(csv, index=False)
+    prior = draw_parameters(case, 200, 1)
+    for wait, left in ((5, 3), (2, 1), (0, 1)):
+        seat = Rep(id="vacant:rep13", customers=35.0, vacant_months=wait)
+        plan = case.replace(team=dataclasses.replace(case.team, reps=reps + (seat,)))
+        act = load_actuals(csv, plan)
+        assert act.n_seats >= 13 and not act.worked[12].any()
+        st, post, _, _ = observed_state(plan, act, prior, seed=1)
+        assert (st.seat[:, 12] == 1).all() and (st.vacancy_left[:, 12] == left).all(), wait
+        cb = post["churn_base"].to_numpy()
+        assert np.array_equal(st.active[:, 12], np.rint(35.0 * (1 - cb) ** 2))
+        assert (st.active[:, 12] >= 25).all()  # the book is not dropped
+        # the filled seats are the named reps, at the case study's tenure
+        assert (st.seat[:, :12] == 2).all() and (st.tenure[:, :12] == 26).all()
+    new = df[(df["rep_id"] == "rep01") & (df["month"] == "2027-02")].assign(
+        rep_id="newbie", active_customers=35)
+    pd.concat([df, new]).sort_values(["month", "rep_id"], kind="stable").to_csv(csv,
+                                                                            index=False)
+    act = load_actuals(csv, plan)
+    assert act.seat_of["newbie"] == 12 and act.tenure_start[12, 1] == 0
+    st, _, _, _ = observed_state(plan, act, prior, seed=1)
+    assert (st.seat[:, 12] == 2).all() and (st.tenure[:, 12] == 1).all()
+    assert (st.active[:, 12] == 35 - new["churned_customers"].iloc[0]
+            + new["new_customers"].iloc[0]).all()
+    rv = review(plan, act, n_paths=300, seed=2, recommend=False)
     assert 0 <= rv.all_met().probability <= 1
 
 
