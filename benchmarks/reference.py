@@ -332,7 +332,8 @@ def _effort(team, acts: dict[str, float], seats: list[_Seat], par, diag
         th = acts["training_hours_per_month"] + (s.train_extra if _running(s, "train")
                                                  else 0.0)
         ramp = min(1.0, (s.tenure + 1.0) / max(par["ramp_months"], 1e-9))
-        # covering visits a book needs: a vacant seat's, a ramping rep's shortfall
+        # covering visits a book with customers needs: a vacant seat's, a ramping rep's
+        # shortfall (docs/model.md 5.1 names the customers for the vacant seat only)
         need = 0.0
         if shared and s.active > 0:
             need = cv0 * (1.0 - ramp) if filled else (cv0 if s.state == 1 else 0.0)
