@@ -3,10 +3,13 @@ month at a time, in pure Python with the ``random`` module.
 
 It is written from docs/model.md (sections 1-8) and imports nothing from okma_sim but the plan
 loader, so it shares no code with the engine or the model: its priors, lever defaults, response
-defaults, samplers and the monthly step are all its own. It serves twice:
+defaults, samplers and the monthly step are all its own. That includes capacity executed by
+priority with the hours diagnostics, covering visits under ``team.vacancy = "shared"``, the
+ramp's share of a book's visits, roster seats with ``vacant_months``, and the ``new_reps``
+lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``. It serves twice:
 
-- as a **correctness oracle** (tests/test_reference_oracle.py): on small runs its metric
-  distributions must agree with the engine's;
+- as a **correctness oracle** (tests/models/test_reference_oracle.py): on small runs its metric
+  distributions and diagnostics must agree with the engine's;
 - as the **speed reference** of benchmarks/run.py (the engine should be at least 30x faster per
   path).
 
@@ -32,7 +35,8 @@ from typing import Any
 
 from okma_sim.plan import load_plan
 
-__all__ = ["simulate_reference", "PRIORS", "LEVER_DEFAULTS", "RESPONSE_DEFAULTS", "METRICS"]
+__all__ = ["simulate_reference", "PRIORS", "LEVER_DEFAULTS", "RESPONSE_DEFAULTS", "METRICS",
+           "DIAGNOSTICS"]
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 REF_PROSPECT_VISITS = 6.0 * WEEKS_PER_MONTH
@@ -68,7 +72,7 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
 #: lever defaults (docs/model.md section 4)
 LEVER_DEFAULTS = {"prospect_visits_per_week": 6.0, "customer_visits_per_week": 8.0,
                   "training_hours_per_month": 4.0, "marketing_events_per_quarter": 1.0,
-                  "csat_surveys_per_year": 4.0}
+                  "csat_surveys_per_year": 4.0, "new_reps": 0.0}
 
 #: management responses and their defaults (docs/model.md section 6)
 RESPONSE_DEFAULTS = {
@@ -85,6 +89,15 @@ METRICS = ("revenue", "cumulative_revenue", "revenue_growth", "new_customers",
            "csat", "csat_responses", "csat_satisfied", "surveys_done", "quarters_surveyed",
            "headcount", "prospect_visits", "customer_visits", "training_hours",
            "coaching_hours", "cost")
+
+#: per-path diagnostics, as the engine names them: departures, fills of vacant seats, filled
+#: rep-months, those whose planned hours exceed the selling hours by more than 0.01 h, hours
+#: and visits planned and executed over filled rep-months (5.1), filled new_reps seat-months
+DIAGNOSTICS = ("departures", "hires", "rep_months", "capacity_capped_rep_months",
+               "hours_available", "hours_planned", "hours_executed", "new_rep_months",
+               "prospect_visits_planned", "prospect_visits_executed",
+               "customer_visits_planned", "customer_visits_executed",
+               "training_hours_planned", "training_hours_executed")
 
 # per-seat accumulators since the last review, and the per-rep metric each one serves
 _ACC = ("revisited", "active", "new", "revenue", "churned", "filled", "prospect_visits",
@@ -185,18 +198,19 @@ def _survey_month(cm: int, per_year: float) -> bool:
 
 # -- one path ----------------------------------------------------------------------------------
 class _Seat:
-    __slots__ = ("state", "vacancy", "tenure", "skill", "active", "stock",
+    __slots__ = ("state", "vacancy", "tenure", "skill", "active", "stock", "new", "fresh",
                  "coach_wait", "coach_left", "coach_hours", "coach_effect",
                  "train_wait", "train_left", "train_extra",
                  "shift_wait", "shift_left", "shift_amount", "acc")
 
     def __init__(self) -> None:
-        self.state = 0  # 0 closed, 1 vacant, 2 filled
+        self.state = 0  # 0 closed, 1 vacant, 2 filled, 3 planned (new_reps, not open yet)
         self.vacancy = 0.0
         self.tenure = 0.0
         self.skill = 1.0
         self.active = 0.0
         self.stock = 0.0
+        self.new = self.fresh = False  # a new_reps seat; one not filled yet
         self.coach_wait = self.coach_left = self.coach_hours = self.coach_effect = 0.0
         self.train_wait = self.train_left = self.train_extra = 0.0
         self.shift_wait = self.shift_left = self.shift_amount = 0.0
@@ -206,6 +220,11 @@ class _Seat:
 def _skill(cv: float, rng: random.Random) -> float:
     s2 = math.log1p(cv * cv)
     return math.exp(-s2 / 2.0 + math.sqrt(s2) * rng.gauss(0.0, 1.0))
+
+
+def _month_no(month: str) -> int:
+    y, m = month.split("-")
+    return 12 * int(y) + int(m) - 1
 
 
 def _baseline(plan) -> list[float]:
@@ -227,20 +246,16 @@ def _rule_get(rule, key: str) -> float:
     return RESPONSE_DEFAULTS[rule.response][key] if v is None else v
 
 
-def _simulate_path(plan, par: dict[str, float], rng: random.Random, revisits: str,
-                   diag: dict[str, float]) -> dict[str, list[float]]:
+def _seats(plan, acts: dict[str, float], par: dict[str, float], rng: random.Random
+           ) -> list[_Seat]:
+    """The roster (vacant seats included), one closed seat per rep each hiring rule may open,
+    then the planned seats of the new_reps lever (section 1, 5.12)."""
     team = plan.team
-    acts = {**LEVER_DEFAULTS, **{k: float(v) for k, v in plan.actions.items()}}
-    rules = list(plan.management.rules)
-    every = plan.management.review_every_months
-    H = plan.horizon_months
-    m0 = int(plan.start_month.split("-")[1]) - 1
-    base = _baseline(plan)
-
-    # seats: the roster, then one closed seat per rep each hiring rule may open
     roster = list(team.reps) if not isinstance(team.reps, int) else [None] * team.reps
-    n_extra = sum(int(r.reps or 1) for r in rules if r.response == "hiring")
-    seats = [_Seat() for _ in range(len(roster) + n_extra)]
+    n_extra = sum(int(_rule_get(r, "reps")) for r in plan.management.rules
+                  if r.response == "hiring")
+    n_new = int(round(acts["new_reps"]))
+    seats = [_Seat() for _ in range(len(roster) + n_extra + n_new)]
     for s, rep in zip(seats, roster):
         s.state = 2
         s.tenure = float(team.tenure_months if rep is None or rep.tenure_months is None
@@ -248,157 +263,245 @@ def _simulate_path(plan, par: dict[str, float], rng: random.Random, revisits: st
         s.active = float(round(team.customers_per_rep if rep is None or rep.customers is None
                                else rep.customers))
         s.skill = _skill(par["skill_cv"], rng)
-        if rep is not None and rep.skill is not None:
+        if rep is not None and rep.vacant_months is not None:
+            # a vacant seat: its book waits vacant_months for a new rep (tenure 0, drawn skill)
+            s.tenure = 0.0
+            if rep.vacant_months > 0:
+                s.state, s.vacancy = 1, float(rep.vacant_months)
+        elif rep is not None and rep.skill is not None:
             s.skill = float(rep.skill)
+    for s in seats[len(seats) - n_new:]:
+        s.state, s.new, s.fresh = 3, True, True
+    return seats
+
+
+def _fill_ready(seats: list[_Seat], par, rng: random.Random, share: bool, diag) -> None:
+    """Vacant seats whose delay is over get a new rep (tenure 0, no stock, a fresh skill); a
+    new_reps seat filled for the first time then takes its share of the books (5.12)."""
+    ready = [s for s in seats if s.state == 1 and s.vacancy <= 0]
+    for s in ready:
+        s.state, s.tenure, s.stock = 2, 0.0, 0.0
+        s.skill = _skill(par["skill_cv"], rng)
+        diag["hires"] += 1
+    for s in ready:
+        if s.fresh:
+            s.fresh = False
+            if share:
+                # floor(A / k) from every other staffed seat, k counting the new one
+                staffed = [t for t in seats if t.state in (1, 2)]
+                for t in staffed:
+                    if t is not s and t.active > 0:
+                        give = math.floor(t.active / len(staffed))
+                        t.active -= give
+                        s.active += give
+
+
+def _staffing(seats: list[_Seat], par, rng: random.Random, h_att: float, delay: float,
+              share: bool, diag) -> None:
+    """Attrition at the end of the month, then refills of seats whose delay is over (5.12)."""
+    for s in seats:
+        leave = s.state == 2 and rng.random() < h_att
+        if s.state == 1:
+            s.vacancy -= 1
+        if leave:
+            s.state, s.vacancy = 1, delay
+            s.coach_left = s.train_left = s.shift_left = 0.0
+            diag["departures"] += 1
+    _fill_ready(seats, par, rng, share, diag)
+
+
+def _running(s: _Seat, kind: str) -> bool:
+    return getattr(s, kind + "_wait") <= 0 and getattr(s, kind + "_left") > 0
+
+
+def _effort(team, acts: dict[str, float], seats: list[_Seat], par, diag
+            ) -> list[tuple[float, ...]]:
+    """Section 5.1. Per seat: coaching hours, training hours, own customer visits, covering
+    visits and prospect visits executed, the visits its book receives, and whether coached."""
+    H, hc, hp = (team.selling_hours_per_month, team.hours_per_customer_visit,
+                 team.hours_per_prospect_visit)
+    shared = team.vacancy == "shared"
+    plans = []
+    for s in seats:
+        filled = s.state == 2
+        shift = s.shift_amount * WEEKS_PER_MONTH if _running(s, "shift") else 0.0
+        pv0 = max(acts["prospect_visits_per_week"] * WEEKS_PER_MONTH - shift, 0.0)
+        cv0 = max(acts["customer_visits_per_week"] * WEEKS_PER_MONTH + shift, 0.0)
+        coached = filled and _running(s, "coach")
+        ch = s.coach_hours if coached else 0.0
+        th = acts["training_hours_per_month"] + (s.train_extra if _running(s, "train")
+                                                 else 0.0)
+        ramp = min(1.0, (s.tenure + 1.0) / max(par["ramp_months"], 1e-9))
+        # covering visits a book with customers needs: a vacant seat's, a ramping rep's
+        # shortfall (docs/model.md 5.1 names the customers for the vacant seat only)
+        need = 0.0
+        if shared and s.active > 0:
+            need = cv0 * (1.0 - ramp) if filled else (cv0 if s.state == 1 else 0.0)
+        plans.append((filled, coached, ch, th if filled else 0.0, cv0, pv0, ramp, need))
+    n_filled = sum(p[0] for p in plans)
+    total_need = sum(p[7] for p in plans)
+    cover = total_need / n_filled if n_filled else 0.0
+    done_all, made = [], 0.0
+    for filled, coached, ch, th, cv0, pv0, ramp, need in plans:
+        if not filled:
+            done_all.append([0.0] * 5)
+            continue
+        done = [ch, th, cv0, cover, pv0]
+        planned = ch + th + (cv0 + cover) * hc + pv0 * hp
+        if planned > H:  # by priority: coaching, training, own, covering, prospect visits
+            left = H
+            for i, per in enumerate((1.0, 1.0, hc, hc, hp)):
+                if per > 0:
+                    done[i] = min(done[i], left / per)
+                    left = max(left - done[i] * per, 0.0)
+        made += done[3]
+        for key, v in (("rep_months", 1.0), ("hours_available", H),
+                       ("capacity_capped_rep_months", float(planned > H + 0.01)),
+                       ("hours_planned", planned),
+                       ("hours_executed", done[0] + done[1] + (done[2] + done[3]) * hc
+                        + done[4] * hp),
+                       ("prospect_visits_planned", pv0), ("prospect_visits_executed", done[4]),
+                       ("customer_visits_planned", cv0 + cover),
+                       ("customer_visits_executed", done[2] + done[3]),
+                       ("training_hours_planned", th), ("training_hours_executed", done[1])):
+            diag[key] += v
+        done_all.append(done)
+    out = []
+    for (filled, coached, *_, ramp, need), done in zip(plans, done_all):
+        # own visits times the ramp, plus the covering visits made, in proportion to need
+        v = done[2] * ramp + (made * need / total_need if total_need > 0 else 0.0)
+        out.append((*done, v, coached))
+    return out
+
+
+def _seat_month(s: _Seat, work, par, pc: dict[str, float], season: float, marketing: float,
+                completed: bool, revisits: str, rng: random.Random) -> dict[str, float]:
+    """One seat's month (5.2, 5.6-5.8, 5.11) given its effort; updates its book and stock."""
+    ch, th, cv, cover, pv, v, coached = work
+    coach = 1.0 + (s.coach_effect if coached else 0.0)
+    lam = 0.0
+    if s.state == 2:
+        ramp = min(1.0, (s.tenure + 1.0) / max(par["ramp_months"], 1e-9))
+        uplift = par["training_effect"] * (1.0 - math.exp(-s.stock)) / (1.0 - math.exp(-1.0))
+        lam = (par["base_win_rate"] * s.skill * ramp * (1.0 + uplift) * coach
+               * (pv / REF_PROSPECT_VISITS) ** par["visit_elasticity"] * season * marketing)
+    new = poisson(max(lam, 0.0), rng)
+    A = s.active
+    reach = 1.0 - math.exp(-par["followup_targeting"] * coach * v / max(A, 1.0))
+    n_a = int(A)
+    rev = binomial_normal(n_a, reach, rng) if revisits == "normal" else \
+        binomial(n_a, reach, rng)
+    rr = rev / A if A > 0 else 0.0
+    hazard = par["churn_base"] * (1.0 - par["churn_revisit_effect"] * rr)
+    churned = min(n_a, poisson(A * min(max(hazard, 0.0), 1.0), rng))
+    orders = new + poisson(max((A - churned) * par["repeat_order_rate"] * season, 0.0), rng)
+    revenue = rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"]) \
+        if orders else 0.0
+    resp = sat = 0.0
+    if completed:
+        sp = _expit(pc["logit_base"] + par["csat_coverage_effect"] * (rr - REF_REVISIT)
+                    + par["csat_training_effect"] * min(s.stock, 3.0))
+        resp = binomial(n_a, par["survey_response_rate"], rng)
+        sat = binomial(resp, sp, rng)
+    got = {"revenue": revenue, "new": new, "active": A, "revisited": rev, "churned": churned,
+           "resp": resp, "sat": sat, "filled": float(s.state == 2), "pv": pv, "cv": cv + cover,
+           "hours": th + ch, "coach": ch}
+    # state update (step 7)
+    s.active = A - churned + new
+    s.stock = pc["ret"] * s.stock + (1.0 - pc["ret"]) * (th + ch) / REF_TRAINING_HOURS
+    if s.state == 2:
+        for k, key in (("revisited", "revisited"), ("active", "active"), ("new", "new"),
+                       ("revenue", "revenue"), ("churned", "churned"), ("filled", "filled"),
+                       ("prospect_visits", "pv"), ("customer_visits", "cv"),
+                       ("training_hours", "hours")):
+            s.acc[k] += got[key]
+        s.tenure += 1.0
+    for kind in ("coach", "train", "shift"):
+        if _running(s, kind):
+            setattr(s, kind + "_left", getattr(s, kind + "_left") - 1)
+        setattr(s, kind + "_wait", max(getattr(s, kind + "_wait") - 1, 0))
+    return got
+
+
+def _record(out: dict[str, list[float]], tot: dict[str, float], completed: bool,
+            cum: list[float], last_csat: float, n_quarters: int) -> None:
+    """The month's team metrics (section 8), all but cost."""
+    for k, v in (("revenue", tot["revenue"]), ("cumulative_revenue", cum[0]),
+                 ("revenue_growth", cum[0] / cum[1] - 1.0), ("new_customers", tot["new"]),
+                 ("active_customers", tot["active"]),
+                 ("revisited_customers", tot["revisited"]),
+                 ("revisit_rate", tot["revisited"] / tot["active"] if tot["active"] > 0
+                  else math.nan),
+                 ("churned_customers", tot["churned"]), ("csat", last_csat),
+                 ("csat_responses", tot["resp"] if completed else 0.0),
+                 ("csat_satisfied", tot["sat"] if completed else 0.0),
+                 ("surveys_done", 1.0 if completed and tot["resp"] > 0 else 0.0),
+                 ("quarters_surveyed", float(n_quarters)), ("headcount", tot["filled"]),
+                 ("prospect_visits", tot["pv"]), ("customer_visits", tot["cv"]),
+                 ("training_hours", tot["hours"]), ("coaching_hours", tot["coach"])):
+        out[k].append(v)
+
+
+def _simulate_path(plan, par: dict[str, float], rng: random.Random, revisits: str,
+                   diag: dict[str, float], books: list[list[float]]) -> dict[str, list[float]]:
+    """One path's metrics by month; adds to ``diag`` and appends each month's books (the
+    customers each seat holds at the start of the month) to ``books``."""
+    team = plan.team
+    acts = {**LEVER_DEFAULTS, **{k: float(v) for k, v in plan.actions.items()}}
+    rules = list(plan.management.rules)
+    every = plan.management.review_every_months
+    m0 = int(plan.start_month.split("-")[1]) - 1
+    base = _baseline(plan)
+    seats = _seats(plan, acts, par, rng)
+    open_g = _month_no(team.new_reps_month or plan.start_month) - _month_no(plan.start_month)
+    share = team.new_rep_book == "share"
     hires_done = [False] * len(rules)
     mkt_wait = mkt_left = mkt_events = 0.0
-    cum_rev, last_csat = 0.0, math.nan
+    last_csat = math.nan
     quarters: set[int] = set()
     months_since_review = 0
-
     h_att = 1.0 - (1.0 - min(max(par["rep_attrition_annual"], 0.0), 1.0)) ** (1.0 / 12.0)
-    hire_delay = max(0.0, float(round(par["hiring_delay_months"])))
+    delay = max(0.0, float(round(par["hiring_delay_months"])))
     cb = min(max(par["csat_base"], 1e-9), 1 - 1e-9)
-    logit_base = math.log(cb / (1.0 - cb))
-    ret = min(max(par["training_retention"], 0.0), 1.0)
-    c2 = par["order_value_cv"] ** 2
-    pv_plan = acts["prospect_visits_per_week"] * WEEKS_PER_MONTH
-    cv_plan = acts["customer_visits_per_week"] * WEEKS_PER_MONTH
-    mkt_plan = acts["marketing_events_per_quarter"]
-
-    out = {k: [] for k in METRICS}
-    cum_base = 0.0
-    for g in range(H):
+    pc = {"logit_base": math.log(cb / (1.0 - cb)), "c2": par["order_value_cv"] ** 2,
+          "ret": min(max(par["training_retention"], 0.0), 1.0)}
+    out: dict[str, list[float]] = {k: [] for k in METRICS}
+    cum = [0.0, 0.0]  # cumulative revenue and baseline
+    for g in range(plan.horizon_months):
+        if g == open_g:  # the new_reps seats open, vacant for the hiring delay (5.12)
+            for s in seats:
+                if s.state == 3:
+                    s.state, s.vacancy = 1, delay
+            _fill_ready(seats, par, rng, share, diag)
         cm = (m0 + g) % 12 + 1
         season = _season(cm, par["quarter_end_uplift"])
         mkt_on = mkt_wait <= 0 and mkt_left > 0
         marketing = 1.0 + par["marketing_effect"] * math.log2(
-            1.0 + mkt_plan + (mkt_events if mkt_on else 0.0))
-        survey = _survey_month(cm, acts["csat_surveys_per_year"])
-        completed = survey and rng.random() < par["survey_completion"]
+            1.0 + acts["marketing_events_per_quarter"] + (mkt_events if mkt_on else 0.0))
+        completed = _survey_month(cm, acts["csat_surveys_per_year"]) and \
+            rng.random() < par["survey_completion"]
+        diag["new_rep_months"] += sum(s.new and s.state == 2 for s in seats)
+        books.append([s.active for s in seats])
+        work = _effort(team, acts, seats, par, diag)
         tot = dict.fromkeys(("revenue", "new", "active", "revisited", "churned", "resp", "sat",
                              "filled", "pv", "cv", "hours", "coach"), 0.0)
-        for s in seats:
-            filled = s.state == 2
-            # effort and capacity (5.1)
-            shift = s.shift_amount * WEEKS_PER_MONTH if (s.shift_wait <= 0 and
-                                                         s.shift_left > 0) else 0.0
-            pv, cv = max(pv_plan - shift, 0.0), max(cv_plan + shift, 0.0)
-            coached = filled and s.coach_wait <= 0 and s.coach_left > 0
-            trained = filled and s.train_wait <= 0 and s.train_left > 0
-            ch = s.coach_hours if coached else 0.0
-            th = (acts["training_hours_per_month"] + (s.train_extra if trained else 0.0)) \
-                if filled else 0.0
-            free = max(team.selling_hours_per_month - th - ch, 0.0)
-            need = pv * team.hours_per_prospect_visit + cv * team.hours_per_customer_visit
-            if not filled:
-                pv = cv = 0.0
-            elif need > free + 1e-9:
-                pv, cv = pv * free / need, cv * free / need
-            # acquisition (5.2)
-            coach = 1.0 + (s.coach_effect if coached else 0.0)
-            if filled:
-                ramp = min(1.0, (s.tenure + 1.0) / max(par["ramp_months"], 1e-9))
-                uplift = par["training_effect"] * (1.0 - math.exp(-s.stock)) / (
-                    1.0 - math.exp(-1.0))
-                lam = (par["base_win_rate"] * s.skill * ramp * (1.0 + uplift) * coach
-                       * (pv / REF_PROSPECT_VISITS) ** par["visit_elasticity"] * season
-                       * marketing)
-            else:
-                lam = 0.0
-            new = poisson(max(lam, 0.0), rng)
-            # follow-ups and churn (5.6, 5.7)
-            A = s.active
-            reach = 1.0 - math.exp(-par["followup_targeting"] * coach * cv / max(A, 1.0))
-            n_a = int(A)
-            rev = binomial_normal(n_a, reach, rng) if revisits == "normal" else \
-                binomial(n_a, reach, rng)
-            rr = rev / A if A > 0 else 0.0
-            hazard = par["churn_base"] * (1.0 - par["churn_revisit_effect"] * rr)
-            churned = min(n_a, poisson(A * min(max(hazard, 0.0), 1.0), rng))
-            # orders and revenue (5.8)
-            orders = new + poisson(max((A - churned) * par["repeat_order_rate"] * season, 0.0),
-                                   rng)
-            revenue = rng.gammavariate(orders / c2, par["order_value"] * c2) if orders else 0.0
-            # CSAT survey (5.11)
-            if completed:
-                sp = _expit(logit_base + par["csat_coverage_effect"] * (rr - REF_REVISIT)
-                            + par["csat_training_effect"] * min(s.stock, 3.0))
-                resp = binomial(n_a, par["survey_response_rate"], rng)
-                tot["resp"] += resp
-                tot["sat"] += binomial(resp, sp, rng)
-            tot["revenue"] += revenue
-            tot["new"] += new
-            tot["active"] += A
-            tot["revisited"] += rev
-            tot["churned"] += churned
-            tot["filled"] += filled
-            tot["pv"] += pv
-            tot["cv"] += cv
-            tot["hours"] += th + ch
-            tot["coach"] += ch
-            # state update (step 7)
-            s.active = A - churned + new
-            s.stock = ret * s.stock + (1.0 - ret) * (th + ch) / REF_TRAINING_HOURS
-            if filled:
-                for k, v in (("revisited", rev), ("active", A), ("new", new),
-                             ("revenue", revenue), ("churned", churned), ("filled", 1.0),
-                             ("prospect_visits", pv), ("customer_visits", cv),
-                             ("training_hours", th + ch)):
-                    s.acc[k] += v
-                s.tenure += 1.0
-            for w, left in (("coach_wait", "coach_left"), ("train_wait", "train_left"),
-                            ("shift_wait", "shift_left")):
-                if getattr(s, w) <= 0 and getattr(s, left) > 0:
-                    setattr(s, left, getattr(s, left) - 1)
-                setattr(s, w, max(getattr(s, w) - 1, 0))
+        for s, w in zip(seats, work):
+            for k, v in _seat_month(s, w, par, pc, season, marketing, completed, revisits,
+                                    rng).items():
+                tot[k] += v
         if mkt_wait <= 0 and mkt_left > 0:
             mkt_left -= 1
         mkt_wait = max(mkt_wait - 1, 0)
         if mkt_left <= 0:
             mkt_events = 0.0
-
-        # team metrics (section 8)
         if tot["resp"] > 0 and completed:
             last_csat = tot["sat"] / tot["resp"]
             quarters.add((m0 + g) // 3)
-        cum_rev += tot["revenue"]
-        cum_base += base[g]
-        out["revenue"].append(tot["revenue"])
-        out["cumulative_revenue"].append(cum_rev)
-        out["revenue_growth"].append(cum_rev / cum_base - 1.0)
-        out["new_customers"].append(tot["new"])
-        out["active_customers"].append(tot["active"])
-        out["revisited_customers"].append(tot["revisited"])
-        out["revisit_rate"].append(tot["revisited"] / tot["active"] if tot["active"] > 0
-                                   else math.nan)
-        out["churned_customers"].append(tot["churned"])
-        out["csat"].append(last_csat)
-        out["csat_responses"].append(tot["resp"] if completed else 0.0)
-        out["csat_satisfied"].append(tot["sat"] if completed else 0.0)
-        out["surveys_done"].append(1.0 if completed and tot["resp"] > 0 else 0.0)
-        out["quarters_surveyed"].append(float(len(quarters)))
-        out["headcount"].append(tot["filled"])
-        out["prospect_visits"].append(tot["pv"])
-        out["customer_visits"].append(tot["cv"])
-        out["training_hours"].append(tot["hours"])
-        out["coaching_hours"].append(tot["coach"])
+        cum[0] += tot["revenue"]
+        cum[1] += base[g]
+        _record(out, tot, completed, cum, last_csat, len(quarters))
         cost = team.hourly_cost * tot["hours"]
-
-        # attrition and refill at the end of the month (5.12)
-        for s in seats:
-            leave = s.state == 2 and rng.random() < h_att
-            if s.state == 1:
-                s.vacancy -= 1
-            if leave:
-                s.state, s.vacancy = 1, hire_delay
-                s.coach_left = s.train_left = s.shift_left = 0.0
-                diag["departures"] += 1
-            if s.state == 1 and s.vacancy <= 0:
-                s.state, s.tenure, s.stock = 2, 0.0, 0.0
-                s.skill = _skill(par["skill_cv"], rng)
-                diag["hires"] += 1
-
+        _staffing(seats, par, rng, h_att, delay, share, diag)
         # management review (section 6)
         months_since_review += 1
         if every > 0 and rules and (g + 1) % every == 0:
@@ -531,16 +634,18 @@ def simulate_reference(plan, n_paths: int, seed: int, *, revisits: str = "normal
     """Simulate ``n_paths`` paths of ``plan``, one at a time.
 
     Returns ``{"metrics": {metric: [[month values] per path]}, "params": [{name: value} per
-    path], "diagnostics": [{departures, hires, rule:<id>:fired} per path]}``. Path i uses
-    ``random.Random(f"{seed}:{i}")``.
+    path], "diagnostics": [{each of DIAGNOSTICS, rule:<id>:fired} per path], "books":
+    [[[customers per seat at the start of the month] per month] per path]}``, the diagnostics
+    named as the engine's (its are sums over paths), the seats in the engine's order (roster,
+    hiring rules' seats, new_reps seats). Path i uses ``random.Random(f"{seed}:{i}")``.
     """
     if revisits not in ("normal", "binomial"):
         raise ValueError(f"revisits must be 'normal' or 'binomial', got {revisits!r}")
     priors = _priors(plan)
     metrics: dict[str, list[list[float]]] = {k: [] for k in METRICS}
-    params, diags = [], []
-    keys = ["departures", "hires"] + [f"rule:{_rid(r, i)}:fired"
-                                      for i, r in enumerate(plan.management.rules)]
+    params, diags, books = [], [], []
+    keys = list(DIAGNOSTICS) + [f"rule:{_rid(r, i)}:fired"
+                                for i, r in enumerate(plan.management.rules)]
     for i in range(n_paths):
         rng = random.Random(f"{seed}:{i}")
         par = {k: (draw_prior(*spec, rng) if isinstance(spec, tuple)
@@ -548,10 +653,11 @@ def simulate_reference(plan, n_paths: int, seed: int, *, revisits: str = "normal
                for k, spec in priors.items()}
         params.append(par)
         diag = dict.fromkeys(keys, 0.0)
-        for k, v in _simulate_path(plan, par, rng, revisits, diag).items():
+        books.append([])
+        for k, v in _simulate_path(plan, par, rng, revisits, diag, books[-1]).items():
             metrics[k].append(v)
         diags.append(diag)
-    return {"metrics": metrics, "params": params, "diagnostics": diags}
+    return {"metrics": metrics, "params": params, "diagnostics": diags, "books": books}
 
 
 def main(argv: list[str] | None = None) -> int:

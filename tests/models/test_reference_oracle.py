@@ -2,18 +2,34 @@
 (benchmarks/reference.py, pure Python, written from docs/model.md; it imports nothing from
 okma_sim but the plan loader).
 
-The run is small but busy: 3 new reps (so that ramp-up matters) over 12 months, the case
-study's coaching rule plus a rule of every other response type (training, shift_visits,
-marketing_push, hiring), and attrition with refills. The per-path aggregates of several
-metrics must agree in distribution:
+Three small runs, each built so that the components it covers fire (asserted in both
+implementations before anything is compared):
 
-- a two-sample Kolmogorov-Smirnov test at alpha = 0.001 for each of the eight metrics (a false
-  alarm about 0.8% of the time; the seeds are fixed, so the outcome is deterministic);
+- **busy**: 3 ramping reps over 12 months, the case study's coaching rule plus a rule of every
+  other response type (training, shift_visits, marketing_push, hiring), and attrition with
+  refills; the reps' books receive their visits times the ramp.
+- **staffing**: a roster with a seat vacant for its first 2 months and one for 8 (still vacant
+  when the new reps take their share), 2 ``new_reps`` opening in the 4th month with
+  ``new_rep_book = "share"``, ``vacancy = "shared"`` (covering visits for the vacant books and
+  the ramping reps' shortfall), and more planned hours than selling hours in some rep-months:
+  prospect visits are dropped, and for reps a training rule loads, covering visits too (their
+  own customer visits always fit).
+- **capacity**: ``vacancy = "unserved"``, with coaching and training rules that load some reps
+  so far that their own customer visits are cut and their prospect visits dropped.
+
+For each run, the per-path aggregates of several metrics must agree in distribution:
+
+- a two-sample Kolmogorov-Smirnov test at alpha = 0.001 for each metric (a false alarm about
+  0.1% of the time per test; the seeds are fixed, so the outcome is deterministic);
 - the means within 4 standard errors of their difference.
 
+The diagnostics (departures, fills, rule firings, filled rep-months, capped rep-months, hours
+and visits planned and executed, new reps' months) must agree per path within 4 standard
+errors, and in the staffing run the books the new reps and the vacant seats hold at the end.
+
 The engine draws revisits by a continuity-corrected normal approximation (docs/model.md section
-2). The main comparison has the reference mirror that approximation, so both sample one law.
-A second comparison lets the reference draw the exact binomial instead and checks the metrics
+2). The main comparisons have the reference mirror that approximation, so both sample one law.
+A further comparison lets the reference draw the exact binomial instead and checks the metrics
 that revisits drive: the approximation keeps the mean almost exactly, so the means must still
 agree within 4 standard errors.
 """
@@ -29,18 +45,21 @@ import pytest
 from scipy import stats
 
 import okma_sim
+from okma_sim.plan import Rep, Rule
 from okma_sim.results import aggregate
-from okma_sim.plan import Rule
 
 ALPHA = 0.001
 Z = 4.0
 N_REF = 500
 N_ENGINE = 4000
+CASES = ("busy", "staffing", "capacity")
+WEEKS_PER_MONTH = 52 / 12
 
 #: metric -> aggregation over the months (one number per path)
 METRICS = {"new_customers": "mean", "churned_customers": "sum", "revenue": "sum",
            "revisit_rate": "mean", "csat": "final", "headcount": "mean",
-           "active_customers": "final", "cost": "sum"}
+           "active_customers": "final", "cost": "sum", "customer_visits": "sum",
+           "prospect_visits": "sum"}
 
 
 def _load_reference():
@@ -51,14 +70,7 @@ def _load_reference():
     return mod
 
 
-@pytest.fixture(scope="module")
-def reference():
-    return _load_reference()
-
-
-@pytest.fixture(scope="module")
-def plan():
-    base = okma_sim.load_plan(okma_sim.case_study_path())
+def _busy(base):
     rules = tuple(base.management.rules) + (
         Rule(id="train", metric="new_customers", per_rep=True, below=0.9,
              response="training"),
@@ -75,10 +87,57 @@ def plan():
         management=dataclasses.replace(base.management, rules=rules))
 
 
+def _staffing(base):
+    # 6 + 8 visits a week and 6 training hours plan 93 of the 120 hours: covering visits
+    # for the vacant books and the ramping reps tip reps over; the training rule's 75 hours
+    # leave a rep's own visits room (4 + 6 + 75 + 34.7 < 120) but hardly any covering
+    roster = (Rep(id="a", tenure_months=24), Rep(id="b", tenure_months=2),
+              Rep(id="c", tenure_months=24), Rep(id="v", customers=30, vacant_months=2),
+              Rep(id="w", customers=30, vacant_months=8))
+    rules = tuple(base.management.rules) + (
+        Rule(id="train", metric="active_customers", per_rep=True, below=15,
+             response="training", hours_per_month=75),)
+    team = dataclasses.replace(base.team, reps=roster, new_reps_month="2027-04",
+                               new_rep_book="share", vacancy="shared")
+    actions = {**base.actions, "prospect_visits_per_week": 6, "customer_visits_per_week": 8,
+               "new_reps": 2}
+    return dataclasses.replace(base, team=team, actions=actions,
+                               management=dataclasses.replace(base.management, rules=rules))
+
+
+def _capacity(base):
+    # 7 + 10 visits a week and 10 training hours plan 114 of the 120 hours; coaching (30 h)
+    # or training (50 h) cut prospect visits, both together the rep's own customer visits
+    coach = dataclasses.replace(base.management.rules[0], hours_per_month=30)
+    rules = (coach, Rule(id="train", metric="new_customers", per_rep=True, below=0.9,
+                         response="training", hours_per_month=50))
+    team = dataclasses.replace(base.team, reps=4, tenure_months=2, customers_per_rep=40)
+    assert team.vacancy == "unserved"
+    actions = {**base.actions, "customer_visits_per_week": 10, "training_hours_per_month": 10}
+    return dataclasses.replace(base, team=team, actions=actions,
+                               management=dataclasses.replace(base.management, rules=rules))
+
+
 @pytest.fixture(scope="module")
-def engine_run(plan):
-    return okma_sim.simulate(plan, n_paths=N_ENGINE, seed=2, keep_monthly="all",
-                             progress=False)
+def reference():
+    return _load_reference()
+
+
+@pytest.fixture(scope="module")
+def cases(reference):
+    """name -> (plan, engine run, reference run), each made on first use."""
+    base = okma_sim.load_plan(okma_sim.case_study_path())
+    build = {"busy": _busy, "staffing": _staffing, "capacity": _capacity}
+    made = {}
+
+    def get(name):
+        if name not in made:
+            plan = build[name](base)
+            eng = okma_sim.simulate(plan, n_paths=N_ENGINE, seed=2, keep_monthly="all",
+                                    record_reps=name == "staffing", progress=False)
+            made[name] = (plan, eng, reference.simulate_reference(plan, N_REF, seed=1))
+        return made[name]
+    return get
 
 
 def _per_path(monthly, how: str) -> np.ndarray:
@@ -87,43 +146,119 @@ def _per_path(monthly, how: str) -> np.ndarray:
     return v[~np.isnan(v)]
 
 
-def _compare(name: str, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def _compare(name: str, a: np.ndarray, b: np.ndarray) -> None:
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
     z = (a.mean() - b.mean()) / se if se > 0 else 0.0
     assert abs(z) < Z, f"{name}: reference mean {a.mean():.6g}, engine {b.mean():.6g} " \
                        f"({z:+.2f} SE)"
-    return z, se
 
 
-def test_engine_agrees_with_the_reference(plan, engine_run, reference):
-    ref = reference.simulate_reference(plan, N_REF, seed=1, revisits="normal")
-    # the run is busy: every rule fires and reps leave and are replaced, in both
-    diag = ref["diagnostics"]
-    for key in diag[0]:
-        assert sum(d[key] for d in diag) > 0, key
-        assert engine_run.diagnostics[key] > 0, key
+def _same_law(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    _compare(name, a, b)
+    p = stats.ks_2samp(a, b).pvalue
+    assert p > ALPHA, f"{name}: KS p = {p:.2g}"
+
+
+def _totals(eng, ref) -> list[tuple[str, dict, np.ndarray, float]]:
+    """Per implementation: its diagnostics summed over paths, its monthly headcounts, and how
+    far a sum of hours or visits may be off: the engine sums them per path and month in whole
+    1/1024 units."""
+    ref_sums = {k: sum(d[k] for d in ref["diagnostics"]) for k in ref["diagnostics"][0]}
+    return [("engine", eng.diagnostics, np.asarray(eng.monthly["headcount"]),
+             eng.monthly["headcount"].size / 2048),
+            ("reference", ref_sums, np.asarray(ref["metrics"]["headcount"]), 1e-6)]
+
+
+def _fires_busy(plan, eng, ref) -> None:
+    # every rule fires, reps leave and are replaced (the reps ramp: their tenure of 1 month
+    # is below ramp_months - 1 >= 2 on every path)
+    for who, d, _, _ in _totals(eng, ref):
+        for key in ref["diagnostics"][0]:
+            if key.startswith("rule:") or key in ("departures", "hires"):
+                assert d[key] > 0, (who, key)
+
+
+def _fires_staffing(plan, eng, ref) -> None:
+    cv0 = plan.actions["customer_visits_per_week"] * WEEKS_PER_MONTH
+    for who, d, head, tol in _totals(eng, ref):
+        # a vacant seat is filled in month 2, the new seats not before month 4 (a delay >= 1)
+        assert (head[:, 0] == 3).all() and (head[:, 3] <= 4).all(), who
+        assert head[:, 2].mean() - head[:, 1].mean() > 0.5, who
+        assert d["new_rep_months"] > 0 and d["rule:train:fired"] > 0, who
+        assert 0 < d["capacity_capped_rep_months"] < 0.9 * d["rep_months"], who
+        assert d["hours_executed"] < d["hours_planned"], who
+        assert d["prospect_visits_executed"] < d["prospect_visits_planned"], who
+        # covering visits planned and made (own visits are at most cv0), some dropped
+        assert d["customer_visits_executed"] > 1.1 * cv0 * d["rep_months"], who
+        assert d["customer_visits_executed"] < d["customer_visits_planned"], who
+        assert d["training_hours_executed"] == pytest.approx(d["training_hours_planned"],
+                                                             abs=tol), who
+        assert d["hours_executed"] <= d["hours_available"], who
+    # the new reps (seats 6 and 7, filled in months 4 to 7) take a share of the books, the
+    # vacant 5th seat's too: 120 customers over 7 seats
+    for books in (np.asarray(ref["books"]), eng.per_rep["active_customers"].transpose(0, 2, 1)):
+        assert books[:, -1, 5:].mean() > 10
+        assert books[:, 7, 4].mean() < 0.8 * books[:, 3, 4].mean()
+
+
+def _fires_capacity(plan, eng, ref) -> None:
+    cv0 = plan.actions["customer_visits_per_week"] * WEEKS_PER_MONTH
+    for who, d, _, tol in _totals(eng, ref):
+        assert d["rule:coach_low_revisit:fired"] > 0 and d["rule:train:fired"] > 0, who
+        assert 0 < d["capacity_capped_rep_months"] < 0.9 * d["rep_months"], who
+        # no covering visits; own customer visits cut, prospect visits more, training kept
+        assert d["customer_visits_planned"] == pytest.approx(cv0 * d["rep_months"], abs=tol), who
+        assert d["customer_visits_executed"] < 0.95 * d["customer_visits_planned"], who
+        assert d["prospect_visits_executed"] < 0.5 * d["prospect_visits_planned"], who
+        assert d["training_hours_executed"] == pytest.approx(d["training_hours_planned"],
+                                                             abs=tol), who
+        assert d["hours_executed"] <= d["hours_available"], who
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_components_fire(cases, name):
+    {"busy": _fires_busy, "staffing": _fires_staffing,
+     "capacity": _fires_capacity}[name](*cases(name))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_engine_agrees_with_the_reference(cases, name):
+    plan, eng, ref = cases(name)
     for metric, how in METRICS.items():
         a = _per_path(ref["metrics"][metric], how)
-        b = _per_path(engine_run.monthly[metric], how)
+        b = _per_path(eng.monthly[metric], how)
         assert a.size > 0.9 * N_REF and b.size > 0.9 * N_ENGINE
-        _compare(metric, a, b)
-        p = stats.ks_2samp(a, b).pvalue
-        assert p > ALPHA, f"{metric}: KS p = {p:.2g}"
+        _same_law(f"{name}: {metric}", a, b)
 
 
-def test_rules_fire_as_often_as_in_the_reference(plan, engine_run, reference):
-    ref = reference.simulate_reference(plan, N_REF, seed=3, revisits="normal")
+@pytest.mark.parametrize("name", CASES)
+def test_diagnostics_agree_per_path(cases, name):
+    plan, eng, ref = cases(name)
     for key in ref["diagnostics"][0]:
         per_path = np.array([d[key] for d in ref["diagnostics"]])
-        eng = engine_run.diagnostics[key] / N_ENGINE
+        other = eng.diagnostics[key] / N_ENGINE
         # SE of the difference, with the reference's spread for both sides
         se = per_path.std(ddof=1) * np.sqrt(1 / N_REF + 1 / N_ENGINE)
-        assert abs(per_path.mean() - eng) < Z * se, (key, per_path.mean(), eng, se)
+        if se == 0:
+            assert other == pytest.approx(per_path.mean(), abs=1e-6), key
+        else:
+            assert abs(per_path.mean() - other) < Z * se, (name, key, per_path.mean(), other,
+                                                           se)
 
 
-def test_exact_binomial_revisits_keep_the_means(plan, engine_run, reference):
+def test_books_agree_after_the_share_and_the_vacancy(cases):
+    # the customers the vacant seats (4th, 5th) and the new reps (6th, 7th) hold at the end
+    plan, eng, ref = cases("staffing")
+    last = np.asarray(ref["books"])[:, -1, :]
+    for seat in (3, 4, 5, 6):
+        _same_law(f"book of seat {seat + 1}", last[:, seat],
+                  eng.per_rep["active_customers"][:, seat, -1])
+
+
+def test_exact_binomial_revisits_keep_the_means(cases, reference):
+    plan, eng, _ = cases("busy")
     ref = reference.simulate_reference(plan, N_REF, seed=4, revisits="binomial")
     for metric in ("revisit_rate", "churned_customers", "csat"):
         a = _per_path(ref["metrics"][metric], METRICS[metric])
-        b = _per_path(engine_run.monthly[metric], METRICS[metric])
+        b = _per_path(eng.monthly[metric], METRICS[metric])
         _compare(metric, a, b)
