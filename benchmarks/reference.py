@@ -283,17 +283,20 @@ def _fill_ready(seats: list[_Seat], par, rng: random.Random, share: bool, diag) 
         s.state, s.tenure, s.stock = 2, 0.0, 0.0
         s.skill = _skill(par["skill_cv"], rng)
         diag["hires"] += 1
-    for s in ready:
-        if s.fresh:
-            s.fresh = False
-            if share:
-                # floor(A / k) from every other staffed seat, k counting the new one
-                staffed = [t for t in seats if t.state in (1, 2)]
-                for t in staffed:
-                    if t is not s and t.active > 0:
-                        give = math.floor(t.active / len(staffed))
-                        t.active -= give
-                        s.active += give
+    fresh = [s for s in ready if s.fresh]
+    for s in fresh:
+        s.fresh = False
+    if share and fresh:
+        # every other staffed seat hands each new seat floor(A / k) of its book as it stood,
+        # k counting every staffed seat, the new ones included
+        staffed = [t for t in seats if t.state in (1, 2)]
+        for t in staffed:
+            if t in fresh or t.active <= 0:
+                continue
+            give = math.floor(t.active / len(staffed))
+            t.active -= give * len(fresh)
+            for s in fresh:
+                s.active += give
 
 
 def _staffing(seats: list[_Seat], par, rng: random.Random, h_att: float, delay: float,

@@ -249,7 +249,10 @@ def pace_actuals(plan, months: int, path: Path, *, new_scale=1.0, revisit=None,
     rows = []
     for t in range(months):
         new = spread(int(round(np.median(mon["new_customers"][:, t]) * new_scale)), t)
-        rr = np.nanmedian(mon["revisit_rate"][:, t]) if revisit is None else revisit
+        # the mean, not the median: in most months of most paths no seat is vacant, and a
+        # vacancy's months pull the revisit rate far down, so the monthly median is a better
+        # month than a typical one
+        rr = np.nanmean(mon["revisit_rate"][:, t]) if revisit is None else revisit
         rev = np.minimum(spread(int(round(rr * active.sum())), t + 7), active)
         ch = np.mean(mon["churned_customers"][:, t]) / np.mean(mon["active_customers"][:, t])
         churn = np.minimum(spread(int(round(ch * active.sum())), t + 3), active)
@@ -288,11 +291,18 @@ def test_actuals_on_pace_keep_the_plan_time_probabilities(median_plan, tmp_path)
     """Five months along the median trajectory. Conditioning narrows the uncertainty, so P
     need not stay exactly at its plan-time value; with targets at the medians it should stay
     within 0.1 (a wrong state, e.g. year-to-date revenue not carried, moves P by 0.3 or
-    more; see the far-behind test)."""
+    more; see the far-behind test).
+
+    One exception: the pace actuals keep all 12 reps in post, while at plan time a seat falls
+    vacant on most paths, and a vacant or newly filled seat's book is revisited far less (its
+    cover takes hours, its new rep ramps). Five months without a vacancy are good news for the
+    revisit rate: its P must rise, not stay."""
     csv = pace_actuals(median_plan, 5, tmp_path / "pace.csv")
     rv = review(median_plan, csv, n_paths=4096, seed=3, recommend=False)
     df = rv.probabilities().set_index("id")
-    assert (df["change"].abs() < 0.1).all(), df[["plan_probability", "probability"]]
+    rest = df.drop(index="revisit_rate")
+    assert (rest["change"].abs() < 0.1).all(), df[["plan_probability", "probability"]]
+    assert df.loc["revisit_rate", "change"] > 0.05
     assert abs(rv.all_met().probability - rv.plan_result.all_met().probability) < 0.1
     assert rv.ess > 0.1 * 4096 and not any("collapsed" in w for w in rv.warnings)
 
@@ -407,7 +417,10 @@ def test_recommendation_restores_a_reachable_goal(case):
     rec = rv.recommendation
     assert rec["goal"] == goal
     assert rec["reached"] and rec["probability"] >= goal
-    assert rec["actions"] and rec["cost"] > 0 and rec["stderr"] > 0
+    # the change's cost against the current actions: it can save as well as spend (under the
+    # case study's covered vacancies, fewer training hours and more visits can do both)
+    assert rec["actions"] and math.isfinite(rec["cost"]) and rec["cost"] != 0
+    assert rec["stderr"] > 0
     # the search ended by its own rules, not by the step budget (max_steps = 16)
     assert 1 < rec["steps"] < 16 and not rec["out_of_steps"]
     assert not any("stopped after" in w for w in rv.warnings)

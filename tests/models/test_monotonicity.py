@@ -7,6 +7,7 @@ effect is positive by more than 4 paired SE, so it can fail.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -22,7 +23,10 @@ Z = 4.0
 
 @pytest.fixture(scope="module")
 def plan():
-    return okma_sim.load_plan(okma_sim.case_study_path())
+    # vacant books unserved (no covering hours to cap the visits) and new reps with no books
+    case = okma_sim.load_plan(okma_sim.case_study_path())
+    return case.replace(team=dataclasses.replace(case.team, vacancy="unserved",
+                                                 new_rep_book="none"))
 
 
 def paired(plan, lever, low, high, kr):
@@ -69,13 +73,18 @@ def test_more_new_reps_never_fewer_new_customers_on_a_path(plan):
     # each new rep's seat has its own streams: one more new rep adds a seat and leaves every
     # other seat's draws alone, so each path's monthly count can only grow (new reps start
     # with no customers: new_rep_book = "none", the default; rules included)
-    assert plan.team.new_rep_book == "none"
-    runs = [okma_sim.simulate(plan.with_actions(new_reps=k), n_paths=1000, seed=SEED,
-                              keep_monthly=["new_customers"], progress=False)
-            for k in (0, 1, 2, 4)]
-    for lo, hi in zip(runs, runs[1:]):
-        assert np.all(hi.monthly["new_customers"] >= lo.monthly["new_customers"])
-        assert np.any(hi.monthly["new_customers"] > lo.monthly["new_customers"])
+    # with "share" the old books shrink, which moves the coaching rule: without rules the
+    # existing reps' acquisition does not depend on their books
+    shared = plan.replace(team=dataclasses.replace(plan.team, new_rep_book="share",
+                                                   vacancy="shared"),
+                          management=Management(rules=()))
+    for p in (plan, shared):
+        runs = [okma_sim.simulate(p.with_actions(new_reps=k), n_paths=1000, seed=SEED,
+                                  keep_monthly=["new_customers"], progress=False)
+                for k in (0, 1, 2, 4)]
+        for lo, hi in zip(runs, runs[1:]):
+            assert np.all(hi.monthly["new_customers"] >= lo.monthly["new_customers"])
+            assert np.any(hi.monthly["new_customers"] > lo.monthly["new_customers"])
 
 
 def test_more_customer_visits_never_fewer_revisits_on_a_path(plan):

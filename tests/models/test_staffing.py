@@ -142,6 +142,9 @@ def test_a_new_rep_takes_an_even_share_of_the_books():
     A0 = out.per_rep["active_customers"][:, :, 0]
     # 4 staffed seats: each of the 3 books hands over floor(30 / 4) = 7
     assert np.all(A0 == np.array([23, 23, 23, 21]))
+    # two new reps of one month get the same share: 5 staffed seats, floor(30 / 5) = 6 each
+    two = run(make_plan(team, new_reps=2), n=200, hiring_delay_months=0.0)
+    assert np.all(two.per_rep["active_customers"][:, :, 0] == np.array([18, 18, 18, 18, 18]))
 
 
 # -- capacity by priority ---------------------------------------------------------------------
@@ -192,9 +195,10 @@ def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
     out = run(make_plan(team))
     r = out.per_rep
     cv = ACTIONS["customer_visits_per_week"] * W
-    # each filled rep makes their own visits plus half the vacant seat's
-    # (the per-rep history records whole visits)
-    assert np.all(r["customer_visits"][:, :2, 0] == np.rint(1.5 * cv))
+    # each filled rep makes their own visits plus half the vacant seat's; the per-rep
+    # history records the visits to the rep's own book (whole visits), the team metric all
+    assert np.all(r["customer_visits"][:, :2, 0] == np.rint(cv))
+    np.testing.assert_allclose(out.metrics["customer_visits"][:, 0], 3 * cv)
     # over the 6 months: 2 reps' own visits (12 cv), the vacant book's (3 cv), then the new
     # rep's own (3 cv) and the cover of their ramp shortfall, 1 - t/4 for tenure t = 0, 1, 2
     assert out.diagnostics["customer_visits_executed"] == pytest.approx(
@@ -206,7 +210,8 @@ def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
     tight = run(make_plan(dataclass_replace(team, selling_hours_per_month=6 * W * 2 + cv)),
                 n=200)
     rt = tight.per_rep
-    assert np.all(rt["customer_visits"][:, :2, 0] == np.rint(1.5 * cv))
+    assert np.all(rt["customer_visits"][:, :2, 0] == np.rint(cv))
+    np.testing.assert_allclose(tight.metrics["customer_visits"][:, 0], 3 * cv)
     assert np.all(rt["prospect_visits"][:, :2, 0] == np.rint((6 * W * 2 - cv / 2) / 2))
 
 

@@ -118,6 +118,7 @@ def effort(run, st: SalesState, m, diag: dict[str, float]) -> None:
         m.coach_h, m.th, m.pv, own = coach, th, pv_x, cv_x
     else:  # everything fits: executed as planned (x * 1.0 == x: no capping work)
         m.pv, own, cover_x, executed = pv_f, cv_f, cover, planned * m.f_filled
+    m.cv_own = own
     m.cv = own if not run.shared else own + cover_x
     m.book_visits = own * m.ramp
     if run.shared:

@@ -99,8 +99,8 @@ class SalesTeamModel:
                     else rep.tenure_months
                 active[:, j] = round(team.customers_per_rep if rep.customers is None
                                      else rep.customers)
-                if rep.skill is not None:
-                    skill[:, j] = rep.skill
+                if rep.skill is not None and rep.vacant_months is None:
+                    skill[:, j] = rep.skill  # a vacant seat's new rep gets a drawn skill
         vacancy_left = np.zeros((n, S))
         if not isinstance(team.reps, int):
             # a roster's vacant seat keeps its book and waits vacant_months for a new rep

@@ -206,6 +206,7 @@ class Month:
     coach_mult: Any = 1.0  # uplift of conversion and follow-up reach while coached
     ramp: Any = None  # a rep's share of full productivity (tenure over the ramp)
     book_visits: Any = None  # customer visits each seat's book receives
+    cv_own: Any = None  # customer visits made to the seat's own book (cover excluded)
     # customers and revenue
     active: Any = None  # customers held at the start of the month
     new: Any = None
@@ -375,7 +376,7 @@ def record_month(run: Run, st: SalesState, m: Month, out: dict[str, np.ndarray],
     out["coaching_hours"][:, j] = 0.0 if run.fast.coach_idle else m.coach_h.sum(1)
     if reps is not None:
         for k, v in (("filled", m.f_filled), ("prospect_visits", np.rint(m.pv)),
-                     ("customer_visits", np.rint(m.cv)), ("new_customers", m.new),
+                     ("customer_visits", np.rint(m.cv_own)), ("new_customers", m.new),
                      ("active_customers", m.active), ("revisited_customers", m.revisited),
                      ("churned_customers", m.churned), ("revenue", m.revenue),
                      ("training_hours", m.trh), ("csat_responses", m.responses),

@@ -77,17 +77,16 @@ def _fill(run, st: SalesState, fill: np.ndarray, idx: np.ndarray) -> None:
 
 
 def _share_books(st: SalesState, first: np.ndarray) -> None:
-    """Each seat filled for the first time takes from every other staffed seat (vacant or
-    filled) holding customers ``floor(customers / staffed seats)``: an even share, rounded
-    down. Seats are served in order, so two new reps of one month split the books alike."""
-    A = st.active.copy()
-    for c in np.flatnonzero(first.any(axis=0)):
-        rows = first[:, c]
-        staffed = (st.seat[rows] == 1) | (st.seat[rows] == 2)  # including seat c, now filled
-        k = staffed.sum(axis=1, keepdims=True)
-        others = staffed.copy()
-        others[:, c] = False
-        give = np.floor(A[rows] / k) * others
-        A[rows] = A[rows] - give
-        A[rows, c] += give.sum(axis=1)
-    st.active = A
+    """The seats filled for the first time now share the books evenly: every other staffed
+    seat (vacant or filled) hands each of them ``floor(customers / k)``, ``k`` counting the
+    staffed seats including the new ones, from its book as it stood before (so two new reps
+    of one month get the same share)."""
+    rows = first.any(axis=1)
+    A = st.active[rows]
+    new = first[rows]
+    staffed = (st.seat[rows] == 1) | (st.seat[rows] == 2)  # the new seats are filled now
+    k = staffed.sum(axis=1, keepdims=True)
+    give = np.floor(A / k) * (staffed & ~new)
+    A = A - give * new.sum(axis=1, keepdims=True) + give.sum(axis=1, keepdims=True) * new
+    st.active = st.active.copy()
+    st.active[rows] = A
