@@ -4,8 +4,9 @@ Contents
 --------
 SalesTeamModel
     The model: metrics, levers, parameters, responses, and ``simulate`` (``_model.py``), which
-    runs the monthly step of ``_month.py`` (effort -> acquisition -> customers -> revenue ->
-    survey -> staffing) and the management reviews of ``_rules.py``.
+    runs the monthly step of ``_month.py`` (effort and capacity of ``_capacity.py`` ->
+    acquisition -> customers -> revenue -> survey -> staffing of ``_staffing.py``) and the
+    management reviews of ``_rules.py``.
 SalesState
     The state between months, from which a run resumes (``_state.py``).
 PARAMETERS, METRICS, LEVERS, RESPONSES

@@ -143,11 +143,13 @@ def _count(run, m, diag: dict[str, float], planned: np.ndarray, executed: np.nda
     capped = over & (planned > run.cap_hours + CAPPED_TOLERANCE_HOURS)
     diag["capacity_capped_rep_months"] += float(np.count_nonzero(capped))
     diag["hours_available"] += n_filled * float(run.cap_hours)
-    for key, a in (("hours_planned", planned * f), ("hours_executed", executed),
-                   ("prospect_visits_planned", wanted[0]), ("prospect_visits_executed", m.pv),
-                   ("customer_visits_planned", wanted[1]), ("customer_visits_executed", m.cv),
-                   ("training_hours_planned", wanted[2]), ("training_hours_executed", m.th)):
-        diag[key] += _exact_sum(a)
+    pairs = (("hours", planned * f, executed), ("prospect_visits", wanted[0], m.pv),
+             ("customer_visits", wanted[1], m.cv), ("training_hours", wanted[2], m.th))
+    for key, want, done in pairs:
+        w = _exact_sum(want)
+        diag[f"{key}_planned"] += w
+        # nothing capped: executed as planned (the same sum, not computed twice)
+        diag[f"{key}_executed"] += w if not over.any() else _exact_sum(done)
     if run.k_new:
         diag["new_rep_months"] += float(np.count_nonzero(m.filled[:, run.S - run.k_new:]))
 
