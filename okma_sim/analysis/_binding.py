@@ -43,7 +43,7 @@ def binding_constraints(ev: Evaluator, chosen: dict, verified: Any, hours: dict 
                 f"{k} at its upper bound {format_number(s.plan.levers[k].high)}"
                 for k in at_top)
             + ": raising levers." + at_top[0] + ".high (or adding reps) may reach "
-            f"{c:.0%}")})
+            f"{c:.0%}" + _beyond(ev, chosen, at_top[0]))})
     ve = verified.estimate
     if ve.probability + 2 * ve.stderr >= c:
         out.append({"constraint": "noise", "detail": (
@@ -52,9 +52,29 @@ def binding_constraints(ev: Evaluator, chosen: dict, verified: Any, hours: dict 
     if not out:
         out.append({"constraint": "bounds", "detail": (
             f"the best setting found reaches {ve.probability:.1%} ± {ve.stderr:.1%}, short of "
-            f"{c:.0%}, with no lever at its upper bound: the targets need more than these "
+            f"{c:.0%}, with no lever at its upper bound: a longer search (more "
+            "--max-evaluations) may find more; otherwise the targets need more than these "
             "levers can give (lower a target, or add a lever)")})
     return out
+
+
+def _beyond(ev: Evaluator, chosen: dict, lever: str) -> str:
+    """What the best setting would give with ``lever`` two steps beyond its upper bound (one
+    more simulation under the search's seed), in words; "" when the model's range ends there."""
+    from okma_sim.engine import simulate
+    s = ev.s
+    lv = s.plan.levers[lever]
+    step = lv.step or (1.0 if lever == "new_reps" else (lv.high - lv.low) / 10 or 1.0)
+    info = (getattr(s.model, "levers", None) or {}).get(lever)
+    level = lv.high + 2 * step
+    if info is not None and level > info.bounds[1]:
+        return ""
+    x = {**dict(zip(s.names, chosen["x"])), lever: level}
+    res = simulate(s.plan.with_actions(**x), n_paths=s.n_paths, seed=s.seed, model=s.model,
+                   sampler=s.sampler, executor=s.executor, progress=False)
+    e = res.all_met()
+    return (f"; at {lever} = {format_number(level)} the search's paths give "
+            f"{e.probability:.1%} ± {e.stderr:.1%}")
 
 
 def _levels(names, x) -> str:

@@ -288,3 +288,20 @@ def test_a_plan_over_its_hours_is_never_returned():
     assert ok.binding == ()
     for point in ok.to_json_dict()["frontier"]:
         assert point["share_rep_months_capped"] <= 0.05
+
+
+def test_a_bound_that_binds_is_named_with_what_lies_beyond():
+    plan = hours_bound_plan()
+    plan = plan.replace(levers={"prospect_visits_per_week": Lever(2.0, 8.0,
+                                                                  unit_cost=120_000.0)})
+    sol = solve_actions(plan, 0.55, n_paths=600, seed=3, design_points=8, max_evaluations=30,
+                        frontier_evaluations=0, correct=False)
+    assert not sol.feasible and sol.actions["prospect_visits_per_week"] == 8.0
+    bounds = next(b for b in sol.binding if b["constraint"] == "bounds")
+    assert "prospect_visits_per_week at its upper bound 8" in bounds["detail"]
+    # two steps (a tenth of the range each) beyond the bound, under the search's seed
+    beyond = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=9.2), n_paths=600,
+                               seed=3, progress=False).all_met()
+    assert f"at prospect_visits_per_week = 9.200 the search's paths give " \
+           f"{beyond.probability:.1%}" in bounds["detail"]
+    assert beyond.probability > sol.search_probability
