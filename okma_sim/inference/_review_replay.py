@@ -138,6 +138,7 @@ def _replay(plan: Plan, model: Any, act: Actuals, obs: Mapping[str, np.ndarray],
         if every > 0 and rules and (g + 1) % every == 0:
             rep.rule_money[:, g] = _review_rules(plan, model, rep.state, obs, g, p, diag)
     _next_month_seats(plan, act, rep.state, p["hiring_delay_months"])
+    _new_rep_seats(plan, model, act, rep.state, p["hiring_delay_months"])
     rep.fired = {k[5:-6]: v / n for k, v in diag.items() if k.endswith(":fired")}
     return rep
 
@@ -223,6 +224,33 @@ def _next_month_seats(plan: Plan, act: Actuals, st: SalesState,
                                                         st.vacancy_left))
     for name in _RUNNING:
         setattr(st, name, np.where(last, getattr(st, name), 0.0))
+
+
+def _new_rep_seats(plan: Plan, model: Any, act: Actuals, st: SalesState,
+                   hiring_delay: np.ndarray) -> None:
+    """The seats of the ``new_reps`` lever (the model's last seats) that nobody has worked
+    yet: still planned (code 3, opened by the model in their month) when that month is after
+    the actuals, else vacant for what is left of the path's hiring delay, at least one month.
+    They take their share of the books when first filled (``fresh``)."""
+    k = model.n_new_reps(plan) if hasattr(model, "n_new_reps") else 0
+    S, T = act.n_seats, act.T
+    if k <= 0 or S < k:
+        return
+    seats = np.arange(S - k, S)
+    idle = seats[~act.worked[seats].any(axis=1)]
+    if not idle.size:
+        return
+    opened = month_number(plan.team.new_reps_month or plan.start_month) \
+        - month_number(plan.start_month)
+    if st.fresh is None:
+        st.fresh = np.zeros(st.seat.shape, dtype=bool)
+    st.fresh[:, idle] = True
+    if opened > T - 1:
+        st.seat[:, idle] = 3
+        return
+    wait = np.maximum(np.maximum(0.0, np.rint(hiring_delay)) - (T - opened), 1.0)
+    st.seat[:, idle] = 1
+    st.vacancy_left[:, idle] = wait[:, None]
 
 
 # --------------------------------------------------------------------------------------------

@@ -558,3 +558,30 @@ target = 1.0
 """)
     with pytest.raises(okma_sim.OkmaError, match="sales-team model"):
         review(plan, ACTUALS, n_paths=10, seed=1)
+
+
+def test_planned_new_reps_join_the_re_forecast(case):
+    """Seats of the new_reps lever nobody has worked yet still open (in their month, or now
+    after what is left of the hiring delay) and win customers in the re-forecast."""
+    import dataclasses as dc
+    runs = {}
+    for k, month in ((0, None), (3, None), (3, "2027-08")):
+        plan = case.with_actions(new_reps=k).replace(
+            team=dc.replace(case.team, new_reps_month=month))
+        runs[(k, month)] = review(plan, ACTUALS, n_paths=1500, seed=3, recommend=False)
+
+    def paired(a, b):
+        """Weighted mean and SE of the per-path difference (same paths, same weights)."""
+        ra, rb = runs[a].result, runs[b].result
+        w = np.asarray(ra.weights, float)
+        assert np.array_equal(w, np.asarray(rb.weights, float))
+        d = ra.met("new_customers").astype(float) - rb.met("new_customers").astype(float)
+        mean = float(np.sum(w * d) / w.sum())
+        return mean, float(np.sqrt(np.sum(w ** 2 * (d - mean) ** 2)) / w.sum())
+
+    for key in ((3, None), (3, "2027-08")):
+        mean, se = paired(key, (0, None))
+        assert mean > 4 * se, key
+    # seats opening in August win less by December than seats open since January
+    mean, se = paired((3, None), (3, "2027-08"))
+    assert mean > 4 * se
