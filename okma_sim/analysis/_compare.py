@@ -9,12 +9,14 @@ spread of the replicates' mean differences).
 
 Cost of a policy
 ----------------
-``levers``: the sum over the levers with a ``[levers.NAME]`` table of level x ``unit_cost``
-(as :func:`okma_sim.analysis.action_cost` counts it); ``operating``: the expected sum over the
-months of the model's ``cost`` metric (:func:`okma_sim.analysis.operating_cost`), i.e. the
-training and coaching hours priced at ``team.hourly_cost`` plus the money cost of management
-rules (per firing); ``total`` is their sum. ``rules`` breaks down what the management rules
-cost (their money plus the hours they delivered), a part of ``operating``.
+``levers``: the sum over the levers with a ``[levers.NAME]`` table of units x ``unit_cost``,
+the units being what the scenario's run executed (as :func:`okma_sim.analysis.action_cost`
+counts it with a run at hand: visits the reps' hours allowed, a new rep's months on payroll /
+12), so that a policy costs what the solver would charge for it; ``operating``: the expected
+sum over the months of the model's ``cost`` metric (:func:`okma_sim.analysis.operating_cost`),
+i.e. the training and coaching hours priced at ``team.hourly_cost`` plus the money cost of
+management rules (per firing); ``total`` is their sum. ``rules`` breaks down what the
+management rules cost (their money plus the hours they delivered), a part of ``operating``.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def policy_cost(result: SimulationResult) -> dict[str, float]:
     True
     """
     plan = result.plan
-    lev = float(action_cost(plan)["levers"])
+    # the units the run executed, as the solver counts them (not the nominal levels)
+    lev = float(action_cost(plan, result)["levers"])
     operating = operating_cost(result)
     by_rule = result.rules()
     rules = {r: float(v) for r, v in zip(by_rule["rule"], by_rule["cost_per_path"])}
@@ -176,8 +179,8 @@ class PolicyComparison:
                 except KeyError:
                     cells.append("-")
             lines.append(f"P({oid}): " + "  ".join(cells))
-        lines.append(f"cost ({cur}) = levers x unit_cost + expected priced hours and rule "
-                     "costs")
+        lines.append(f"cost ({cur}) = lever units executed x unit_cost + expected priced hours "
+                     "and rule costs")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)

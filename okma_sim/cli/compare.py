@@ -14,8 +14,8 @@ def register(sub) -> None:
         description="Simulate two or more scenarios with the same seed (common random "
                     "numbers) and report P(all objectives met) for each, its difference from "
                     "the first with a paired standard error, each objective's P, and each "
-                    "policy's cost (levers x unit_cost + expected priced hours and rule "
-                    "costs).")
+                    "policy's cost (the lever units its run executed x unit_cost + "
+                    "expected priced hours and rule costs).")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="two or more scenario TOML files; the first is the reference")
     add_sim_options(p, adaptive=False)

@@ -157,6 +157,26 @@ def test_policy_cost_counts_the_money_of_rules():
     assert c["operating"] == pytest.approx(expected_operating(res), rel=1e-6)
 
 
+def test_policy_cost_counts_what_the_reps_had_hours_for():
+    """A plan over its hours is charged for the visits executed, not those planned: each
+    visit lever's units are its level x executed / planned visits (the solver's count)."""
+    plan = okma_sim.load_plan(okma_sim.case_study_path()).with_actions(
+        prospect_visits_per_week=15, customer_visits_per_week=20)
+    res = okma_sim.simulate(plan, n_paths=300, seed=4, keep_monthly=["cost"])
+    d = res.diagnostics
+    assert d["capacity_capped_rep_months"] > 0.5 * d["rep_months"]
+    done = {k: d[f"{v}_executed"] / d[f"{v}_planned"] for k, v in (
+        ("prospect_visits_per_week", "prospect_visits"),
+        ("customer_visits_per_week", "customer_visits"),
+        ("training_hours_per_month", "training_hours"))}
+    assert 0 < done["prospect_visits_per_week"] < 1 and 0 < done["customer_visits_per_week"] < 1
+    expected = sum(plan.actions[k] * lv.unit_cost * done.get(k, 1.0)
+                   for k, lv in plan.levers.items())
+    c = policy_cost(res)
+    assert c["levers"] == pytest.approx(expected, rel=1e-9)
+    assert c["levers"] < action_cost(plan)["levers"]
+
+
 def test_compare_needs_two_plans():
     with pytest.raises(ValueError, match="at least two"):
         compare([policy(POLICIES[0])], n_paths=10, seed=1)
