@@ -76,8 +76,9 @@ class Evaluator:
         self.highs = np.array([s.plan.levers[k].high for k in s.names], dtype=float)
         known = getattr(s.model, "levers", None) or {}
         # a whole-number lever (a headcount) takes whole steps even when its table gives none
-        self.steps = [s.plan.levers[k].step or (1.0 if getattr(known.get(k), "integer", False)
-                                                else None) for k in s.names]
+        self.whole = [bool(getattr(known.get(k), "integer", False)) for k in s.names]
+        self.steps = [s.plan.levers[k].step or (1.0 if w else None)
+                      for k, w in zip(s.names, self.whole)]
         self.d = len(s.names)
         self.budget = budget
         self.span = 1.0  # cost scale: set after the design
@@ -90,11 +91,12 @@ class Evaluator:
         z = np.clip(np.asarray(z, dtype=float), 0.0, 1.0)
         x = self.lows + z * (self.highs - self.lows)
         out = []
-        for xi, lo, hi, st in zip(x, self.lows, self.highs, self.steps):
+        for xi, lo, hi, st, w in zip(x, self.lows, self.highs, self.steps, self.whole):
             # a lever with a step takes whole steps from low; others a 1/1000 grid of the range
             s = st if st else (hi - lo) / 1000.0
             v = lo if s <= 0 else lo + round((xi - lo) / s) * s
-            out.append(float(np.round(min(max(v, lo), hi), 10)))
+            v = float(np.round(min(max(v, lo), hi), 10))
+            out.append(int(round(v)) if w else v)  # a headcount is written as a whole number
         return tuple(out)
 
     def to_z(self, x: Sequence[float]) -> np.ndarray:

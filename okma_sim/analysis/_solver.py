@@ -97,13 +97,16 @@ class SolveResult:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``solve --json`` document (without the common CLI keys)."""
+        # whole-number levers (their answer is an int): the frontier's rows are floats
+        whole = {k for k, v in self.actions.items() if isinstance(v, (int, np.integer))}
         front = [{"level": float(r["level"]), "probability": float(r["probability"]),
                   "stderr": float(r["stderr"]), "cost": float(r["cost"]),
                   "share_rep_months_capped": float(r["capped"]),
-                  "actions": {k: float(r[k]) for k in self.levers}}
+                  "actions": {k: int(round(r[k])) if k in whole else float(r[k])
+                              for k in self.levers}}
                  for _, r in self.frontier.iterrows()]
         return {"confidence": self.confidence, "feasible": bool(self.feasible),
-                "actions": {k: float(v) for k, v in self.actions.items()},
+                "actions": {k: _level(v) for k, v in self.actions.items()},
                 "cost": float(self.cost), "probability": float(self.probability),
                 "stderr": float(self.stderr), "evaluations": int(self.evaluations),
                 "frontier": front,
@@ -168,6 +171,11 @@ class SolveResult:
     def plot_frontier(self, ax=None):
         """Cost against probability level (a step plot); alias of ``self.plot.frontier``."""
         return self.plot.frontier(ax=ax)
+
+
+def _level(v) -> int | float:
+    """A lever level for JSON: a whole-number lever's (snapped to an int) stays an int."""
+    return int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else float(v)
 
 
 def solver_levers(plan: Plan, model: Any, levers: Iterable[str] | None,
