@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_number"]
+__all__ = ["format_number", "format_share"]
 
 
 def format_number(x: float | None, *, digits: int = 3) -> str:
@@ -39,3 +39,17 @@ def format_number(x: float | None, *, digits: int = 3) -> str:
     if ax >= 100 or x.is_integer():
         return f"{x:.0f}"
     return f"{x:.{digits}f}"
+
+
+def format_share(x: float) -> str:
+    """A share in [0, 1] as a percentage with one decimal, never rounding a positive share
+    down to "0.0%" (a reader would take it for none).
+
+    Examples
+    --------
+    >>> format_share(0.0), format_share(0.00001), format_share(0.0394), format_share(1.0)
+    ('0.0%', '<0.1%', '3.9%', '100.0%')
+    """
+    if 0 < x < 0.0005:
+        return "<0.1%"
+    return f"{x:.1%}"

@@ -5,10 +5,11 @@ from ._compare import PolicyComparison, compare, paired_difference, policy_cost
 from ._costs import action_cost, lever_level, lever_units, operating_cost
 from ._sensitivity import (SensitivityResult, SobolIndices, kr_importance, sensitivity, sobol,
                            tornado, uncertain_parameters)
+from ._search import MAX_CAPPED_SHARE
 from ._solver import SolveResult, solve_actions, solver_levers
 from ._sweep import SweepRow, format_value, row_seed, sweep, sweep_rows
 
-__all__ = ["PolicyComparison", "SensitivityResult", "SobolIndices", "SolveResult", "SweepRow",
+__all__ = ["MAX_CAPPED_SHARE", "PolicyComparison", "SensitivityResult", "SobolIndices", "SolveResult", "SweepRow",
            "action_cost", "compare", "format_value", "kr_importance", "lever_level", "lever_units",
            "operating_cost", "paired_difference", "policy_cost", "row_seed", "sensitivity",
            "sobol", "solve_actions", "solver_levers", "sweep", "sweep_rows", "tornado",

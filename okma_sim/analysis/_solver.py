@@ -18,7 +18,7 @@ import pandas as pd
 
 from okma_sim._core.accessors import AccessorSlot
 from okma_sim._core.errors import OkmaError, PlanError
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_number, format_share
 from okma_sim.plan import Plan
 from okma_sim.results import check_confidence
 from ._costs import action_cost
@@ -146,7 +146,8 @@ class SolveResult:
             cap = self.capacity
             lines.append(f"hours per rep and month: {cap['hours_available']:.0f} available, "
                          f"{cap['hours_planned']:.0f} planned, {cap['hours_executed']:.0f} "
-                         f"worked; over the hours in {cap['share_rep_months_capped']:.1%} of "
+                         f"worked; over the hours in "
+                         f"{format_share(cap['share_rep_months_capped'])} of "
                          f"rep-months (at most {MAX_CAPPED_SHARE:.0%} allowed)")
         for b in self.binding:
             lines.append(f"what binds ({b['constraint']}): {b['detail']}")

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from okma_sim.analysis import lever_level, operating_cost
+from okma_sim.analysis import MAX_CAPPED_SHARE, lever_level, operating_cost
 from okma_sim.engine import simulate
 from okma_sim.plan import Plan
 from okma_sim.results import Estimate, SimulationResult
@@ -101,14 +101,24 @@ class _LeverSearch:
         self.goal, self.share_left, self.max_steps = goal, share_left, max_steps
         self.steps = 0
         self.cache: dict[tuple, tuple[Estimate, float]] = {}
+        self.capped: dict[tuple, float] = {}  # share of rep-months over the hours
 
     def start(self) -> dict[str, float]:
         """The plan's current lever levels."""
         return {k: lever_level(self.plan, self.model, k) for k in self.levers}
 
+    def _key(self, levels: Mapping[str, float], on: _Paths) -> tuple:
+        return (on.m,) + tuple(round(levels[k], 9) for k in self.levers)
+
+    def fits(self, levels: Mapping[str, float], on: _Paths) -> bool:
+        """Whether the levels fit the reps' hours (as the solver requires: over them in at
+        most 5% of filled rep-months); evaluates them if needed."""
+        self.evaluate(levels, on)
+        return self.capped[self._key(levels, on)] <= MAX_CAPPED_SHARE
+
     def evaluate(self, levels: Mapping[str, float], on: _Paths) -> tuple[Estimate, float]:
         """P(all objectives met) and the expected operating cost at ``levels``."""
-        key = (on.m,) + tuple(round(levels[k], 9) for k in self.levers)
+        key = self._key(levels, on)
         if key not in self.cache:
             r = simulate(self.plan.with_actions(**levels), initial_state=on.state,
                          observed=self.observed, parameter_values=on.pvals,
@@ -116,6 +126,8 @@ class _LeverSearch:
                                                     "progress": False})
             r = dataclasses.replace(r, weights=on.w)
             self.cache[key] = (r.all_met(), operating_cost(r))
+            cap = r.capacity()
+            self.capped[key] = 0.0 if cap is None else float(cap["share_rep_months_capped"])
         return self.cache[key]
 
     def lever_cost(self, levels: Mapping[str, float]) -> float:
@@ -150,7 +162,7 @@ class _LeverSearch:
             for trial in self.moves(cur):
                 e, ops = self.evaluate(trial, on)
                 gain = e.probability - e_cur.probability
-                if gain <= 0:
+                if gain <= 0 or not self.fits(trial, on):
                     continue
                 dcost = self.total(trial, ops) - self.total(cur, ops_cur)
                 score = (math.inf, gain) if dcost <= 0 else (gain / dcost, gain)
@@ -169,8 +181,8 @@ class _LeverSearch:
             for trial in self.moves(cur):
                 e, ops = self.evaluate(trial, on)
                 saving = self.total(cur, ops_cur) - self.total(trial, ops)
-                if e.probability >= self.goal and saving > 0 and (best is None
-                                                                  or saving > best[0]):
+                if e.probability >= self.goal and saving > 0 and self.fits(trial, on) and (
+                        best is None or saving > best[0]):
                     best = (saving, trial, e, ops)
             if best is None:
                 break

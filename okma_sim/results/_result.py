@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.accessors import AccessorSlot
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_number, format_share
 
 from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate
@@ -319,8 +319,8 @@ def _capacity_line(cap: Mapping[str, float]) -> str:
             f"{cap['hours_planned']:.0f} planned, {cap['hours_executed']:.0f} worked")
     share = cap["share_rep_months_capped"]
     if share > 0:
-        return line + f"; the plan asks for more hours than a rep has in {share:.1%} of " \
-            "rep-months (what does not fit is dropped)"
+        return line + f"; the plan asks for more hours than a rep has in " \
+            f"{format_share(share)} of rep-months (what does not fit is dropped)"
     return line + "; the plan fits the reps' hours"
 
 
@@ -329,8 +329,9 @@ def _diagnostic_warnings(diag: Mapping[str, float], n: int, plan: Plan) -> list[
     capped = diag.get("capacity_capped_rep_months", 0.0)
     if capped > 0:
         share = capped / max(diag.get("rep_months", 1.0), 1.0)
-        out.append(f"capacity capped in {share:.1%} of rep-months: the planned visits, training "
-                   f"and coaching exceed {plan.team.selling_hours_per_month:g} selling hours")
+        out.append(f"capacity capped in {format_share(share)} of rep-months: the planned "
+                   f"visits, training and coaching exceed "
+                   f"{plan.team.selling_hours_per_month:g} selling hours")
     empty = diag.get("months_no_customers", 0.0)
     if empty > 0:
         out.append(f"{empty / n:.2f} months per path had no customers; their revisit rate was "

@@ -427,6 +427,10 @@ def test_recommendation_restores_a_reachable_goal(case):
     for k, v in rec["actions"].items():
         lv = case.levers[k]
         assert lv.low <= v <= lv.high and v != rec["from"][k]
+    # the recommendation fits the reps' hours (at most 5% of rep-months over, as in solve)
+    fitted = okma_sim.simulate(case.with_actions(**rec["actions"]), n_paths=1500, seed=3,
+                               progress=False)
+    assert fitted.capacity()["share_rep_months_capped"] <= 0.05
     # the reported probability is the re-forecast at the recommended actions, on all paths
     st, post, w, info = observed_state(case, load_actuals(ACTUALS, case),
                                        draw_parameters(case, 1500, 3), seed=3)
