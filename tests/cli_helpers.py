@@ -26,3 +26,52 @@ def one_error_line(proc: subprocess.CompletedProcess, *parts: str) -> str:
         assert part in line, (part, line)
     assert proc.stdout == ""
     return line
+
+
+#: a scenario of the linear toy model (no hours, no team): one objective, two key results;
+#: a template: TOY.format(low=, high=, cost=, sampler=, extra=) fills the effort lever
+TOY = """\
+schema_version = 1
+name = "Toy"
+start_month = "2027-01"
+horizon_months = 12
+model = "linear_toy"
+
+[[objectives]]
+id = "score"
+metric = "score"
+aggregate = "mean"
+target = 1.2
+
+[[key_results]]
+id = "hit"
+objective = "score"
+metric = "hit"
+aggregate = "mean"
+target = 0.6
+baseline = 0.4
+
+[[key_results]]
+id = "floor"
+objective = "score"
+metric = "score"
+aggregate = "min"
+target = -0.8
+
+[actions]
+effort = 1.0
+
+[levers.effort]
+low = {low}
+high = {high}
+unit_cost = {cost}
+
+[parameters.noise]
+dist = "fixed"
+value = 1.0
+{extra}
+[simulation]
+paths = 500
+seed = 3
+sampler = "{sampler}"
+"""

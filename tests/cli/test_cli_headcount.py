@@ -13,7 +13,7 @@ import tomllib
 import pytest
 import tomli_w
 
-from cli_helpers import one_error_line, run_cli
+from cli_helpers import TOY, one_error_line, run_cli
 import okma_sim
 
 CASE = tomllib.loads(okma_sim.case_study_path().read_text(encoding="utf-8"))
@@ -164,31 +164,10 @@ def test_check_of_a_plan_over_its_hours(folder):
             "and coaching exceed 120 selling hours") in text
 
 
-TOY = """\
-schema_version = 1
-name = "Toy"
-start_month = "2027-01"
-horizon_months = 12
-model = "linear_toy"
-
-[[objectives]]
-id = "score"
-metric = "score"
-aggregate = "mean"
-target = 1.2
-
-[actions]
-effort = 1.0
-
-[simulation]
-paths = 500
-seed = 3
-"""
-
-
 def test_check_of_a_model_without_hours_has_no_capacity(tmp_path):
     path = tmp_path / "toy.toml"
-    path.write_text(TOY, encoding="utf-8")
+    path.write_text(TOY.format(low=0, high=5, cost=100, sampler="mc", extra=""),
+                    encoding="utf-8")
     doc = ok_json("check", path)
     assert "capacity" in doc and doc["capacity"] is None
     assert 0 < doc["objectives"][0]["probability"] < 1

@@ -9,57 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import one_error_line, run_cli
+from cli_helpers import TOY, one_error_line, run_cli
 import okma_sim
 
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
-
-TOY = """\
-schema_version = 1
-name = "Toy"
-start_month = "2027-01"
-horizon_months = 12
-model = "linear_toy"
-
-[[objectives]]
-id = "score"
-metric = "score"
-aggregate = "mean"
-target = 1.2
-
-[[key_results]]
-id = "hit"
-objective = "score"
-metric = "hit"
-aggregate = "mean"
-target = 0.6
-baseline = 0.4
-
-[[key_results]]
-id = "floor"
-objective = "score"
-metric = "score"
-aggregate = "min"
-target = -0.8
-
-[actions]
-effort = 1.0
-
-[levers.effort]
-low = {low}
-high = {high}
-unit_cost = {cost}
-
-[parameters.noise]
-dist = "fixed"
-value = 1.0
-{extra}
-[simulation]
-paths = 500
-seed = 3
-sampler = "{sampler}"
-"""
-
 
 def toy_text(low=0, high=5, cost=100.0, sampler="mc", extra="") -> str:
     return TOY.format(low=low, high=high, cost=cost, sampler=sampler, extra=extra)
