@@ -54,7 +54,8 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "followup_targeting": ("lognormal", {"median": 1.5, "sigma": 0.15}),
     "churn_base": ("beta", {"a": 8.0, "b": 192.0}),
     "churn_revisit_effect": ("beta", {"a": 12.0, "b": 8.0}),
-    "repeat_order_rate": ("gamma", {"shape": 50.0, "scale": 0.01}),
+    "repeat_order_rate": ("gamma", {"shape": 50.0, "scale": 0.0083}),
+    "visit_order_effect": ("gamma", {"shape": 2.0, "scale": 0.125}),
     "order_value": ("lognormal", {"median": 2000.0, "sigma": 0.1}),
     "order_value_cv": ("fixed", {"value": 0.8}),
     "quarter_end_uplift": ("normal", {"mu": 0.15, "sigma": 0.05, "low": -0.5, "high": 1.5}),
@@ -397,9 +398,11 @@ def _seat_month(s: _Seat, work, par, pc: dict[str, float], season: float, market
     rr = rev / A if A > 0 else 0.0
     hazard = par["churn_base"] * (1.0 - par["churn_revisit_effect"] * rr)
     churned = min(n_a, poisson(A * min(max(hazard, 0.0), 1.0), rng))
-    orders = new + poisson(max((A - churned) * par["repeat_order_rate"] * season, 0.0), rng)
-    revenue = rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"]) \
-        if orders else 0.0
+    kept = A - churned  # of whom min(rev, kept) were revisited (churn takes the others first)
+    orders = new + poisson(max((kept + par["visit_order_effect"] * min(rev, kept))
+                               * par["repeat_order_rate"] * season, 0.0), rng)
+    revenue = 0.0 if not orders else orders * par["order_value"] if pc["c2"] == 0 else \
+        rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"])
     resp = sat = 0.0
     if completed:
         sp = _expit(pc["logit_base"] + par["csat_coverage_effect"] * (rr - REF_REVISIT)

@@ -10,7 +10,8 @@ acquisition
 customers
     follow-up visits reach some customers (revisits); churn falls with the revisit rate;
 revenue
-    repeat orders of the kept customers plus the new customers' first orders, gamma values;
+    repeat orders of the kept customers (more from the revisited ones) plus the new
+    customers' first orders, gamma values;
 survey
     in survey months, responses and satisfied responses (CSAT);
 record, carry over
@@ -285,13 +286,16 @@ def churn(run: Run, m: Month, stream) -> None:
 # -- revenue ----------------------------------------------------------------------------------
 def revenue(run: Run, m: Month, orders_stream, value_stream) -> None:
     """Sets ``m.revenue``: the new customers' first orders plus the kept customers' repeat
-    orders (seasonal), each of a gamma-distributed value."""
+    orders (seasonal; a revisited one orders more), each of a gamma-distributed value."""
     col = run.col
     keep = m.active - m.churned
+    # the month's churned customers are counted among the unrevisited first (revisits lower
+    # churn): the revisited kept are min(revisited, kept), which never falls as visits rise
+    boosted = keep + col["visit_order_effect"] * np.minimum(m.revisited, keep)
     # inverse CDF (not Generator.poisson, whose rejection sampler desynchronises the
     # stream when a rate changes): keeps revenue coupled across plans under one seed
     orders = m.new + poisson_icdf(orders_stream.random((run.n, run.S)), np.maximum(
-        keep * col["repeat_order_rate"] * m.season, 0.0))
+        boosted * (col["repeat_order_rate"] * m.season), 0.0))
     c2, exact = run.vcv2[:, None], run.exact_value
     if exact is None:
         shape = orders / c2

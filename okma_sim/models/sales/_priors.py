@@ -61,9 +61,19 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "churn_revisit_effect": _P(_D("beta", {"a": 12.0, "b": 8.0}),
                                "share of the churn hazard removed at a revisit rate of 1",
                                (0, 1), "", "assumption"),
-    "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.01}),
-                            "repeat orders per active customer-month", (0, math.inf),
-                            "orders/customer-month", "assumption"),
+    "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.0083}),
+                            "repeat orders per kept customer-month of a customer not revisited "
+                            "in the month", (0, math.inf), "orders/customer-month",
+                            "assumption (mean 0.415: the former 0.50 per kept customer over "
+                            "1 + 0.25 x 0.83, the visit effect's prior mean times the case "
+                            "study's revisited share of kept customers)"),
+    "visit_order_effect": _P(_D("gamma", {"shape": 2.0, "scale": 0.125}),
+                             "relative uplift of a kept customer's repeat orders in a month the "
+                             "customer is revisited", (0, 10), "",
+                             "assumption, deliberately wide (mean 0.25, 90% 0.04-0.59): "
+                             "studies read find more sales calls raise existing customers' "
+                             "purchases (Roman & Martin 2008) but give no uplift per visited "
+                             "customer-month"),
     "order_value": _P(_D("lognormal", {"median": 2000.0, "sigma": 0.1}),
                       "mean value of one order", (0, math.inf), "currency",
                       "assumption (scenarios override it in their currency)"),
