@@ -54,7 +54,7 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "followup_targeting": ("lognormal", {"median": 1.5, "sigma": 0.15}),
     "churn_base": ("beta", {"a": 8.0, "b": 192.0}),
     "churn_revisit_effect": ("beta", {"a": 12.0, "b": 8.0}),
-    "repeat_order_rate": ("gamma", {"shape": 50.0, "scale": 0.0083}),
+    "repeat_order_rate": ("gamma", {"shape": 50.0, "scale": 0.01}),
     "visit_order_effect": ("gamma", {"shape": 2.0, "scale": 0.125}),
     "order_value": ("lognormal", {"median": 2000.0, "sigma": 0.1}),
     "order_value_cv": ("fixed", {"value": 0.8}),
@@ -398,9 +398,9 @@ def _seat_month(s: _Seat, work, par, pc: dict[str, float], season: float, market
     rr = rev / A if A > 0 else 0.0
     hazard = par["churn_base"] * (1.0 - par["churn_revisit_effect"] * rr)
     churned = min(n_a, poisson(A * min(max(hazard, 0.0), 1.0), rng))
-    kept = A - churned  # of whom min(rev, kept) were revisited (churn takes the others first)
-    orders = new + poisson(max((kept + par["visit_order_effect"] * min(rev, kept))
-                               * par["repeat_order_rate"] * season, 0.0), rng)
+    kept, e = A - churned, par["visit_order_effect"]  # min(rev, kept) of them revisited
+    orders = new + poisson(max((kept + e * min(rev, kept)) * season * par["repeat_order_rate"]
+                               / (1.0 + e * REF_REVISIT), 0.0), rng)
     revenue = 0.0 if not orders else orders * par["order_value"] if pc["c2"] == 0 else \
         rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"])
     resp = sat = 0.0

@@ -54,6 +54,7 @@ RECOVERY_PRIORS = {
     "churn_base": D("beta", {"a": 6.0, "b": 144.0}),
     "churn_revisit_effect": D("beta", {"a": 12.0, "b": 8.0}),
     "repeat_order_rate": D("gamma", {"shape": 25.0, "scale": 0.02}),
+    "visit_order_effect": D("gamma", {"shape": 2.0, "scale": 0.125}),
     "order_value": D("lognormal", {"median": 11500.0, "sigma": 0.25}),
     "order_value_cv": 0.8,
     "quarter_end_uplift": D("normal", {"mu": 0.15, "sigma": 0.1, "low": -0.5, "high": 1.5}),

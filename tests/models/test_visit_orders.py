@@ -1,10 +1,10 @@
 """Repeat orders of visited and unvisited customers against their stated law (docs/model.md 5.8):
 
-    repeat orders ~ Poisson(season x repeat_order_rate x (kept + visit_order_effect x
-                    min(revisited, kept))),   kept = active - churned
+    repeat orders ~ Poisson(season x base x (kept + visit_order_effect x min(revisited, kept))),
+    base = repeat_order_rate / (1 + 0.8 x visit_order_effect),   kept = active - churned
 
-so a kept customer nobody revisited orders at ``repeat_order_rate`` and a revisited one at
-``repeat_order_rate x (1 + visit_order_effect)``.
+so a kept customer nobody revisited orders at ``base`` and a revisited one at
+``base x (1 + visit_order_effect)``.
 
 One rep, every parameter fixed, orders worth ``order_value`` exactly (``order_value_cv = 0``:
 revenue = orders x order_value), so a month's repeat orders are revenue / order_value minus
@@ -73,9 +73,13 @@ def counts(res, month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.rint(orders), kept, np.minimum(m["revisited_customers"][:, month], kept)
 
 
+def base_rate(month: int) -> float:
+    """Repeat orders per kept customer-month of a customer nobody revisited."""
+    return MONTHS[month] * VALUES["repeat_order_rate"] / (1 + 0.8 * VALUES["visit_order_effect"])
+
+
 def law_mean(kept: np.ndarray, rk: np.ndarray, month: int) -> np.ndarray:
-    return MONTHS[month] * VALUES["repeat_order_rate"] * (kept + VALUES["visit_order_effect"]
-                                                          * rk)
+    return base_rate(month) * (kept + VALUES["visit_order_effect"] * rk)
 
 
 @pytest.mark.parametrize("visits", [0.0, 6.0])
@@ -103,17 +107,17 @@ def test_repeat_orders_follow_the_law(runs, visits, month):
 
 @pytest.mark.parametrize("month", [0, 1])
 def test_visited_and_unvisited_customers_order_at_their_rates(runs, month):
-    """Per kept customer: the unvisited order at season x rate (the run without visits); the
-    revisited, at season x rate x (1 + effect): their orders are what is left after the
+    """Per kept customer: the unvisited order at the base rate (the run without visits); the
+    revisited, at the base rate x (1 + effect): their orders are what is left after the
     unvisited customers' share in the run with visits."""
-    season, ror = MONTHS[month], VALUES["repeat_order_rate"]
+    base = base_rate(month)
     x0, kept0, _ = counts(runs[0.0], month)
     rate0 = x0.sum() / kept0.sum()
-    assert abs(rate0 - season * ror) < Z * math.sqrt(x0.sum()) / kept0.sum()
+    assert abs(rate0 - base) < Z * math.sqrt(x0.sum()) / kept0.sum()
     x1, kept1, rk1 = counts(runs[6.0], month)
-    rate1 = (x1.sum() - season * ror * (kept1 - rk1).sum()) / rk1.sum()
-    want = season * ror * (1 + VALUES["visit_order_effect"])
+    rate1 = (x1.sum() - base * (kept1 - rk1).sum()) / rk1.sum()
+    want = base * (1 + VALUES["visit_order_effect"])
     se = math.sqrt(x1.sum()) / rk1.sum()
     assert abs(rate1 - want) < Z * se, (rate1, want, se)
     # the law can fail: a visited customer's rate is not the unvisited one's
-    assert rate1 - season * ror > 10 * se
+    assert rate1 - base > 10 * se

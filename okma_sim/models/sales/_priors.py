@@ -18,7 +18,8 @@ WEEKS_PER_MONTH = 52.0 / 12.0
 REFERENCE_PROSPECT_VISITS = 6.0 * WEEKS_PER_MONTH
 #: training hours per rep-month whose steady state is one unit of training stock
 REFERENCE_TRAINING_HOURS = 8.0
-#: revisit rate at which ``csat_base`` is stated
+#: revisit rate at which ``csat_base`` is stated, and revisited share of the kept customers at
+#: which ``repeat_order_rate`` is
 REFERENCE_REVISIT_RATE = 0.8
 
 _D = Distribution
@@ -61,12 +62,11 @@ PARAMETERS: dict[str, ParameterInfo] = {
     "churn_revisit_effect": _P(_D("beta", {"a": 12.0, "b": 8.0}),
                                "share of the churn hazard removed at a revisit rate of 1",
                                (0, 1), "", "assumption"),
-    "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.0083}),
-                            "repeat orders per kept customer-month of a customer not revisited "
-                            "in the month", (0, math.inf), "orders/customer-month",
-                            "assumption (mean 0.415: the former 0.50 per kept customer over "
-                            "1 + 0.25 x 0.83, the visit effect's prior mean times the case "
-                            "study's revisited share of kept customers)"),
+    "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.01}),
+                            "repeat orders per kept customer-month when 0.8 of the kept "
+                            "customers are revisited (a customer not revisited orders at "
+                            "rate / (1 + 0.8 x visit_order_effect))", (0, math.inf),
+                            "orders/customer-month", "assumption"),
     "visit_order_effect": _P(_D("gamma", {"shape": 2.0, "scale": 0.125}),
                              "relative uplift of a kept customer's repeat orders in a month the "
                              "customer is revisited", (0, 10), "",
