@@ -375,7 +375,7 @@ def test_true_values_of_the_bundled_history_are_recovered(sales_fit):
     the split comes from the case study's prior on order_value, lognormal(median 21,000,
     sigma 0.1), which puts the truth 11,500 six prior sds away (docs/calibration.md, section 6).
     Their marginal intervals then carry no coverage guarantee (today they hold the truth, at
-    estimates 13,270 and 0.427). What the data do identify is checked instead: the product, and
+    estimates 13,200 and 0.430). What the data do identify is checked instead: the product, and
     the strong negative correlation."""
     for e in sales_fit.entries:
         if e.source != "fitted" or e.name in ("order_value", "repeat_order_rate"):
