@@ -6,7 +6,8 @@ loader, so it shares no code with the engine or the model: its priors, lever def
 defaults, samplers and the monthly step are all its own. That includes capacity executed by
 priority with the hours diagnostics, covering visits under ``team.vacancy = "shared"``, the
 ramp's share of a book's visits, roster seats with ``vacant_months``, and the ``new_reps``
-lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``. It serves twice:
+lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``, and the revisited
+customers' extra repeat orders (``visit_order_effect``). It serves twice:
 
 - as a **correctness oracle** (tests/models/test_reference_oracle.py): on small runs its metric
   distributions and diagnostics must agree with the engine's;
