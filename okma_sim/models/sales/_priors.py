@@ -72,8 +72,8 @@ PARAMETERS: dict[str, ParameterInfo] = {
                              "customer is revisited", (0, 10), "",
                              "assumption, deliberately wide (mean 0.25, 90% 0.04-0.59): "
                              "studies read find more sales calls raise existing customers' "
-                             "purchases (Roman & Martin 2008) but give no uplift per visited "
-                             "customer-month"),
+                             "purchases (Román & Martín 2008; Mizik & Jacobson 2004) but give "
+                             "no uplift per visited customer-month"),
     "order_value": _P(_D("lognormal", {"median": 2000.0, "sigma": 0.1}),
                       "mean value of one order", (0, math.inf), "currency",
                       "assumption (scenarios override it in their currency)"),
