@@ -6,7 +6,8 @@ loader, so it shares no code with the engine or the model: its priors, lever def
 defaults, samplers and the monthly step are all its own. That includes capacity executed by
 priority with the hours diagnostics, covering visits under ``team.vacancy = "shared"``, the
 ramp's share of a book's visits, roster seats with ``vacant_months``, and the ``new_reps``
-lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``. It serves twice:
+lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``, and the revisited
+customers' extra repeat orders (``visit_order_effect``). It serves twice:
 
 - as a **correctness oracle** (tests/models/test_reference_oracle.py): on small runs its metric
   distributions and diagnostics must agree with the engine's;
@@ -55,6 +56,7 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "churn_base": ("beta", {"a": 8.0, "b": 192.0}),
     "churn_revisit_effect": ("beta", {"a": 12.0, "b": 8.0}),
     "repeat_order_rate": ("gamma", {"shape": 50.0, "scale": 0.01}),
+    "visit_order_effect": ("gamma", {"shape": 2.0, "scale": 0.125}),
     "order_value": ("lognormal", {"median": 2000.0, "sigma": 0.1}),
     "order_value_cv": ("fixed", {"value": 0.8}),
     "quarter_end_uplift": ("normal", {"mu": 0.15, "sigma": 0.05, "low": -0.5, "high": 1.5}),
@@ -397,9 +399,11 @@ def _seat_month(s: _Seat, work, par, pc: dict[str, float], season: float, market
     rr = rev / A if A > 0 else 0.0
     hazard = par["churn_base"] * (1.0 - par["churn_revisit_effect"] * rr)
     churned = min(n_a, poisson(A * min(max(hazard, 0.0), 1.0), rng))
-    orders = new + poisson(max((A - churned) * par["repeat_order_rate"] * season, 0.0), rng)
-    revenue = rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"]) \
-        if orders else 0.0
+    kept, e = A - churned, par["visit_order_effect"]  # min(rev, kept) of them revisited
+    orders = new + poisson(max((kept + e * min(rev, kept)) * season * par["repeat_order_rate"]
+                               / (1.0 + e * REF_REVISIT), 0.0), rng)
+    revenue = 0.0 if not orders else orders * par["order_value"] if pc["c2"] == 0 else \
+        rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"])
     resp = sat = 0.0
     if completed:
         sp = _expit(pc["logit_base"] + par["csat_coverage_effect"] * (rr - REF_REVISIT)

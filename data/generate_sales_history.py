@@ -20,7 +20,10 @@ coaching_effect        0.08      (no coaching rule runs: unused)
 followup_targeting     1.60      reach = 1 - exp(-1.6 * follow-up visits / customers)
 churn_base             0.045     monthly churn hazard of a customer nobody revisits
 churn_revisit_effect   0.55      share of that hazard removed at a revisit rate of 1
-repeat_order_rate      0.50      repeat orders per kept customer-month
+repeat_order_rate      0.50      repeat orders per kept customer-month when 0.8 of them are
+                                 revisited
+visit_order_effect     0.30      a revisited kept customer orders 1.3 times what one not
+                                 revisited does
 order_value            11500     mean order value (CNY)
 order_value_cv         0.80      CV of one order's value
 quarter_end_uplift     0.18      quarter-end months x1.18, others x0.91
@@ -77,6 +80,7 @@ TRUE: dict[str, float] = {
     "churn_base": 0.045,
     "churn_revisit_effect": 0.55,
     "repeat_order_rate": 0.50,
+    "visit_order_effect": 0.30,
     "order_value": 11500.0,
     "order_value_cv": 0.80,
     "quarter_end_uplift": 0.18,

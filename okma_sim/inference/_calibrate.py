@@ -12,8 +12,8 @@ How the fit works (docs/calibration.md has the full story and every row rule):
   unconstrained scale (log, logit or identity, from the prior's support), with a Laplace
   (Fisher information plus prior) approximation of the joint uncertainty: acquisition and
   revenue (``base_win_rate``, ``skill_cv``, ``visit_elasticity``, ``training_effect``,
-  ``quarter_end_uplift``, ``order_value``, ``repeat_order_rate``), churn, follow-up reach and
-  CSAT. Each parameter's marginal interval then comes from the posterior along its conditional
+  ``quarter_end_uplift``, ``order_value``, ``repeat_order_rate``, ``visit_order_effect``: the
+  last only where the history's customer visits vary), churn, follow-up reach and CSAT. Each parameter's marginal interval then comes from the posterior along its conditional
   line, which keeps the skew the symmetric Laplace normal loses (a variance component such as
   ``skill_cv`` from a dozen reps). Survey completion and response rate use conjugate beta
   posteriors, rep attrition a grid posterior.

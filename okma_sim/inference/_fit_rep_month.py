@@ -30,6 +30,9 @@ from ._vacancies import (hiring_delay, open_departures, seat_book, vacancy_warni
 __all__ = ["fit_rep_month"]
 
 _SKILL_COLUMNS = ["rep_id", "months", "new_customers", "exposure", "raw", "shrunk", "sd"]
+#: customer visits per rep-month must vary by at least this coefficient of variation (over the
+#: rep-months with customers) for the history to identify the visits' effect on orders
+VISITS_VARY_CV = 0.05
 
 
 def fit_rep_month(hist: pd.DataFrame, plan: Plan | None = None, *, model: Any = None,
@@ -135,9 +138,32 @@ def _acquisition_data(df: pd.DataFrame, lmkt: float,
     return acq, len(acq_rows)
 
 
-def _revenue_data(df: pd.DataFrame, priors: Mapping[str, Any],
-                  warn: list[str]) -> tuple[RevenueData | None, int]:
-    """Rep-months with revenue (or no new customers), and their number (0 without revenue)."""
+def _visits_cv(df: pd.DataFrame) -> float:
+    """Coefficient of variation of the customer visits over the rep-months with customers (0
+    when there are none, or no visits)."""
+    cv = df.loc[df["active_customers"] > 0, "customer_visits"].to_numpy(float)
+    mean = float(cv.mean()) if cv.size else 0.0
+    return float(cv.std()) / mean if mean > 0 else 0.0
+
+
+def _revisited_kept(rows: pd.DataFrame, vary: bool) -> np.ndarray:
+    """The revisited kept customers of each row, min(revisited, kept) (the month's churn is
+    counted among the unrevisited first, as in the model). Where the customer visits do not
+    vary, the revisited share of the kept customers varies only with the book size and
+    chance, not by anyone's choice: every row then gets the history's overall share s, so
+    that only the repeat-order rate at that share, repeat_order_rate x (1 + effect x s) /
+    (1 + 0.8 effect), is identified and the effect keeps its prior."""
+    keep = rows["keep"].to_numpy(float)
+    rk = np.minimum(rows["revisited_customers"].to_numpy(float), keep)
+    if vary or keep.sum() <= 0:
+        return rk
+    return keep * (rk.sum() / keep.sum())
+
+
+def _revenue_data(df: pd.DataFrame, priors: Mapping[str, Any], warn: list[str],
+                  vary: bool) -> tuple[RevenueData | None, int]:
+    """Rep-months with revenue (or no new customers), and their number (0 without revenue);
+    ``vary``: whether the history varies the customer visits."""
     rev_ok = ~((df["revenue"] <= 0) & (df["new_customers"] > 0))
     if (~rev_ok).any():
         warn.append(f"{int((~rev_ok).sum())} rep-months with new customers but no revenue were "
@@ -147,7 +173,8 @@ def _revenue_data(df: pd.DataFrame, priors: Mapping[str, Any],
         return None, 0
     vprior = priors["order_value_cv"]
     rev = RevenueData(new=rev_rows["new_customers"].to_numpy(float),
-                      keep=rev_rows["keep"].to_numpy(float), qe=rev_rows["qe"].to_numpy(bool),
+                      keep=rev_rows["keep"].to_numpy(float),
+                      rk=_revisited_kept(rev_rows, vary), qe=rev_rows["qe"].to_numpy(bool),
                       rev=rev_rows["revenue"].to_numpy(float),
                       v=float(vprior.args["value"]) if is_fixed(vprior) else None)
     return rev, len(rev_rows)
@@ -157,14 +184,23 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
                              lmkt: float) -> pd.DataFrame:
     """Fit the acquisition and revenue parameters; returns the reps' shrunk skills."""
     acq, n_acq = _acquisition_data(df, lmkt, col.warnings)
-    rev, n_rev = _revenue_data(df, priors, col.warnings)
+    vcv = _visits_cv(df)
+    vary = vcv >= VISITS_VARY_CV
+    rev, n_rev = _revenue_data(df, priors, col.warnings, vary)
     n_quarters = complete_quarters(df["ym"].to_numpy())
     rows = {"base_win_rate": n_acq, "skill_cv": n_acq, "visit_elasticity": n_acq,
             "training_effect": n_acq, "quarter_end_uplift": n_acq + n_rev,
-            "order_value": n_rev, "repeat_order_rate": n_rev, "order_value_cv": n_rev}
+            "order_value": n_rev, "repeat_order_rate": n_rev, "visit_order_effect": n_rev,
+            "order_value_cv": n_rev}
     what = {k: "ramped rep-months with prospect visits" for k in ACQUISITION}
     what.update({k: "rep-months (revenue vs new and kept customers)" for k in REVENUE})
+    what["visit_order_effect"] = "rep-months (revenue vs new, kept and revisited customers)"
     what["quarter_end_uplift"] = "both of the above"
+    notes = {"quarter_end_uplift": "" if n_quarters >= 3 else
+             f"only {n_quarters} complete quarters (3 needed)",
+             "visit_order_effect": "" if vary else
+             f"customer visits do not vary in the history (coefficient of variation "
+             f"{vcv:.3f}, {VISITS_VARY_CV:g} needed)"}
     skills = pd.DataFrame(columns=_SKILL_COLUMNS)
     names = [n for n in (ACQUISITION if acq is not None else ())
              + (REVENUE if rev is not None else ()) if not is_fixed(priors[n])]
@@ -176,9 +212,9 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
             col.prior(n, "no revenue rows")
     if names:
         lap, th = _fit_joint(names, priors, col, acq, rev)
-        col.from_laplace(lap, rows, what, require={"quarter_end_uplift": n_quarters >= 3},
-                         notes={"quarter_end_uplift": "" if n_quarters >= 3 else
-                                f"only {n_quarters} complete quarters (3 needed)"})
+        col.from_laplace(lap, rows, what, notes=notes,
+                         require={"quarter_end_uplift": n_quarters >= 3,
+                                  "visit_order_effect": vary})
         if acq is not None:
             skills = acq.skills(th)
     for n in ACQUISITION + REVENUE:
@@ -199,8 +235,8 @@ def _fit_joint(names: list[str], priors: Mapping[str, Any], col: Collector,
     if acq is not None:
         terms.append((ACQUISITION, acq.loglik))
     if rev is not None:
-        terms.append((("order_value", "repeat_order_rate", "quarter_end_uplift",
-                       "order_value_cv"), rev.loglik))
+        terms.append((("order_value", "repeat_order_rate", "visit_order_effect",
+                       "quarter_end_uplift", "order_value_cv"), rev.loglik))
     lap = laplace(pri, terms, fixed)
     th = {**fixed, **lap.theta()}
     for width in (80, 160):

@@ -19,7 +19,7 @@ from okma_sim.models import REFERENCE_REVISIT_RATE
 ACQUISITION = ("base_win_rate", "skill_cv", "visit_elasticity", "training_effect",
                "quarter_end_uplift")
 #: parameters of the revenue block (besides the shared quarter-end uplift)
-REVENUE = ("order_value", "repeat_order_rate", "order_value_cv")
+REVENUE = ("order_value", "repeat_order_rate", "visit_order_effect", "order_value_cv")
 #: Gauss-Hermite nodes for the rep-skill integral (adaptive: centred on each rep's mode)
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(12)
 
@@ -119,17 +119,18 @@ class AcquisitionData:
 
 
 class RevenueData:
-    """Revenue rows: orders = new + Poisson(keep * ror * season); revenue | orders ~
-    Gamma(orders / v^2, scale = order_value * v^2) (the model's own draw).
+    """Revenue rows: orders = new + Poisson((keep + effect * rk) * ror / (1 + 0.8 effect)
+    * season), rk the revisited kept customers; revenue | orders ~ Gamma(orders / v^2,
+    scale = order_value * v^2) (the model's own draw).
 
     The sum over repeat orders runs over a window of ``width`` counts per row, centred where
     the row's revenue puts it (from a rough moment estimate of the order value), so the cost
     does not grow with the book size.
     """
 
-    def __init__(self, new: np.ndarray, keep: np.ndarray, qe: np.ndarray, rev: np.ndarray,
-                 v: float | None, width: int = 48) -> None:
-        self.new, self.keep, self.qe, self.rev = new, keep, qe, rev
+    def __init__(self, new: np.ndarray, keep: np.ndarray, rk: np.ndarray, qe: np.ndarray,
+                 rev: np.ndarray, v: float | None, width: int = 48) -> None:
+        self.new, self.keep, self.rk, self.qe, self.rev = new, keep, rk, qe, rev
         self.logrev = np.log(np.where(rev > 0, rev, 1.0))
         self.width = width
         self._center(v if v is not None else 0.8)
@@ -187,10 +188,8 @@ class RevenueData:
         #   j log(mu) - mu - log j! + G(O) - rev / (ov v2) - (O / v2) log(ov v2)
         # = j * [log(mu) - log(ov v2) / v2] + [G - log j!] + [-mu - rev/(ov v2) - new log(ov v2)/v2]
         ov = th["order_value"][:, None]
-        ror = th["repeat_order_rate"][:, None]
         u = th["quarter_end_uplift"][:, None]
-        season = np.where(self.qe[None, :], 1.0 + u, 1.0 - u / 2.0)
-        mu = self.keep[None, :] * ror * season  # (B, R)
+        mu = self._mu(th, u)  # (B, R)
         lsc = np.log(ov * v2)
         c = np.log(np.maximum(mu, 1e-300)) - lsc / v2
         d = -mu - self.rev[None, :] / (ov * v2) - self.new[None, :] * lsc / v2
@@ -201,15 +200,21 @@ class RevenueData:
             lse = np.log(np.sum(np.exp(x - mx), axis=-1)) + mx[..., 0]
         return (lse + d).sum(1)
 
+    def _mu(self, th: Mapping[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        """Expected repeat orders per batch member and row, (B, R)."""
+        season = np.where(self.qe[None, :], 1.0 + u, 1.0 - u / 2.0)
+        e = th["visit_order_effect"][:, None]
+        booked = self.keep[None, :] + e * self.rk[None, :]
+        return booked * (th["repeat_order_rate"][:, None] / (1.0 + e * REFERENCE_REVISIT_RATE)) \
+            * season
+
     def window_ok(self, th: Mapping[str, float]) -> bool:
         """Whether every row's window holds its mass at ``th`` (else recentre and refit):
         the terms at the window's edges must be negligible next to the largest."""
         one = {k: np.array([float(v)]) for k, v in th.items()}
         v2 = float(one["order_value_cv"][0]) ** 2
         ov = one["order_value"][:, None, None]
-        u = one["quarter_end_uplift"][:, None]
-        season = np.where(self.qe[None, :], 1.0 + u, 1.0 - u / 2.0)
-        mu = (self.keep[None, :] * one["repeat_order_rate"][:, None] * season)[..., None]
+        mu = self._mu(one, one["quarter_end_uplift"][:, None])[..., None]
         with np.errstate(divide="ignore", invalid="ignore"):
             lpois = self.j[None] * np.log(mu) - mu - self.lgj[None]
             x = (lpois + self.G[None] - self.rev[None, :, None] / (ov * v2)

@@ -30,7 +30,7 @@ _LOCAL = {
                       "ramp_months", "marketing_effect"),
     "revisited_customers": ("followup_targeting",),
     "churned_customers": ("churn_base", "churn_revisit_effect"),
-    "revenue": ("repeat_order_rate", "order_value", "order_value_cv"),
+    "revenue": ("repeat_order_rate", "visit_order_effect", "order_value", "order_value_cv"),
     "csat": ("csat_base", "csat_coverage_effect", "csat_training_effect"),
     "surveys": ("survey_completion", "survey_response_rate"),
     "attrition": ("rep_attrition_annual",),
@@ -153,15 +153,19 @@ def _ll_attrition(act: Actuals, annual) -> np.ndarray:
     return act.departures * np.log(h) + (act.exposure - act.departures) * np.log1p(-h)
 
 
-def _ll_revenue(act: Actuals, rate, value, vcv, season) -> np.ndarray:
+def _ll_revenue(act: Actuals, rate, effect, value, vcv, season) -> np.ndarray:
     """Team revenue per month ~ Normal: orders = new + Poisson(repeat), each order's value
     has mean ``value`` and CV ``vcv`` (the model's gamma), so the mean is value x (new + rep)
-    and the variance value^2 x ((new + rep) vcv^2 + rep)."""
+    and the variance value^2 x ((new + rep) vcv^2 + rep). A revisited kept customer orders
+    ``1 + effect`` times what one not revisited does (docs/model.md 5.8)."""
     w = act.worked
-    keep = ((act.cols["active_customers"] - act.cols["churned_customers"]) * w).sum(0)
+    kept = act.cols["active_customers"] - act.cols["churned_customers"]
+    keep = (kept * w).sum(0)
+    # the revisited kept customers, min(revisited, kept) per rep-month
+    rk = (np.minimum(act.cols["revisited_customers"], kept) * w).sum(0)
     new = (act.cols["new_customers"] * w).sum(0)
     rev = (act.cols["revenue"] * w).sum(0)
-    rep = rate * season * keep  # (..., T)
+    rep = rate / (1.0 + effect * REFERENCE_REVISIT_RATE) * season * (keep + effect * rk)
     orders = new + rep
     mu = value * orders
     var = value**2 * (orders * vcv**2 + rep)
@@ -185,8 +189,8 @@ def _local_terms(plan: Plan, act: Actuals, cm: np.ndarray, season: np.ndarray,
         "churned_customers":
             lambda sl, g: _ll_churned(act, x3(g["churn_base"]), x3(g["churn_revisit_effect"])),
         "revenue":
-            lambda sl, g: _ll_revenue(act, g["repeat_order_rate"][:, :, None],
-                                      g["order_value"][:, :, None],
+            lambda sl, g: _ll_revenue(act, x3(g["repeat_order_rate"]),
+                                      x3(g["visit_order_effect"]), x3(g["order_value"]),
                                       g["order_value_cv"][:, :, None], season[sl][:, None, :]),
         "csat":
             lambda sl, g: _ll_csat(act, x3(g["csat_base"]), x3(g["csat_coverage_effect"]),

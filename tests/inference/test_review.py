@@ -449,9 +449,10 @@ def test_recommendation_restores_a_reachable_goal(case):
 
 
 def test_a_search_cut_short_by_max_steps_says_so(case):
-    # the goal of the test above, which the search reaches in more than one step: with one
-    # step allowed it stops short, and must not claim that no lever change can restore it
-    goal = 0.04
+    # a goal the search reaches in more than one step (about three times P(all met) after
+    # the shipped actuals; one step of customer visits reaches 0.05): with one step allowed it
+    # stops short, and must not claim that no lever change can restore it
+    goal = 0.06
     rv = review(case, ACTUALS, n_paths=1500, seed=3, confidence=goal, search_paths=750,
                 max_steps=1)
     rec = rv.recommendation

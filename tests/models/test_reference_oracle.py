@@ -16,6 +16,11 @@ implementations before anything is compared):
   own customer visits always fit).
 - **capacity**: ``vacancy = "unserved"``, with coaching and training rules that load some reps
   so far that their own customer visits are cut and their prospect visits dropped.
+- **visits**: a revisited customer orders twice as much (``visit_order_effect`` = 1), and a rule
+  shifts follow-up visits to the reps whose revisit rate is low, so the revisited share of the
+  books varies; orders are worth ``order_value`` exactly (``order_value_cv`` = 0), so revenue is
+  the order count times it. The same plan with the effect at 0 must book a different number of
+  orders in both implementations.
 
 For each run, the per-path aggregates of several metrics must agree in distribution:
 
@@ -52,7 +57,7 @@ ALPHA = 0.001
 Z = 4.0
 N_REF = 500
 N_ENGINE = 4000
-CASES = ("busy", "staffing", "capacity")
+CASES = ("busy", "staffing", "capacity", "visits")
 WEEKS_PER_MONTH = 52 / 12
 
 #: metric -> aggregation over the months (one number per path)
@@ -118,6 +123,18 @@ def _capacity(base):
                                management=dataclasses.replace(base.management, rules=rules))
 
 
+def _visits(base, effect: float = 1.0):
+    # 4 visits a week reach about 60% of 30 customers; the rule adds 4 more for two months
+    rules = (Rule(id="shift", metric="revisit_rate", per_rep=True, below=0.7,
+                  response="shift_visits", visits_per_week=4.0),)
+    team = dataclasses.replace(base.team, reps=4, customers_per_rep=30)
+    actions = {**base.actions, "customer_visits_per_week": 4}
+    plan = dataclasses.replace(base, team=team, actions=actions,
+                               management=dataclasses.replace(base.management, rules=rules))
+    return plan.with_parameters(visit_order_effect=effect, order_value_cv=0.0,
+                                order_value=2000.0)
+
+
 @pytest.fixture(scope="module")
 def reference():
     return _load_reference()
@@ -130,7 +147,8 @@ def cases(reference):
     # the model's defaults (the case study covers vacant books and shares them with new reps)
     base = case.replace(team=dataclasses.replace(case.team, vacancy="unserved",
                                                  new_rep_book="none"))
-    build = {"busy": _busy, "staffing": _staffing, "capacity": _capacity}
+    build = {"busy": _busy, "staffing": _staffing, "capacity": _capacity,
+             "visits": _visits}
     made = {}
 
     def get(name):
@@ -218,10 +236,45 @@ def _fires_capacity(plan, eng, ref) -> None:
         assert d["hours_executed"] <= d["hours_available"], who
 
 
+def _fires_visits(plan, eng, ref) -> None:
+    for who, d, _, _ in _totals(eng, ref):
+        assert d["rule:shift:fired"] > 0, who
+        # the shifted visits: more follow-up visits than the plan's 4 a week
+        assert d["customer_visits_executed"] > 1.1 * 4 * WEEKS_PER_MONTH * d["rep_months"], who
+    for who, rev in (("engine", eng.monthly["revisited_customers"]),
+                     ("reference", ref["metrics"]["revisited_customers"])):
+        assert np.mean(rev) > 5, who
+    # every order is worth order_value exactly: revenue counts the orders
+    for rev in (np.asarray(ref["metrics"]["revenue"]), eng.monthly["revenue"]):
+        assert np.allclose(rev / 2000.0, np.rint(rev / 2000.0))
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_the_components_fire(cases, name):
     {"busy": _fires_busy, "staffing": _fires_staffing,
-     "capacity": _fires_capacity}[name](*cases(name))
+     "capacity": _fires_capacity, "visits": _fires_visits}[name](*cases(name))
+
+
+def test_the_visit_effect_moves_orders_in_both(cases, reference):
+    # the same plan with visit_order_effect = 0. At 1, a revisited customer orders twice what
+    # one not revisited does, and repeat_order_rate is the rate at a revisited share of 0.8:
+    # at the share of about 0.6 here, the books place fewer repeat orders than at 0 (by about
+    # 1 - 1.6 / 1.8), in the engine and in the reference alike
+    plan, eng, ref = cases("visits")
+    flat = plan.with_parameters(visit_order_effect=0.0)
+    eng0 = okma_sim.simulate(flat, n_paths=N_ENGINE, seed=2, keep_monthly=["revenue"],
+                             progress=False)
+    ref0 = reference.simulate_reference(flat, N_REF, seed=1)
+    for who, hi, lo in (("engine", eng.monthly["revenue"], eng0.monthly["revenue"]),
+                        ("reference", ref["metrics"]["revenue"], ref0["metrics"]["revenue"])):
+        a = np.asarray(hi).sum(1) / 2000.0
+        b = np.asarray(lo).sum(1) / 2000.0
+        # paired: both draw each count from one uniform (no value draws at order_value_cv 0),
+        # so under one seed the two runs of a path share their draws
+        d = b - a
+        se = d.std(ddof=1) / np.sqrt(d.size)
+        assert d.mean() > 10 * se, (who, a.mean(), b.mean(), se)
+        assert 0.8 < a.mean() / b.mean() < 0.97, (who, a.mean(), b.mean())
 
 
 @pytest.mark.parametrize("name", CASES)

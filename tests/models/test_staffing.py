@@ -84,7 +84,9 @@ def test_vacant_book_churns_and_orders_at_the_no_visit_law(vacant_run, month):
     # repeat orders of the kept customers (order_value_cv = 0: revenue = orders x value)
     orders = r["revenue"][:, 1, month] / VALUES["order_value"]
     season = 1 - VALUES["quarter_end_uplift"] / 2  # January, February
-    within(orders, (A - churned) * VALUES["repeat_order_rate"] * season)
+    # nobody revisited: the base rate, repeat_order_rate / (1 + 0.8 x visit_order_effect)
+    base = VALUES["repeat_order_rate"] / (1 + 0.8 * VALUES["visit_order_effect"])
+    within(orders, (A - churned) * base * season)
 
 
 def test_new_rep_book_gets_the_ramp_share_of_the_visits(vacant_run):

@@ -10,7 +10,8 @@ acquisition
 customers
     follow-up visits reach some customers (revisits); churn falls with the revisit rate;
 revenue
-    repeat orders of the kept customers plus the new customers' first orders, gamma values;
+    repeat orders of the kept customers (more from the revisited ones) plus the new
+    customers' first orders, gamma values;
 survey
     in survey months, responses and satisfied responses (CSAT);
 record, carry over
@@ -103,6 +104,8 @@ class Run:
     logit_base: np.ndarray
     retention: np.ndarray
     vcv2: np.ndarray  # squared coefficient of variation of an order's value
+    # (paths, 1): repeat orders per kept customer-month of a customer nobody revisited
+    unvisited_rate: np.ndarray
     # (paths, 1): where that coefficient is 0 (every order worth order_value exactly); None
     # when it is positive on every path
     exact_value: np.ndarray | None
@@ -146,6 +149,8 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         logit_base=special.logit(np.clip(p["csat_base"], 1e-9, 1 - 1e-9)),
         retention=np.clip(col["training_retention"], 0, 1),
         vcv2=p["order_value_cv"] ** 2,
+        unvisited_rate=col["repeat_order_rate"] / (1.0 + col["visit_order_effect"]
+                                                   * REFERENCE_REVISIT_RATE),
         exact_value=None if (p["order_value_cv"] != 0).all()
         else (p["order_value_cv"] == 0)[:, None],
         mkt_mult_plan=1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan),
@@ -285,13 +290,16 @@ def churn(run: Run, m: Month, stream) -> None:
 # -- revenue ----------------------------------------------------------------------------------
 def revenue(run: Run, m: Month, orders_stream, value_stream) -> None:
     """Sets ``m.revenue``: the new customers' first orders plus the kept customers' repeat
-    orders (seasonal), each of a gamma-distributed value."""
+    orders (seasonal; a revisited one orders more), each of a gamma-distributed value."""
     col = run.col
     keep = m.active - m.churned
+    # the month's churned customers are counted among the unrevisited first (revisits lower
+    # churn): the revisited kept are min(revisited, kept), which never falls as visits rise
+    boosted = keep + col["visit_order_effect"] * np.minimum(m.revisited, keep)
     # inverse CDF (not Generator.poisson, whose rejection sampler desynchronises the
     # stream when a rate changes): keeps revenue coupled across plans under one seed
     orders = m.new + poisson_icdf(orders_stream.random((run.n, run.S)), np.maximum(
-        keep * col["repeat_order_rate"] * m.season, 0.0))
+        boosted * (run.unvisited_rate * m.season), 0.0))
     c2, exact = run.vcv2[:, None], run.exact_value
     if exact is None:
         shape = orders / c2

@@ -18,7 +18,8 @@ WEEKS_PER_MONTH = 52.0 / 12.0
 REFERENCE_PROSPECT_VISITS = 6.0 * WEEKS_PER_MONTH
 #: training hours per rep-month whose steady state is one unit of training stock
 REFERENCE_TRAINING_HOURS = 8.0
-#: revisit rate at which ``csat_base`` is stated
+#: revisit rate at which ``csat_base`` is stated, and revisited share of the kept customers at
+#: which ``repeat_order_rate`` is
 REFERENCE_REVISIT_RATE = 0.8
 
 _D = Distribution
@@ -62,8 +63,17 @@ PARAMETERS: dict[str, ParameterInfo] = {
                                "share of the churn hazard removed at a revisit rate of 1",
                                (0, 1), "", "assumption"),
     "repeat_order_rate": _P(_D("gamma", {"shape": 50.0, "scale": 0.01}),
-                            "repeat orders per active customer-month", (0, math.inf),
+                            "repeat orders per kept customer-month when 0.8 of the kept "
+                            "customers are revisited (a customer not revisited orders at "
+                            "rate / (1 + 0.8 x visit_order_effect))", (0, math.inf),
                             "orders/customer-month", "assumption"),
+    "visit_order_effect": _P(_D("gamma", {"shape": 2.0, "scale": 0.125}),
+                             "relative uplift of a kept customer's repeat orders in a month the "
+                             "customer is revisited", (0, 10), "",
+                             "assumption, deliberately wide (mean 0.25, 90% 0.04-0.59): "
+                             "studies read find more sales calls raise existing customers' "
+                             "purchases (Román & Martín 2008; Mizik & Jacobson 2004) but give "
+                             "no uplift per visited customer-month"),
     "order_value": _P(_D("lognormal", {"median": 2000.0, "sigma": 0.1}),
                       "mean value of one order", (0, math.inf), "currency",
                       "assumption (scenarios override it in their currency)"),
