@@ -25,6 +25,7 @@ import numpy as np
 
 from okma_sim._core.errors import OkmaError
 from okma_sim.plan import Plan
+from okma_sim.results import capacity_text
 
 from ._pool import (ProgressExecutor, default_workers, process_pool, run_or_fall_back,
                     shippable, warm_up)
@@ -158,6 +159,8 @@ class Dashboard:
         self.summary.add_class("okma-summary")
         self.summary_kr = W.Label(value="P(all key results met) = …")
         self.summary_kr.add_class("okma-summary-kr")
+        self.hours = W.Label(value="")  # the reps' hours in words (empty without hours)
+        self.hours.add_class("okma-hours")
         self.table = W.HTML()
         self.table.add_class("okma-table")
         self.chart = W.Image(format="png", layout=W.Layout(width="640px"))
@@ -192,7 +195,7 @@ class Dashboard:
             W.HTML(f"<h3>{html.escape(self.plan.name)}: what are the odds?</h3>"),
             W.HBox([W.VBox([W.HTML("<b>Actions (levers)</b>"), *levers]),
                     W.VBox([W.HTML("<b>Targets and confidence</b>"), *targets])]),
-            self.summary, self.summary_kr, self.table,
+            self.summary, self.summary_kr, self.hours, self.table,
             *([self.chart] if self.show_chart else []),
             W.HBox([self.precise_button, self.progress]),
             W.HBox([self.save_path, self.overwrite, self.save_button]),
@@ -396,6 +399,9 @@ class Dashboard:
         self.summary.value = f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
         self.summary_kr.value = (f"P(all key results met) = {k.probability:.3f} ± "
                                  f"{k.stderr:.3f}")
+        cap = res.capacity()
+        self.hours.value = "" if cap is None or not math.isfinite(cap["hours_planned"]) \
+            else capacity_text(cap)
         self.table.value = table_html(res, self.estimates, self.confidence)
         if self.show_chart:
             png = self._fan.draw(res, actions, precise)

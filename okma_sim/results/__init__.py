@@ -7,11 +7,11 @@ from ._aggregate import aggregate
 from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate, mean_stderr
 from ._grading import grade, label, score_distribution, scores
-from ._result import SimulationResult
+from ._result import SimulationResult, capacity_text
 from ._views import (achievability_curve, achievable_target,
                      achievable_targets, check_confidence)
 
-__all__ = ["QUANTILES", "BlockOutput", "Estimate", "SimulationResult",
+__all__ = ["QUANTILES", "BlockOutput", "Estimate", "SimulationResult", "capacity_text",
            "aggregate", "achievability_curve", "achievable_target", "achievable_targets",
            "check_confidence", "estimate", "grade", "label", "mean_stderr",
            "score_distribution", "scores"]

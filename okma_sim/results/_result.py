@@ -290,7 +290,7 @@ class SimulationResult:
                          f"{', '.join(f'{s:,}' for s in ad['stages'])} paths")
         cap = self.capacity()
         if cap is not None and math.isfinite(cap["hours_planned"]):
-            lines.append(_capacity_line(cap))
+            lines.append(capacity_text(cap))
         rules = self.rules()
         for _, r in rules.iterrows():
             lines.append(f"rule {r['rule']}: fired {r['fired_per_path']:.2f} times per path, "
@@ -313,8 +313,16 @@ def _cat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
-def _capacity_line(cap: Mapping[str, float]) -> str:
-    """The reps' hours in words (means per filled rep-month)."""
+def capacity_text(cap: Mapping[str, float]) -> str:
+    """The reps' hours in words (means per filled rep-month), from
+    :meth:`SimulationResult.capacity`.
+
+    Examples
+    --------
+    >>> capacity_text({"hours_available": 120.0, "hours_planned": 92.4,
+    ...                "hours_executed": 92.4, "share_rep_months_capped": 0.0})
+    "hours per rep and month: 120 available, 92 planned, 92 worked; the plan fits the reps' hours"
+    """
     line = (f"hours per rep and month: {cap['hours_available']:.0f} available, "
             f"{cap['hours_planned']:.0f} planned, {cap['hours_executed']:.0f} worked")
     share = cap["share_rep_months_capped"]

@@ -426,3 +426,18 @@ def test_model_defined_in_the_notebook_runs_in_the_kernel():
         assert dash2._pool is not None  # still alive: the workers ran it
     finally:
         dash2.close()
+
+
+def test_the_reps_hours_are_shown_in_words(plan):
+    from okma_sim.results import capacity_text
+    dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False, workers=1)
+    cap = dash.result.capacity()
+    assert dash.hours.value == capacity_text(cap)
+    assert dash.hours.value.startswith("hours per rep and month: 120 available")
+    assert "fits the reps' hours" in dash.hours.value or "<0.1%" in dash.hours.value
+    # a plan over its hours says so, with the share of rep-months
+    dash.sliders["lever:prospect_visits_per_week"].value = 15
+    dash.sliders["lever:customer_visits_per_week"].value = 20
+    share = dash.result.capacity()["share_rep_months_capped"]
+    assert share > 0.5
+    assert f"more hours than a rep has in {share:.1%} of rep-months" in dash.hours.value
