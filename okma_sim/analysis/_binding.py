@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_number, format_share
 from ._search import MAX_CAPPED_SHARE, Evaluator, within_hours
 
 __all__: list[str] = []
@@ -23,6 +23,8 @@ def binding_constraints(ev: Evaluator, chosen: dict, verified: Any, hours: dict 
       confidence.
     """
     s, c = ev.s, ev.s.confidence
+    # the whole-number levers (a headcount): named first, and the advice for the hours
+    heads = [k for k, w in zip(s.names, ev.whole) if w]
     out: list[dict[str, str]] = []
     over = [r for r in ev.records() if r["probability"] >= c and not within_hours(r)]
     if over:
@@ -31,13 +33,15 @@ def binding_constraints(ev: Evaluator, chosen: dict, verified: Any, hours: dict 
         avail = f"{hours['hours_available']:.0f} h" if hours else "the selling hours"
         out.append({"constraint": "hours", "detail": (
             f"settings reaching {c:.0%} were found (e.g. {_levels(s.names, r['x'])}), but "
-            f"they ask for more hours than a rep has in {r['capped']:.0%} of rep-months "
-            f"(at most {MAX_CAPPED_SHARE:.0%} allowed; the best feasible setting plans {need} "
-            f"a rep-month against {avail}): more reps (the new_reps lever, a higher "
-            f"levers.new_reps.high) or fewer visits per rep would free the hours")})
+            f"they ask for more hours than a rep has in {format_share(r['capped'])} of "
+            f"rep-months (at most {MAX_CAPPED_SHARE:.0%} allowed; the best feasible setting "
+            f"plans {need} a rep-month against {avail}): "
+            + (f"more reps (the {heads[0]} lever, a higher levers.{heads[0]}.high) or "
+               if heads else "more reps or ")
+            + "fewer visits per rep would free the hours")})
     at_top = [k for k, x, hi in zip(s.names, chosen["x"], ev.highs) if x >= hi - 1e-9]
     if at_top:
-        at_top.sort(key=lambda k: k != "new_reps")
+        at_top.sort(key=lambda k: k not in heads)
         out.append({"constraint": "bounds", "detail": (
             "the best setting has " + ", ".join(
                 f"{k} at its upper bound {format_number(s.plan.levers[k].high)}"
@@ -64,7 +68,7 @@ def _beyond(ev: Evaluator, chosen: dict, lever: str) -> str:
     from okma_sim.engine import simulate
     s = ev.s
     lv = s.plan.levers[lever]
-    step = lv.step or (1.0 if lever == "new_reps" else (lv.high - lv.low) / 10 or 1.0)
+    step = ev.steps[s.names.index(lever)] or (lv.high - lv.low) / 10 or 1.0
     info = (getattr(s.model, "levers", None) or {}).get(lever)
     level = lv.high + 2 * step
     if info is not None and level > info.bounds[1]:

@@ -35,7 +35,7 @@ def cheapest_first(records: Iterable[dict], level: float) -> list[dict]:
 
 def capped_share(result) -> float:
     """Share of filled rep-months a run capped (0 for a model without hours)."""
-    cap = result.capacity() if hasattr(result, "capacity") else None
+    cap = result.capacity()
     return 0.0 if cap is None else float(cap["share_rep_months_capped"])
 
 

@@ -338,7 +338,7 @@ def _judge(ev: Evaluator, feasible: bool, chosen: dict, ver: _Verified,
         warns.append(f"the answer asks for more hours than a rep has in {share:.1%} of "
                      f"rep-months of the verification run (at most {MAX_CAPPED_SHARE:.0%} "
                      "allowed): not feasible")
-    capacity = ver.result.capacity() if hasattr(ver.result, "capacity") else None
+    capacity = ver.result.capacity()
     binding = () if feasible else tuple(binding_constraints(ev, chosen, ver, capacity))
     return feasible, warns, capacity, binding
 

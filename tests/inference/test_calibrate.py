@@ -18,7 +18,7 @@ from scipy import stats
 import okma_sim
 from okma_sim import Distribution as D
 from okma_sim.inference import (FitResult, fit_history, fit_opportunities, fit_rep_month,
-                                history_from_simulation, load_history)
+                                history_from_simulation, load_history, rep_month_features)
 from okma_sim.inference._priors import Prior, beta_posterior, named_from_quantiles
 from okma_sim.inference._vacancies import open_departures
 from okma_sim.io import REP_MONTH_COLUMNS, load_rep_month
@@ -350,9 +350,12 @@ def test_fit_report_entries(sales_fit):
     hist = load_history(HISTORY)
     # rows_used: the conversion rows are ramped rep-months with visits, the reach rows
     # ramped rep-months with customers, the CSAT rows those with responses
-    reach_rows = by["followup_targeting"]["rows_used"]
-    assert reach_rows == by["base_win_rate"]["rows_used"]  # every ramped rep made visits
-    assert 0 < reach_rows < int((hist["active_customers"] > 0).sum())
+    # ramped: tenure + 1 >= 8 months, the ramp prior's upper end (the case study's reps
+    # start at 24 months)
+    f = rep_month_features(hist, retention=0.7, ramp_full=8, start_tenure=24)
+    ramped_with_customers = int((f["ramped"] & (f["active_customers"] > 0)).sum())
+    assert 0 < ramped_with_customers < int((hist["active_customers"] > 0).sum())
+    assert by["followup_targeting"]["rows_used"] == ramped_with_customers
     assert by["csat_base"]["rows_used"] == int((hist["csat_responses"] > 0).sum())
     assert 0 < by["base_win_rate"]["rows_used"] < len(hist)
     # a parameter rep-month data cannot identify keeps its prior

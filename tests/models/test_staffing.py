@@ -9,6 +9,7 @@ visits in that order. Random checks use 4 standard errors.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -179,14 +180,19 @@ def test_training_beyond_the_hours_is_cut_too():
 
 
 def test_a_hair_over_the_hours_is_not_counted_as_capped():
-    hours = 6 * W * 2 + 5 * W + 0.005  # planned hours exceed this by 0.005 h... below it
+    planned = 6 * W * 2 + 5 * W  # prospect and customer visits, no training
+    # the plan exceeds the selling hours by 0.005 h: cut to fit, but not a capped rep-month
     team = Team(reps=1, tenure_months=240, customers_per_rep=40,
-                selling_hours_per_month=hours - 0.01)
+                selling_hours_per_month=planned - 0.005)
     out = run(make_plan(team), n=50)
     d = out.diagnostics
+    assert d["hours_planned"] > d["hours_available"]  # the plan is over, by a hair
     assert d["capacity_capped_rep_months"] == 0
     # diagnostics are summed in whole 1/16384 h per path and month
     assert d["hours_executed"] <= d["hours_available"] + 6 * 50 / 16384
+    # 0.02 h over is past the 0.01 h tolerance: every rep-month counts as capped
+    team2 = dataclasses.replace(team, selling_hours_per_month=planned - 0.02)
+    assert run(make_plan(team2), n=50).diagnostics["capacity_capped_rep_months"] == 6 * 50
 
 
 def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
@@ -209,7 +215,7 @@ def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
     within(r["revisited_customers"][:, 2, 0],
            A * (1 - np.exp(-VALUES["followup_targeting"] * cv / A)))
     # with too few hours the cover comes after a rep's own visits, before prospecting
-    tight = run(make_plan(dataclass_replace(team, selling_hours_per_month=6 * W * 2 + cv)),
+    tight = run(make_plan(dataclasses.replace(team, selling_hours_per_month=6 * W * 2 + cv)),
                 n=200)
     rt = tight.per_rep
     assert np.all(rt["customer_visits"][:, :2, 0] == np.rint(cv))
@@ -217,6 +223,3 @@ def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
     assert np.all(rt["prospect_visits"][:, :2, 0] == np.rint((6 * W * 2 - cv / 2) / 2))
 
 
-def dataclass_replace(team: Team, **kw) -> Team:
-    import dataclasses
-    return dataclasses.replace(team, **kw)

@@ -95,7 +95,7 @@ def _execute(run, m, pv: np.ndarray, cv: np.ndarray, cover: np.ndarray | float,
 def _planned_visits(run, st: SalesState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The month's planned prospect and customer visits per seat (any seat) and their hours."""
     if run.fast.shift_idle:
-        return run.fast.idle_visits[:3]
+        return run.fast.idle_visits
     shift_on = (st.shift_wait <= 0) & (st.shift_left > 0)
     return visit_plan(run, np.where(shift_on, st.shift_amount, 0.0) * WEEKS_PER_MONTH)
 
@@ -124,7 +124,7 @@ def effort(run, st: SalesState, m, diag: dict[str, float]) -> None:
     if run.shared:
         # the covering visits made reach the books that needed them, in proportion
         total_need = need.sum(axis=1, keepdims=True)
-        made = np.asarray(cover_x * m.f_filled).sum(axis=1, keepdims=True)
+        made = cover_x.sum(axis=1, keepdims=True)  # cover_x is 0 on unfilled seats
         m.book_visits = m.book_visits + np.divide(need * made, total_need,
                                                   out=np.zeros_like(need),
                                                   where=total_need > 0)
@@ -145,11 +145,12 @@ def _count(run, m, diag: dict[str, float], planned: np.ndarray, executed: np.nda
     diag["hours_available"] += n_filled * float(run.cap_hours)
     pairs = (("hours", planned * f, executed), ("prospect_visits", wanted[0], m.pv),
              ("customer_visits", wanted[1], m.cv), ("training_hours", wanted[2], m.th))
+    any_over = bool(over.any())
     for key, want, done in pairs:
         w = _exact_sum(want)
         diag[f"{key}_planned"] += w
         # nothing capped: executed as planned (the same sum, not computed twice)
-        diag[f"{key}_executed"] += w if not over.any() else _exact_sum(done)
+        diag[f"{key}_executed"] += _exact_sum(done) if any_over else w
     if run.k_new:
         diag["new_rep_months"] += float(np.count_nonzero(m.filled[:, run.S - run.k_new:]))
 

@@ -100,7 +100,7 @@ class Shortcuts:
     mkt_idle: bool
     shift_idle: bool
     # with no shift in any month, the effort before capping is the same every month:
-    # (prospect visits, customer visits, visit hours, visit hours floored at 1e-12)
+    # (prospect visits, customer visits, visit hours)
     idle_visits: tuple[np.ndarray, ...] | None
     coach_hours_on: Masker  # the coaching hours of the seats coached now
     train_extra_on: Masker  # the extra training hours of the seats trained now
@@ -130,7 +130,7 @@ def find_shortcuts(st: SalesState, rules: Sequence, every: int,
     idle_visits = None
     if "shift" in idle:
         pv, cv, visit_h = visits(np.zeros(st.seat.shape))  # a month without shifts
-        idle_visits = (pv, cv, visit_h, np.maximum(visit_h, 1e-12))
+        idle_visits = (pv, cv, visit_h)
     tenure_plain = st.tenure.dtype == np.float64 and not (
         np.isnan(st.tenure).any() or np.signbit(st.tenure[st.tenure == 0]).any())
     return Shortcuts(

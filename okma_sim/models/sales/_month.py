@@ -401,7 +401,8 @@ def _accumulate(run: Run, st: SalesState, m: Month) -> None:
     acc["months"] += 1.0
     # rule-driven hours, charged to their rule at the next review
     acc["coach_h"] += m.coach_h
-    acc["train_h"] += 0.0 if fast.train_idle else m.train_extra * m.f_filled
+    # a rule's training hours as delivered: the hours cap may have cut the month's training
+    acc["train_h"] += 0.0 if fast.train_idle else np.minimum(m.train_extra * m.f_filled, m.th)
     acc["filled"] += m.f_filled
     acc["prospect_visits"] += m.pv
     acc["customer_visits"] += m.cv

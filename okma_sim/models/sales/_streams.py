@@ -22,19 +22,16 @@ class SeatStreams:
     others are hired. Per-path draws (1-D) come from ``main``."""
 
     def __init__(self, main: np.random.Generator, extra: np.random.Generator, R: int,
-                 H: int = -1, own: Sequence[np.random.Generator] = ()) -> None:
-        self.main, self.extra, self.R = main, extra, R
+                 H: int, own: Sequence[np.random.Generator] = ()) -> None:
+        self.main, self.extra, self.R, self.H = main, extra, R, H
         self.own = tuple(own)
-        # H < 0: every seat after the roster draws from ``extra``
-        self.H = H
 
     def _split(self, shape) -> bool:
         return isinstance(shape, tuple) and len(shape) == 2 and shape[1] > self.R
 
     def _parts(self, S: int) -> list[tuple[np.random.Generator, int, int]]:
         """(generator, first seat, last seat + 1) of each block of seats."""
-        R = self.R
-        H = S - R - len(self.own) if self.H < 0 else self.H
+        R, H = self.R, self.H
         parts = [(self.main, 0, R)]
         if H > 0:
             parts.append((self.extra, R, R + H))
