@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import sys
 import time
 from typing import Any
 
 from okma_sim.plan import load_plan
+
+# its sibling module, however this file was loaded (a script, or by path from the tests)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_samplers import binomial, binomial_normal, draw_prior, poisson  # noqa: E402
 
 __all__ = ["simulate_reference", "PRIORS", "LEVER_DEFAULTS", "RESPONSE_DEFAULTS", "METRICS",
            "DIAGNOSTICS"]
@@ -43,6 +48,10 @@ WEEKS_PER_MONTH = 52.0 / 12.0
 REF_PROSPECT_VISITS = 6.0 * WEEKS_PER_MONTH
 REF_TRAINING_HOURS = 8.0
 REF_REVISIT = 0.8
+
+#: the seasonal factors' suffixes: months 1-3 of a quarter, then January to December (5.9)
+_SEASON_KEYS = ("q1", "q2", "q3", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+                "oct", "nov", "dec")
 
 #: default priors (docs/model.md section 3): name -> (dist, args)
 PRIORS: dict[str, tuple[str, dict[str, float]]] = {
@@ -69,6 +78,8 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "rep_attrition_annual": ("beta", {"a": 32.0, "b": 68.0}),
     "hiring_delay_months": ("triangular", {"low": 1.0, "mode": 2.0, "high": 4.0}),
     "ramp_months": ("triangular", {"low": 3.0, "mode": 5.0, "high": 8.0}),
+    "new_customer_dispersion": ("gamma", {"shape": 2.0, "scale": 0.005}),
+    **{f"season_{k}": ("fixed", {"value": 1.0}) for k in _SEASON_KEYS},
 }
 
 #: lever defaults (docs/model.md section 4)
@@ -110,85 +121,24 @@ _ACC_OF = {"new_customers": "new", "churned_customers": "churned",
            "customer_visits": "customer_visits", "training_hours": "training_hours"}
 
 
-# -- scalar samplers ---------------------------------------------------------------------------
-def draw_prior(dist: str, a: dict[str, float], rng: random.Random) -> float:
-    """One draw from a named prior."""
-    if dist == "fixed":
-        return float(a["value"])
-    if dist == "uniform":
-        return rng.uniform(a["low"], a["high"])
-    if dist == "triangular":
-        return rng.triangular(a["low"], a["high"], a["mode"])
-    if dist == "pert":
-        w = a["high"] - a["low"]
-        al = 1 + 4 * (a["mode"] - a["low"]) / w
-        be = 1 + 4 * (a["high"] - a["mode"]) / w
-        return a["low"] + w * rng.betavariate(al, be)
-    if dist == "normal":
-        lo, hi = a.get("low", -math.inf), a.get("high", math.inf)
-        while True:  # truncation by rejection
-            x = rng.gauss(a["mu"], a["sigma"])
-            if lo <= x <= hi:
-                return x
-    if dist == "lognormal":
-        return a["median"] * math.exp(a["sigma"] * rng.gauss(0.0, 1.0))
-    if dist == "gamma":
-        return rng.gammavariate(a["shape"], a["scale"])
-    if dist == "beta":
-        return rng.betavariate(a["a"], a["b"])
-    raise ValueError(f"unknown distribution {dist!r}")
-
-
-def poisson(lam: float, rng: random.Random) -> int:
-    """Exact Poisson(lam), by inversion of one uniform (split when exp(-lam) would underflow)."""
-    if lam <= 0.0:
-        return 0
-    if lam > 500.0:
-        half = lam / 2.0
-        return poisson(half, rng) + poisson(lam - half, rng)
-    u = rng.random()
-    k, p = 0, math.exp(-lam)
-    F = p
-    while u > F and k < 10_000:
-        k += 1
-        p *= lam / k
-        F += p
-        if p == 0.0:
-            break
-    return k
-
-
-def binomial(n: int, q: float, rng: random.Random) -> int:
-    """Exact Binomial(n, q), by inversion of one uniform (from the shorter side)."""
-    if n <= 0 or q <= 0.0:
-        return 0
-    if q >= 1.0:
-        return n
-    if q > 0.5:
-        return n - binomial(n, 1.0 - q, rng)
-    u = rng.random()
-    k, p = 0, (1.0 - q) ** n
-    F, r = p, q / (1.0 - q)
-    while u > F and k < n:
-        k += 1
-        p *= r * (n - k + 1) / k
-        F += p
-    return k
-
-
-def binomial_normal(n: int, q: float, rng: random.Random) -> int:
-    """The engine's revisit law: ceil(nq + z sqrt(nq(1-q)) - 1/2) clipped to [0, n]."""
-    mu = n * q
-    k = math.ceil(mu + rng.gauss(0.0, 1.0) * math.sqrt(max(mu * (1.0 - q), 0.0)) - 0.5)
-    return int(min(max(k, 0), n))
-
-
 def _expit(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
-def _season(cm: int, u: float) -> float:
-    return 1.0 + u if cm % 3 == 0 else 1.0 - u / 2.0
+def _season(cm: int, par: dict[str, float]) -> float:
+    """Quarter-end form x month-of-quarter factor x month-of-year factor, each set of factors
+    divided by its mean (5.9)."""
+    u = par["quarter_end_uplift"]
+    q = [par[f"season_{k}"] for k in _SEASON_KEYS[:3]]
+    y = [par[f"season_{k}"] for k in _SEASON_KEYS[3:]]
+    return ((1.0 + u if cm % 3 == 0 else 1.0 - u / 2.0) * q[(cm - 1) % 3] / (sum(q) / 3.0)
+            * y[cm - 1] / (sum(y) / 12.0))
+
+
+def _market(par: dict[str, float], rng: random.Random) -> float:
+    """The month's market shock of acquisition: gamma, mean 1, variance the dispersion."""
+    phi = par["new_customer_dispersion"]
+    return rng.gammavariate(1.0 / phi, phi) if phi > 0 else 1.0
 
 
 def _survey_month(cm: int, per_year: float) -> bool:
@@ -236,11 +186,13 @@ def _baseline(plan) -> list[float]:
         return [math.nan] * H
     if b.monthly_revenue is not None:
         return [float(b.monthly_revenue[g % 12]) for g in range(H)]
-    # the annual figure spread by the prior mean of quarter_end_uplift (~0.15)
-    u = PRIORS["quarter_end_uplift"][1]["mu"]
-    norm = sum(_season(cm, u) for cm in range(1, 13))
+    # the annual figure spread by the seasonal factors at the default priors' means: an
+    # uplift of ~0.15, neutral month-of-quarter and month-of-year factors
+    mean = {"quarter_end_uplift": PRIORS["quarter_end_uplift"][1]["mu"],
+            **{f"season_{k}": 1.0 for k in _SEASON_KEYS}}
+    norm = sum(_season(cm, mean) for cm in range(1, 13))
     m0 = int(plan.start_month.split("-")[1]) - 1
-    return [b.annual_revenue * _season((m0 + g) % 12 + 1, u) / norm for g in range(H)]
+    return [b.annual_revenue * _season((m0 + g) % 12 + 1, mean) / norm for g in range(H)]
 
 
 def _rule_get(rule, key: str) -> float:
@@ -481,10 +433,12 @@ def _simulate_path(plan, par: dict[str, float], rng: random.Random, revisits: st
                     s.state, s.vacancy = 1, delay
             _fill_ready(seats, par, rng, share, diag)
         cm = (m0 + g) % 12 + 1
-        season = _season(cm, par["quarter_end_uplift"])
+        season = _season(cm, par)
         mkt_on = mkt_wait <= 0 and mkt_left > 0
-        marketing = 1.0 + par["marketing_effect"] * math.log2(
+        # the market shock multiplies acquisition only, like marketing (5.2)
+        marketing = (1.0 + par["marketing_effect"] * math.log2(
             1.0 + acts["marketing_events_per_quarter"] + (mkt_events if mkt_on else 0.0))
+        ) * _market(par, rng)
         completed = _survey_month(cm, acts["csat_surveys_per_year"]) and \
             rng.random() < par["survey_completion"]
         diag["new_rep_months"] += sum(s.new and s.state == 2 for s in seats)

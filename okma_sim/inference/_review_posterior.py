@@ -40,7 +40,7 @@ import pandas as pd
 from okma_sim._core.errors import OkmaError
 from okma_sim.engine import resolve_parameters
 from okma_sim.io import Actuals
-from okma_sim.models import REFERENCE_TRAINING_HOURS, season_factor
+from okma_sim.models import REFERENCE_TRAINING_HOURS, season_factors
 from okma_sim.plan import Plan
 
 from ._review_likelihood import _DZ, _LOCAL, _Z, _NewCustomers, _local_terms
@@ -179,8 +179,7 @@ def _posterior(plan: Plan, model: Any, act: Actuals, params: pd.DataFrame,
     P = upd.P
     T = act.T
     stock = _stock(act, P["training_retention"])
-    season = season_factor(plan.calendar_months()[:T][None, :],
-                           P["quarter_end_uplift"][:, None])  # (n, T)
+    season = season_factors(P)[:, plan.calendar_months()[:T] - 1]  # (n, T)
     for term, ll_fn in _local_terms(plan, act, cm, season, stock).items():
         if term in terms:
             upd.refine(term, ll_fn, width=act.n_seats * T)

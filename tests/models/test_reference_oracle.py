@@ -57,7 +57,7 @@ ALPHA = 0.001
 Z = 4.0
 N_REF = 500
 N_ENGINE = 4000
-CASES = ("busy", "staffing", "capacity", "visits")
+CASES = ("busy", "staffing", "capacity", "visits", "market")
 WEEKS_PER_MONTH = 52 / 12
 
 #: metric -> aggregation over the months (one number per path)
@@ -135,6 +135,25 @@ def _visits(base, effect: float = 1.0):
                                 order_value=2000.0)
 
 
+#: the market case's month-of-quarter and month-of-year factors (non-neutral in every month)
+MOQ = (0.6, 1.0, 1.5)
+MOY = (0.7, 0.8, 1.3, 1.0, 0.9, 1.2, 0.8, 0.9, 1.1, 1.4, 1.0, 0.9)
+
+
+def _market(base):
+    # all three seasonal forms at once and a strong market shock (variance 0.3): a team's
+    # monthly new customers are far from Poisson and differ from month to month
+    team = dataclasses.replace(base.team, reps=4, customers_per_rep=30)
+    plan = dataclasses.replace(base, team=team,
+                               management=dataclasses.replace(base.management, rules=()))
+    months = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+              "dec")
+    return plan.with_parameters(
+        new_customer_dispersion=0.3, quarter_end_uplift=0.1,
+        **{f"season_q{i + 1}": v for i, v in enumerate(MOQ)},
+        **{f"season_{m}": v for m, v in zip(months, MOY)})
+
+
 @pytest.fixture(scope="module")
 def reference():
     return _load_reference()
@@ -148,7 +167,7 @@ def cases(reference):
     base = case.replace(team=dataclasses.replace(case.team, vacancy="unserved",
                                                  new_rep_book="none"))
     build = {"busy": _busy, "staffing": _staffing, "capacity": _capacity,
-             "visits": _visits}
+             "visits": _visits, "market": _market}
     made = {}
 
     def get(name):
@@ -249,10 +268,32 @@ def _fires_visits(plan, eng, ref) -> None:
         assert np.allclose(rev / 2000.0, np.rint(rev / 2000.0))
 
 
+def _fires_market(plan, eng, ref) -> None:
+    for who, new in (("engine", eng.monthly["new_customers"]),
+                     ("reference", ref["metrics"]["new_customers"])):
+        new = np.asarray(new)
+        # overdispersed: the monthly variance well above the mean (Poisson: equal; here about
+        # 1 + 0.3 x 3 from the shock, more from the parameters' spread)
+        assert (new.var(axis=0) / new.mean(axis=0)).mean() > 1.6, who
+        # the season: January (0.7 x 0.6 x 0.95 / norms) well below October (1.4 x 0.6 ...)
+        assert new[:, 9].mean() > 1.5 * new[:, 0].mean(), who
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_the_components_fire(cases, name):
-    {"busy": _fires_busy, "staffing": _fires_staffing,
-     "capacity": _fires_capacity, "visits": _fires_visits}[name](*cases(name))
+    {"busy": _fires_busy, "staffing": _fires_staffing, "capacity": _fires_capacity,
+     "visits": _fires_visits, "market": _fires_market}[name](*cases(name))
+
+
+def test_monthly_new_customers_agree_under_the_market_shock(cases):
+    # month by month, the team's new customers and revenue: the shock's gamma-Poisson law and
+    # the seasonal factors of each calendar month
+    plan, eng, ref = cases("market")
+    for metric in ("new_customers", "revenue"):
+        a = np.asarray(ref["metrics"][metric], dtype=np.float32)
+        b = np.asarray(eng.monthly[metric], dtype=np.float32)
+        for j in range(plan.horizon_months):
+            _same_law(f"market: {metric} in month {j + 1}", a[:, j], b[:, j])
 
 
 def test_the_visit_effect_moves_orders_in_both(cases, reference):

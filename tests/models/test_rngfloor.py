@@ -47,7 +47,8 @@ def test_every_draw_is_recorded_and_the_samplers_are_restored():
     # acquisition, churn and orders are Poisson; revisits and the two CSAT counts binomial
     assert counts["inverted:poisson"] == 3 * seat_months
     assert counts["inverted:binomial"] == seat_months + 2 * N * S * n_survey
-    assert counts["raw:standard_gamma"] == seat_months  # order values
+    # order values, and the market shock of each path and month
+    assert counts["raw:standard_gamma"] == seat_months + N * H
     # uniforms: acquisition, churn, orders, attrition, two CSAT draws, survey completion
     assert counts["raw:random"] == 4 * seat_months + 2 * N * S * n_survey + N * n_survey
     # normals: skill at the start, revisits and replacement skills every month

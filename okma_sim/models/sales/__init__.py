@@ -14,19 +14,20 @@ PARAMETERS, METRICS, LEVERS, RESPONSES
     responses (``_priors.py``).
 WEEKS_PER_MONTH, REFERENCE_PROSPECT_VISITS, REFERENCE_TRAINING_HOURS, REFERENCE_REVISIT_RATE
     The constants the model's equations are stated at (``_priors.py``).
-season_factor, survey_month
-    Quarter-end seasonality and the CSAT survey schedule (``_month.py``).
+season_factor, season_factors, survey_month
+    Seasonality and the CSAT survey schedule (``_month.py``).
 """
 
 from __future__ import annotations
 
 from ._model import SalesTeamModel
-from ._month import season_factor, survey_month
+from ._month import season_factor, season_factors, survey_month
 from ._priors import (LEVERS, METRICS, PARAMETERS, REFERENCE_PROSPECT_VISITS,
                       REFERENCE_REVISIT_RATE, REFERENCE_TRAINING_HOURS, RESPONSES,
-                      WEEKS_PER_MONTH)
+                      SEASON_QUARTER, SEASON_YEAR, WEEKS_PER_MONTH)
 from ._state import SalesState
 
 __all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
            "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "SalesState",
-           "SalesTeamModel", "WEEKS_PER_MONTH", "season_factor", "survey_month"]
+           "SEASON_QUARTER", "SEASON_YEAR", "SalesTeamModel", "WEEKS_PER_MONTH", "season_factor",
+           "season_factors", "survey_month"]

@@ -17,9 +17,9 @@ import numpy as np
 from ..protocol import Outcomes
 from . import _month as month
 from ._capacity import effort
-from ._month import season_factor
+from ._month import season_factors
 from ._staffing import departures, refills, rep_skill
-from ._priors import LEVERS, METRICS, PARAMETERS, RESPONSES
+from ._priors import LEVERS, METRICS, PARAMETERS, RESPONSES, SEASON_QUARTER, SEASON_YEAR
 from ._rules import charge_rule_hours, init_rule_state, review
 from ._state import SalesState
 from ._streams import spawn_streams
@@ -60,24 +60,20 @@ class SalesTeamModel:
     def lever(self, plan, name: str) -> float:
         return float(plan.actions.get(name, LEVERS[name].default))
 
-    def baseline_revenue(self, plan, quarter_end_uplift: float | None = None) -> np.ndarray:
-        """Baseline revenue for each horizon month (cycled when the horizon exceeds a year)."""
+    def baseline_revenue(self, plan) -> np.ndarray:
+        """Baseline revenue for each horizon month (cycled when the horizon exceeds a year):
+        the monthly figures, or the annual one spread by the seasonal factors at the means of
+        the scenario's seasonal parameters."""
         b = plan.baseline
         if b is None:
             return np.full(plan.horizon_months, np.nan)
         if b.monthly_revenue is not None:
             base = np.asarray(b.monthly_revenue, dtype=float)
             return base[np.arange(plan.horizon_months) % 12]
-        if quarter_end_uplift is None:
-            # the scenario's own prior for seasonality, when it sets one
-            spec = plan.parameters.get("quarter_end_uplift",
-                                       PARAMETERS["quarter_end_uplift"].prior)
-            quarter_end_uplift = float(spec.mean())
-        u = quarter_end_uplift
-        cal = plan.calendar_months()
-        year_cal = np.arange(1, 13)
-        norm = season_factor(year_cal, u).sum()
-        return b.annual_revenue * season_factor(cal, u) / norm
+        means = {k: float(plan.parameters.get(k, PARAMETERS[k].prior).mean())
+                 for k in ("quarter_end_uplift",) + SEASON_QUARTER + SEASON_YEAR}
+        fac = season_factors(means)
+        return b.annual_revenue * fac[plan.calendar_months() - 1] / fac.sum()
 
     def initial_state(self, plan, params: Mapping[str, np.ndarray], n: int,
                       rng_skill: np.random.Generator) -> SalesState:
@@ -161,7 +157,7 @@ class SalesTeamModel:
         for j in range(run.M):
             m = month.start_month(run, st, j, diag)
             effort(run, st, m, diag)
-            month.acquisition(run, st, m, streams["acquisition"])
+            month.acquisition(run, st, m, streams["acquisition"], streams["market"])
             month.follow_ups(run, st, m, streams["revisit"])
             month.churn(run, m, streams["churn"])
             month.revenue(run, m, streams["orders"], streams["order_value"])

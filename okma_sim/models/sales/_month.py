@@ -41,12 +41,13 @@ from ._capacity import visit_plan
 from ._fast import Shortcuts, find_shortcuts
 from ._staffing import open_new_seats
 from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
-                      REFERENCE_TRAINING_HOURS, WEEKS_PER_MONTH)
+                      REFERENCE_TRAINING_HOURS, SEASON_QUARTER, SEASON_YEAR, WEEKS_PER_MONTH)
 from ._state import SalesState
 
 __all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "follow_ups",
-           "hiring_delay", "new_outputs", "record_month", "revenue", "season_factor",
-           "setup_run", "start_month", "survey", "survey_month"]
+           "hiring_delay", "market_shock", "new_outputs", "record_month", "revenue",
+           "season_factor", "season_factors", "setup_run", "start_month", "survey",
+           "survey_month"]
 
 #: the per-seat history columns of ``Outcomes.per_rep``
 REP_COLUMNS = ("filled", "prospect_visits", "customer_visits", "new_customers",
@@ -58,6 +59,55 @@ def season_factor(calendar_month: np.ndarray | int, uplift: np.ndarray) -> np.nd
     """Quarter-end seasonality: 1 + u in Mar/Jun/Sep/Dec, 1 - u/2 otherwise (mean 1 a year)."""
     qe = (np.asarray(calendar_month) % 3) == 0
     return np.where(qe, 1.0 + uplift, 1.0 - uplift / 2.0)
+
+
+def season_factors(p: Mapping[str, Any]) -> np.ndarray:
+    """The seasonal multiplier of acquisition and repeat orders in each calendar month.
+
+    The product of three forms, each with mean 1 over a year (docs/model.md, section 5.9):
+    the quarter-end form of ``quarter_end_uplift`` (:func:`season_factor`), the month-of-quarter
+    factors ``season_q1..3`` and the month-of-year factors ``season_jan..dec``, each set
+    divided by its mean. A missing key is neutral (0 uplift, factors of 1); ``calibrate`` fits
+    one form and leaves the others neutral.
+
+    Parameters
+    ----------
+    p : mapping
+        Parameter values, scalars or arrays of one shape (one value per path).
+
+    Returns
+    -------
+    ndarray
+        Shape ``(..., 12)``: the factors of January to December for each parameter value.
+
+    Examples
+    --------
+    >>> f = season_factors({"quarter_end_uplift": 0.3, "season_q1": 0.7, "season_q2": 1.0,
+    ...                     "season_q3": 1.3})
+    >>> f.round(3)[:3].tolist()
+    [0.595, 0.85, 1.69]
+    """
+    u = np.asarray(p.get("quarter_end_uplift", 0.0), dtype=float)
+    f = season_factor(np.arange(1, 13), u[..., None])
+    if all(k in p for k in SEASON_QUARTER):
+        q = np.stack([np.asarray(p[k], dtype=float) for k in SEASON_QUARTER], axis=-1)
+        # dividing by a mean of exactly 1 changes nothing: neutral factors stay bit-exact
+        f = f * np.tile(q / q.mean(axis=-1, keepdims=True), 4)
+    if all(k in p for k in SEASON_YEAR):
+        y = np.stack([np.asarray(p[k], dtype=float) for k in SEASON_YEAR], axis=-1)
+        f = f * (y / y.mean(axis=-1, keepdims=True))
+    return f
+
+
+def market_shock(run: "Run", stream) -> np.ndarray | float:
+    """A month's market multiplier of every seat's acquisition rate on a path: gamma with mean
+    1 and variance ``new_customer_dispersion`` (1 where it is 0, the Poisson limit), so a
+    team's new customers in a month are gamma-Poisson (negative binomial) given the
+    parameters. It depends on no lever: plans run under one seed share it."""
+    if run.inv_phi is None:
+        return 1.0
+    phi = run.p["new_customer_dispersion"]
+    return np.where(phi > 0, stream.standard_gamma(run.inv_phi) * phi, 1.0)[:, None]
 
 
 def survey_month(calendar_month: int, per_year: float) -> bool:
@@ -110,7 +160,9 @@ class Run:
     # when it is positive on every path
     exact_value: np.ndarray | None
     mkt_mult_plan: np.ndarray  # acquisition multiplier of the planned marketing events
-    season_of: dict[bool, np.ndarray]  # season factor (paths, 1): quarter-end month or not
+    season_of: dict[int, np.ndarray]  # season factor (paths, 1) of each calendar month
+    # 1 / new_customer_dispersion per path (where positive); None: 0 on every path (Poisson)
+    inv_phi: np.ndarray | None
     ramp_den: np.ndarray
     # row sums of integer-valued (paths, seats) arrays as a matrix-vector product: several
     # times faster than .sum(1) over 12 seats, and exact for integers in any order
@@ -154,9 +206,8 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         exact_value=None if (p["order_value_cv"] != 0).all()
         else (p["order_value_cv"] == 0)[:, None],
         mkt_mult_plan=1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan),
-        # season_factor depends on the month only through quarter end or not
-        season_of={qe: season_factor(3 if qe else 1, p["quarter_end_uplift"])[:, None]
-                   for qe in (False, True)},
+        season_of=dict(zip(range(1, 13), np.moveaxis(season_factors(p)[:, None, :], -1, 0))),
+        inv_phi=_inverse_dispersion(p),
         ramp_den=np.maximum(col["ramp_months"], 1e-9),
         ones=np.ones(S), ones_q=np.ones(st.quarters_done.shape[1]),
         shared=team.vacancy == "shared", share_books=team.new_rep_book == "share",
@@ -166,6 +217,13 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
     run.fast = find_shortcuts(st, plan.management.rules, plan.management.review_every_months,
                               functools.partial(visit_plan, run))
     return run
+
+
+def _inverse_dispersion(p: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    phi = np.asarray(p.get("new_customer_dispersion", 0.0), dtype=float)
+    if not (phi > 0).any():
+        return None
+    return 1.0 / np.where(phi > 0, phi, 1.0)
 
 
 def new_outputs(run: Run, plan, record_reps: bool
@@ -238,7 +296,7 @@ def start_month(run: Run, st: SalesState, j: int, diag: dict[str, float]) -> Mon
         open_new_seats(run, st, diag)
     cm = int(run.cal[g])
     filled = st.seat == 2
-    return Month(j=j, g=g, cm=cm, season=run.season_of[cm % 3 == 0], filled=filled,
+    return Month(j=j, g=g, cm=cm, season=run.season_of[cm], filled=filled,
                  f_filled=filled.astype(float))
 
 
@@ -252,16 +310,17 @@ def _marketing_multiplier(run: Run, st: SalesState) -> np.ndarray:
                     np.log2(1.0 + run.mkt_plan + st.mkt_events), run.mkt_mult_plan)
 
 
-def acquisition(run: Run, st: SalesState, m: Month, stream) -> None:
+def acquisition(run: Run, st: SalesState, m: Month, stream, market) -> None:
     """Sets ``m.new``: customers won, Poisson with a rate set by skill, ramp, training stock,
-    coaching, prospect visits (with diminishing returns), season and marketing."""
+    coaching, prospect visits (with diminishing returns), season, marketing and the month's
+    market shock (:func:`market_shock`, drawn from ``market``)."""
     col = run.col
     ramp = m.ramp
     uplift = col["training_effect"] * (1.0 - np.exp(-st.train_stock)) / run.sat_norm
     mkt_mult = _marketing_multiplier(run, st)
     lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * m.coach_mult
            * (m.pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
-           * m.season * mkt_mult[:, None])
+           * (m.season * market_shock(run, market)) * mkt_mult[:, None])
     # empty seats win nothing (also when the elasticity is 0, where 0**0 = 1)
     lam = np.maximum(lam, 0.0) * m.f_filled
     m.new = poisson_icdf(stream.random((run.n, run.S)), lam)

@@ -11,7 +11,8 @@ from okma_sim.params import Distribution
 from ..protocol import LeverInfo, MetricInfo, ParameterInfo
 
 __all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
-           "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "WEEKS_PER_MONTH"]
+           "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "SEASON_QUARTER",
+           "SEASON_YEAR", "WEEKS_PER_MONTH"]
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 #: prospect visits per rep-month at which ``base_win_rate`` is stated (6 a week)
@@ -21,6 +22,12 @@ REFERENCE_TRAINING_HOURS = 8.0
 #: revisit rate at which ``csat_base`` is stated, and revisited share of the kept customers at
 #: which ``repeat_order_rate`` is
 REFERENCE_REVISIT_RATE = 0.8
+
+#: parameters of the month-of-quarter seasonal form: months 1, 2 and 3 of a quarter
+SEASON_QUARTER = ("season_q1", "season_q2", "season_q3")
+#: parameters of the month-of-year seasonal form, January to December
+SEASON_YEAR = tuple(f"season_{m}" for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                            "aug", "sep", "oct", "nov", "dec"))
 
 _D = Distribution
 _P = ParameterInfo
@@ -116,6 +123,28 @@ PARAMETERS: dict[str, ParameterInfo] = {
                       "months for a new rep to reach full productivity (linear ramp)",
                       (0.5, 36), "months",
                       f"median ramp about 5 months (The Bridge Group 2024 report; {_DAS})"),
+    # declared last: the engine draws parameters in this order, so the earlier ones keep
+    # their draws under one seed
+    "new_customer_dispersion": _P(_D("gamma", {"shape": 2.0, "scale": 0.005}),
+                                  "variance of the month's market shock shared by a team's "
+                                  "acquisition (gamma, mean 1): a team's new customers in a "
+                                  "month are negative binomial, variance m + dispersion x m^2; "
+                                  "0 is the Poisson limit", (0, 10), "",
+                                  "assumption: month-to-month swings of about 10% beyond "
+                                  "chance (90% range 4-15%) in a team's new business; "
+                                  "calibrate fits it from the monthly totals"),
+    **{k: _P(_D("fixed", {"value": 1.0}),
+             f"seasonal factor of month {i + 1} of each quarter (the three divided by their "
+             "mean); 1 = no month-of-quarter pattern", (0, 10), "",
+             "neutral unless calibrate selects the month-of-quarter form (fitted from the "
+             "history, its prior centred on the quarter-end form)")
+       for i, k in enumerate(SEASON_QUARTER)},
+    **{k: _P(_D("fixed", {"value": 1.0}),
+             f"seasonal factor of {k[7:].capitalize()} (the twelve divided by their mean); 1 = "
+             "no month-of-year pattern", (0, 10), "",
+             "neutral unless calibrate selects the month-of-year form (fitted from the "
+             "history, its prior centred on the quarter-end form)")
+       for k in SEASON_YEAR},
 }
 
 _M = MetricInfo

@@ -68,6 +68,9 @@ def spawn_streams(rng: np.random.Generator, n_roster: int, n_seats: int,
     stream per kind, the same whatever the number of new reps (child ``i`` of one parent).
     """
     streams = dict(zip(STREAMS, rng.spawn(len(STREAMS))))
+    # the month's market shock (one draw per path): a child of the acquisition stream, which
+    # spawning leaves unchanged, so adding it changed no other draw, whatever the seats
+    market = streams["acquisition"].spawn(1)[0]
     if n_seats > n_roster:
         extra = dict(zip(STREAMS, rng.spawn(len(STREAMS))))
         own: dict[str, list] = {k: [] for k in STREAMS}
@@ -76,4 +79,5 @@ def spawn_streams(rng: np.random.Generator, n_roster: int, n_seats: int,
             own = {k: parents[k].spawn(n_new) for k in STREAMS}
         H = n_seats - n_roster - n_new
         streams = {k: SeatStreams(streams[k], extra[k], n_roster, H, own[k]) for k in STREAMS}
+    streams["market"] = market
     return streams
