@@ -198,8 +198,9 @@ def _forecast(history: pd.DataFrame, fit: FitResult, plan: Plan, fmt: str, c: in
 def _score(sim: Mapping[str, np.ndarray], act: Mapping[str, np.ndarray], months: list[int], *,
            monthly: pd.DataFrame, n_paths: int, v_rng: np.random.Generator,
            warn: list[str]) -> list[dict[str, Any]]:
-    """One entry per metric and month with a value: the actual, the forecast's quantiles,
-    PIT and CRPS, and the naive baseline's CRPS."""
+    """One entry per metric and month with a value: the month's step after the cutoff
+    (1 to the horizon), the actual, the forecast's quantiles, PIT and CRPS, and the naive
+    baseline's CRPS."""
     entries = []
     for metric in sim:
         base = trailing(monthly, metric)
@@ -215,7 +216,8 @@ def _score(sim: Mapping[str, np.ndarray], act: Mapping[str, np.ndarray], months:
                             "a value (e.g. no survey scheduled that month): not compared")
                 continue
             q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
-            entries.append({"metric": metric, "month": month_text(m), "actual": y,
+            entries.append({"metric": metric, "month": month_text(m), "step": g + 1,
+                            "actual": y,
                             "p05": float(q05), "p50": float(q50), "p95": float(q95),
                             "pit": randomized_pit(x, y, v),
                             "crps": crps_ensemble(x, y),

@@ -12,7 +12,7 @@ import pandas as pd
 from okma_sim._core.formatting import format_number
 
 from ._fit_result import FitResult
-from ._scores import summarize
+from ._scores import LEVELS, held, scores, scores_by_step, summarize
 
 __all__ = ["BacktestRun", "BacktestResult"]
 
@@ -21,11 +21,13 @@ __all__ = ["BacktestRun", "BacktestResult"]
 class BacktestRun:
     """One cutoff: the metric-months compared, their coverage and CRPS.
 
-    ``metrics`` holds one dict per metric and month: ``metric, month, actual, p05, p50, p95,
-    pit, crps, baseline_crps``. ``coverage`` maps ``"50"``, ``"80"``, ``"95"`` to the share
-    of those whose PIT lies in the central interval; ``crps`` and ``baseline_crps`` map each
-    metric to its mean CRPS over the months (in the metric's unit), ``crps_skill`` to
-    ``1 - crps / baseline_crps`` (positive: the model beats the naive baseline).
+    ``metrics`` holds one dict per metric and month: ``metric, month, step, actual, p05,
+    p50, p95, pit, crps, baseline_crps`` (``step``: months after the cutoff, 1 to the
+    horizon). ``coverage`` maps ``"50"``, ``"80"``, ``"95"`` to the share of those whose PIT
+    lies in the central interval (``coverage_by_metric``: the same per metric); ``crps`` and
+    ``baseline_crps`` map each metric to its mean CRPS over the months (in the metric's
+    unit), ``crps_skill`` to ``1 - crps / baseline_crps`` (positive: the model beats the
+    naive baseline). ``by_step`` holds these summaries for each step.
     """
 
     cutoff: str
@@ -38,11 +40,9 @@ class BacktestRun:
         return summarize(self.metrics)[0]
 
     def to_json_dict(self) -> dict[str, Any]:
-        cov, crps, base, skill = summarize(self.metrics)
         return {"cutoff": self.cutoff, "horizon": self.horizon,
-                "metrics": [dict(e) for e in self.metrics], "coverage": cov, "crps": crps,
-                "baseline_crps": base, "crps_skill": skill, "n": len(self.metrics),
-                "warnings": list(self.warnings)}
+                "metrics": [dict(e) for e in self.metrics], **scores(self.metrics),
+                "by_step": scores_by_step(self.metrics), "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,13 @@ class BacktestResult:
     def baseline_crps(self) -> dict[str, float]:
         return summarize(self.entries)[2]
 
+    @property
+    def by_step(self) -> dict[str, dict[str, Any]]:
+        """The scores of each horizon step (months after the cutoff), pooled over cutoffs:
+        ``{"1": {"coverage", "coverage_by_metric", "crps", "baseline_crps", "crps_skill",
+        "n"}, ...}``."""
+        return scores_by_step(self.entries)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per cutoff, metric and month."""
         return pd.DataFrame(self.entries)
@@ -93,12 +100,10 @@ class BacktestResult:
             doc = self.runs[0].to_json_dict()
             doc.pop("warnings", None)
             return doc
-        cov, crps, base, skill = summarize(self.entries)
         return {"cutoff": self.runs[0].cutoff if self.runs else None,
                 "cutoffs": [r.cutoff for r in self.runs],
                 "horizon": self.runs[0].horizon if self.runs else None,
-                "metrics": self.entries, "coverage": cov, "crps": crps,
-                "baseline_crps": base, "crps_skill": skill, "n": len(self.entries),
+                "metrics": self.entries, **scores(self.entries), "by_step": self.by_step,
                 "runs": [r.to_json_dict() for r in self.runs]}
 
     def table(self) -> str:
@@ -130,6 +135,48 @@ class BacktestResult:
             lines.append(f"CRPS {m:<14}{format_number(crps[m]):>13}  "
                          f"naive {format_number(base[m]):>13}  "
                          f"skill {skill[m]:+.2f}")
+        lines += _step_lines(self.entries)
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
+
+
+def _step_lines(entries: list[Mapping[str, Any]]) -> list[str]:
+    """The table's block by months ahead, in words: how often the actual month fell inside
+    each range (counts, as there are few months), and the forecast error against the naive
+    trailing mean."""
+    lines = ["", "by months ahead: how often the actual month fell inside the forecast's "
+             "50% / 80% / 95% ranges,", "and its error (CRPS, lower is better) against the "
+             "naive trailing mean"]
+    steps = sorted({int(e["step"]) for e in entries})
+    for s in steps:
+        at = [e for e in entries if e["step"] == s]
+        n80 = held(at, 0.8)[1]
+        lines.append(f"{s} month{'s' if s > 1 else ''} ahead ({n80} metric-months; a calibrated "
+                     f"80% range would hold 80% ± {math.sqrt(0.16 / max(n80, 1)):.0%}, 1 SE)")
+        lines.append(f"  {'all':<15}{_held_text(at)}")
+        _, crps, base, skill = summarize(at)
+        for m in crps:
+            err = (f"error {format_number(crps[m])}, naive {format_number(base[m])}: "
+                   f"{_skill_text(skill[m])}")
+            lines.append(f"  {m:<15}{_held_text([e for e in at if e['metric'] == m])}   {err}")
+    return lines
+
+
+def _held_text(entries: list[Mapping[str, Any]]) -> str:
+    """``held  1/4 (25%)  2/4 (50%)  3/4 (75%)`` over the 50/80/95% ranges; ``-`` where no
+    metric-month has a PIT."""
+    parts = []
+    for level in LEVELS:
+        k, n = held(entries, level)
+        parts.append(f"{f'{k}/{n} ({k / n:.0%})':>14}" if n else f"{'-':>14}")
+    return "held" + "".join(parts)
+
+
+def _skill_text(skill: float) -> str:
+    """The CRPS skill in words: how much lower (or higher) the error is than the naive one."""
+    if not math.isfinite(skill):
+        return "no naive forecast to compare"
+    if abs(skill) < 0.005:
+        return "the same as naive"
+    return f"{abs(skill):.0%} {'lower' if skill > 0 else 'higher'} than naive"

@@ -54,13 +54,35 @@ def randomized_pit(samples: np.ndarray, y: float, v: float) -> float:
     return below + v * at
 
 
+def _finite_pits(entries: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    return np.array([e["pit"] for e in entries if e["pit"] is not None
+                     and np.isfinite(e["pit"])], dtype=float)
+
+
+def held(entries: Sequence[Mapping[str, Any]], level: float) -> tuple[int, int]:
+    """How many metric-months' PIT lies in the central ``level`` interval (the actual fell
+    inside the forecast's range), and out of how many with a PIT.
+
+    Examples
+    --------
+    >>> held([{"pit": 0.5}, {"pit": 0.95}, {"pit": None}], 0.8)
+    (1, 2)
+    """
+    pits = _finite_pits(entries)
+    return int(np.sum(np.abs(pits - 0.5) <= level / 2)), int(pits.size)
+
+
+def _coverage(entries: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    out = {}
+    for L in LEVELS:
+        k, n = held(entries, L)
+        out[f"{round(L * 100)}"] = k / n if n else math.nan
+    return out
+
+
 def summarize(entries: Sequence[Mapping[str, Any]]) -> tuple[dict, dict, dict, dict]:
     """Coverage of the central intervals over the metric-months, and per metric the mean
     CRPS, the naive baseline's mean CRPS and the skill ``1 - crps / baseline``."""
-    pits = np.array([e["pit"] for e in entries if e["pit"] is not None
-                     and np.isfinite(e["pit"])])
-    cov = {f"{round(L * 100)}": (float(np.mean(np.abs(pits - 0.5) <= L / 2))
-                                 if pits.size else math.nan) for L in LEVELS}
     crps: dict[str, float] = {}
     base: dict[str, float] = {}
     skill: dict[str, float] = {}
@@ -71,4 +93,20 @@ def summarize(entries: Sequence[Mapping[str, Any]]) -> tuple[dict, dict, dict, d
         crps[m] = float(np.mean(c)) if c else math.nan
         base[m] = float(np.mean(b)) if b else math.nan
         skill[m] = 1.0 - crps[m] / base[m] if base[m] and np.isfinite(base[m]) else math.nan
-    return cov, crps, base, skill
+    return _coverage(entries), crps, base, skill
+
+
+def scores(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The JSON summary of metric-months: ``coverage`` (pooled over metrics),
+    ``coverage_by_metric``, ``crps``, ``baseline_crps``, ``crps_skill`` and ``n``."""
+    cov, crps, base, skill = summarize(entries)
+    by_metric = {m: _coverage([e for e in entries if e["metric"] == m]) for m in crps}
+    return {"coverage": cov, "coverage_by_metric": by_metric, "crps": crps,
+            "baseline_crps": base, "crps_skill": skill, "n": len(entries)}
+
+
+def scores_by_step(entries: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """:func:`scores` of the metric-months of each horizon step (months after the cutoff),
+    keyed ``"1"``, ``"2"``, ... in order."""
+    steps = sorted({int(e["step"]) for e in entries})
+    return {str(s): scores([e for e in entries if e["step"] == s]) for s in steps}

@@ -166,6 +166,71 @@ def test_cutoff_and_horizon_checks(hist):
     assert check_cutoff(hist, "2026-11", 1) == pd.Period("2026-11", freq="M").ordinal
 
 
+def _coverage_by_hand(entries):
+    pit = np.array([e["pit"] for e in entries])
+    return {k: float(np.mean(np.abs(pit - 0.5) <= L / 2))
+            for k, L in (("50", 0.5), ("80", 0.8), ("95", 0.95))}
+
+
+def _scores_by_hand(entries):
+    """Coverage, per-metric coverage, mean CRPS, naive CRPS and skill of metric-months, in
+    plain numpy (independent of okma_sim.inference._scores)."""
+    out = {"coverage": _coverage_by_hand(entries), "coverage_by_metric": {}, "crps": {},
+           "baseline_crps": {}, "crps_skill": {}, "n": len(entries)}
+    for m in sorted({e["metric"] for e in entries}):
+        sub = [e for e in entries if e["metric"] == m]
+        out["coverage_by_metric"][m] = _coverage_by_hand(sub)
+        c = np.mean([e["crps"] for e in sub])
+        b = np.mean([e["baseline_crps"] for e in sub])
+        out["crps"][m], out["baseline_crps"][m], out["crps_skill"][m] = c, b, 1 - c / b
+    return out
+
+
+def _assert_same(got, want, where=()):
+    """Nested dicts of numbers: the same keys, the same values to rounding."""
+    if isinstance(want, dict):
+        assert set(got) == set(want), where
+        for k in want:
+            _assert_same(got[k], want[k], (*where, k))
+    else:
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15), where
+
+
+def test_scores_by_step_equal_a_computation_by_hand(hist):
+    """Three cutoffs, three months ahead: each entry's step is the months from its cutoff to
+    its month; by_step (of the pooled result and of each run) and the per-metric coverage are
+    the same numbers computed by hand from the entries; the text table counts them."""
+    res = rolling_backtest(hist, 3, n_paths=200, seed=8, first_cutoff="2026-07")
+    doc = res.to_json_dict()
+    assert doc["cutoffs"] == ["2026-07", "2026-08", "2026-09"]
+    for e in doc["metrics"]:
+        gap = pd.Period(e["month"], freq="M") - pd.Period(e["cutoff"], freq="M")
+        assert e["step"] == gap.n
+    assert sorted(doc["by_step"], key=int) == ["1", "2", "3"]
+    for step, got in doc["by_step"].items():
+        want = _scores_by_hand([e for e in doc["metrics"] if e["step"] == int(step)])
+        _assert_same(got, want, (step,))
+    assert sum(s["n"] for s in doc["by_step"].values()) == doc["n"] == len(doc["metrics"])
+    # pooled over steps: the existing keys keep their meaning, coverage_by_metric is new
+    pooled = _scores_by_hand(doc["metrics"])
+    for key in ("coverage", "coverage_by_metric", "crps", "baseline_crps", "crps_skill"):
+        _assert_same(doc[key], pooled[key], (key,))
+    for run in doc["runs"]:
+        assert {e["step"] for e in run["metrics"]} == {1, 2, 3}
+        for step, got in run["by_step"].items():
+            want = _scores_by_hand([e for e in run["metrics"] if e["step"] == int(step)])
+            _assert_same(got, want, (run["cutoff"], step))
+    # the table's per-horizon block: counts, e.g. "held 7/9 (78%)" of revenue at step 2
+    text = res.table()
+    sub = [e for e in doc["metrics"] if e["step"] == 2 and e["metric"] == "revenue"]
+    k = sum(abs(e["pit"] - 0.5) <= 0.4 for e in sub)
+    block = text[text.index("2 months ahead"):text.index("3 months ahead")]
+    line = next(ln for ln in block.splitlines() if ln.strip().startswith("revenue"))
+    assert f"{k}/{len(sub)} ({k / len(sub):.0%})" in line
+    skill = doc["by_step"]["2"]["crps_skill"]["revenue"]
+    assert f"{abs(skill):.0%} {'lower' if skill > 0 else 'higher'} than naive" in line
+
+
 # ---------------------------------------------------------------------------------------------
 # calibration of the forecasts
 # ---------------------------------------------------------------------------------------------
@@ -211,6 +276,10 @@ def test_crm_backtest_end_to_end(crm, horizon):
         assert math.isfinite(e["baseline_crps"]) and e["baseline_crps"] >= 0
     for m in ("revenue", "wins"):
         assert doc["crps"][m] > 0 and doc["baseline_crps"][m] > 0
+    assert list(doc["by_step"]) == [str(s) for s in range(1, horizon + 1)]
+    for step, sc in doc["by_step"].items():
+        assert sc["n"] == 2 * len(doc["cutoffs"])
+        assert set(sc["crps_skill"]) == set(sc["coverage_by_metric"]) == {"revenue", "wins"}
     # Known limitation, asserted so that a fix gets noticed: the model lacks the export's
     # three-level cycle within a quarter and the overdispersion of the team's monthly wins, so
     # its 80% intervals hold the actual value far less often than 80% (0.25 / 0.40 / 0.46 at
