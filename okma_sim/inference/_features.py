@@ -95,6 +95,11 @@ def _training_stock(df: pd.DataFrame, retention: float) -> np.ndarray:
     return stock
 
 
+def calendar_month(yms) -> np.ndarray:
+    """Calendar month (1..12) of each month number (``Period[M]`` ordinal)."""
+    return np.asarray(yms, dtype=int) % 12 + 1
+
+
 def quarter_end(yms: np.ndarray) -> np.ndarray:
     """Whether each month number is the last month of a calendar quarter."""
     return ((np.asarray(yms) % 12) + 1) % 3 == 0

@@ -20,11 +20,13 @@ from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
 from ._entries import Collector, entry
-from ._features import complete_quarters, crm_effort, quarter_end
+from ._features import calendar_month, complete_quarters, crm_effort
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
-from ._likelihoods import ACQUISITION, AcquisitionData, log_marketing
+from ._likelihoods import ACQUISITION, SEASON, AcquisitionData, log_marketing
 from ._priors import is_fixed, model_and_priors, prior_mean
+from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, season_from_totals,
+                        season_notes)
 from ._vacancies import hiring_delay, open_departures, vacancy_warning, vacant_reps
 
 __all__ = ["fit_opportunities"]
@@ -42,8 +44,9 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     ``base_win_rate`` comes from wins per agent-month, with opportunities engaged per
     agent-month (trailing 3-month mean, :func:`crm_effort`) standing in for prospect visits;
     ``skill_cv`` and the shrunk skills from the spread of wins between agents;
-    ``quarter_end_uplift`` from the quarter-end bunching of wins (when the window holds three
-    complete quarters); ``order_value`` and ``order_value_cv`` from the won deal values (mean
+    the seasonal form chosen by held-out likelihood over the close months (quarter end, or
+    month of quarter; the uplift counts as fitted when the window holds three complete
+    quarters) and ``new_customer_dispersion`` from the monthly team wins; ``order_value`` and ``order_value_cv`` from the won deal values (mean
     with its standard error, CV with a bootstrap); ``repeat_order_rate`` is 0 (repeat business
     is booked as new deals). The first close month is left out: it holds a backlog.
 
@@ -134,27 +137,36 @@ def _fit_win_rate(col: Collector, win: pd.DataFrame, effort: pd.Series,
     acq = AcquisitionData(rep=win["rep_id"].map(rep_index).to_numpy(int),
                           n=win["won"].to_numpy(float),
                           lpv=np.log(np.maximum(e_row, 1e-9) / REFERENCE_PROSPECT_VISITS),
-                          g=np.zeros(len(win)), qe=quarter_end(win["ym"].to_numpy()), lmkt=lmkt,
-                          n_reps=len(reps), rep_ids=reps)
+                          g=np.zeros(len(win)), cm=calendar_month(win["ym"]), lmkt=lmkt,
+                          n_reps=len(reps), rep_ids=reps, ym=win["ym"].to_numpy(int))
+
+    def refit(names: list[str], pri: Mapping[str, Any]):
+        fixed = {n: (float(pri[n].args["value"]) if is_fixed(pri[n]) else prior_mean(pri[n]))
+                 for n in ACQUISITION if n not in names}
+        # no training is recorded: the win rate is that of the team as trained
+        fixed["training_effect"] = 0.0
+        lap = laplace([col.prior_of(n) for n in names], acq.loglik, fixed)
+        return lap, {**fixed, **lap.theta()}
+
     names = [n for n in ("base_win_rate", "skill_cv", "visit_elasticity", "quarter_end_uplift")
              if not is_fixed(priors[n])]
-    fixed = {n: (float(priors[n].args["value"]) if is_fixed(priors[n])
-                 else prior_mean(priors[n]))
-             for n in ACQUISITION if n not in names}
-    # no training is recorded: the win rate is that of the team as trained
-    fixed["training_effect"] = 0.0
-    pri = [col.prior_of(n) for n in names]
-    lap = laplace(pri, acq.loglik, fixed)
-    th = {**fixed, **lap.theta()}
+    lap, th = refit(names, priors)
+    choice, names, lap, th = choose_and_refit(col, acq, names, lap, th, refit)
     n_rows = len(win)
-    col.from_laplace(lap, {n: n_rows for n in names},
-                     {n: f"{by}-months of the close window (wins)" for n in names},
-                     require={"quarter_end_uplift": n_quarters >= 3},
-                     notes={"quarter_end_uplift": "" if n_quarters >= 3 else
-                            f"only {n_quarters} complete quarters (3 needed)",
-                            "base_win_rate": f"wins per {by}-month; opportunities engaged "
-                            f"(trailing 3-month mean, {engaged:.1f} per {by}-month) stand in "
-                            "for prospect visits"})
+    what = f"{by}-months of the close window (wins)"
+    notes = {"quarter_end_uplift": "" if n_quarters >= 3 else
+             f"only {n_quarters} complete quarters (3 needed)",
+             "base_win_rate": f"wins per {by}-month; opportunities engaged (trailing 3-month "
+             f"mean, {engaged:.1f} per {by}-month) stand in for prospect visits"}
+    notes = season_notes(choice, notes)
+    col.from_laplace(lap, {n: n_rows for n in names}, {n: what for n in names},
+                     require={"quarter_end_uplift": n_quarters >= 3}, notes=notes)
+    normalise_factors(col, lap)
+    season_from_totals(col, acq, th, priors)
+    for n in SEASON:
+        if n not in col.entries:
+            col.prior(n, notes.get(n, ""))
+    fit_dispersion(col, acq, th, "close months (team wins vs the fitted rates)")
     return acq.skills(th)
 
 

@@ -18,12 +18,14 @@ from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
 from ._entries import Collector
-from ._features import complete_quarters, rep_month_features
+from ._features import calendar_month, complete_quarters, rep_month_features
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import Laplace, Term, laplace
-from ._likelihoods import (ACQUISITION, REVENUE, AcquisitionData, ChurnData, CsatData, ReachData,
-                           RevenueData, log_marketing)
+from ._likelihoods import (ACQUISITION, REVENUE, SEASON, AcquisitionData, ChurnData, CsatData,
+                           ReachData, RevenueData, log_marketing)
 from ._priors import grid_beta, is_fixed, model_and_priors, ppf, prior_mean, support
+from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, season_from_totals,
+                        season_notes)
 from ._vacancies import (hiring_delay, open_departures, seat_book, vacancy_warning,
                          vacant_reps)
 
@@ -133,8 +135,9 @@ def _acquisition_data(df: pd.DataFrame, lmkt: float,
                               n=acq_rows["new_customers"].to_numpy(float),
                               lpv=np.log(acq_rows["prospect_visits"].to_numpy(float)
                                          / REFERENCE_PROSPECT_VISITS),
-                              g=acq_rows["g"].to_numpy(float), qe=acq_rows["qe"].to_numpy(bool),
-                              lmkt=lmkt, n_reps=len(reps), rep_ids=reps)
+                              g=acq_rows["g"].to_numpy(float),
+                              cm=calendar_month(acq_rows["ym"]), lmkt=lmkt, n_reps=len(reps),
+                              rep_ids=reps, ym=acq_rows["ym"].to_numpy(int))
     return acq, len(acq_rows)
 
 
@@ -174,7 +177,7 @@ def _revenue_data(df: pd.DataFrame, priors: Mapping[str, Any], warn: list[str],
     vprior = priors["order_value_cv"]
     rev = RevenueData(new=rev_rows["new_customers"].to_numpy(float),
                       keep=rev_rows["keep"].to_numpy(float),
-                      rk=_revisited_kept(rev_rows, vary), qe=rev_rows["qe"].to_numpy(bool),
+                      rk=_revisited_kept(rev_rows, vary), cm=calendar_month(rev_rows["ym"]),
                       rev=rev_rows["revenue"].to_numpy(float),
                       v=float(vprior.args["value"]) if is_fixed(vprior) else None)
     return rev, len(rev_rows)
@@ -189,13 +192,13 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     rev, n_rev = _revenue_data(df, priors, col.warnings, vary)
     n_quarters = complete_quarters(df["ym"].to_numpy())
     rows = {"base_win_rate": n_acq, "skill_cv": n_acq, "visit_elasticity": n_acq,
-            "training_effect": n_acq, "quarter_end_uplift": n_acq + n_rev,
-            "order_value": n_rev, "repeat_order_rate": n_rev, "visit_order_effect": n_rev,
-            "order_value_cv": n_rev}
+            "training_effect": n_acq, "order_value": n_rev, "repeat_order_rate": n_rev,
+            "visit_order_effect": n_rev, "order_value_cv": n_rev}
+    rows.update({k: n_acq + n_rev for k in SEASON})
     what = {k: "ramped rep-months with prospect visits" for k in ACQUISITION}
     what.update({k: "rep-months (revenue vs new and kept customers)" for k in REVENUE})
     what["visit_order_effect"] = "rep-months (revenue vs new, kept and revisited customers)"
-    what["quarter_end_uplift"] = "both of the above"
+    what.update({k: "both of the above" for k in SEASON})
     notes = {"quarter_end_uplift": "" if n_quarters >= 3 else
              f"only {n_quarters} complete quarters (3 needed)",
              "visit_order_effect": "" if vary else
@@ -210,23 +213,32 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     if rev is None:
         for n in REVENUE:
             col.prior(n, "no revenue rows")
+    th = None
     if names:
-        lap, th = _fit_joint(names, priors, col, acq, rev)
+        lap, th = _fit_joint(names, col.priors, col, acq, rev)
+        choice, names, lap, th = choose_and_refit(
+            col, acq, names, lap, th, lambda nm, pri: _fit_joint(nm, pri, col, acq, rev))
+        notes = season_notes(choice, notes)
         col.from_laplace(lap, rows, what, notes=notes,
                          require={"quarter_end_uplift": n_quarters >= 3,
                                   "visit_order_effect": vary})
+        normalise_factors(col, lap)
+        season_from_totals(col, acq, th, priors)
         if acq is not None:
             skills = acq.skills(th)
     for n in ACQUISITION + REVENUE:
         if n not in col.entries:
-            col.prior(n)
+            col.prior(n, notes.get(n, ""))
+    if th is not None:
+        fit_dispersion(col, acq, th, "months (team new customers of the ramped rep-months "
+                       "vs the fitted rates)")
     return skills
 
 
 def _fit_joint(names: list[str], priors: Mapping[str, Any], col: Collector,
                acq: AcquisitionData | None,
                rev: RevenueData | None) -> tuple[Laplace, dict[str, float]]:
-    """Joint fit of acquisition and revenue (they share the quarter-end uplift)."""
+    """Joint fit of acquisition and revenue (they share the seasonal factor)."""
     pri = [col.prior_of(n) for n in names]
     fixed = {n: float(priors[n].args["value"]) if is_fixed(priors[n]) else prior_mean(priors[n])
              for n in ACQUISITION + REVENUE if n not in names}
@@ -235,8 +247,7 @@ def _fit_joint(names: list[str], priors: Mapping[str, Any], col: Collector,
     if acq is not None:
         terms.append((ACQUISITION, acq.loglik))
     if rev is not None:
-        terms.append((("order_value", "repeat_order_rate", "visit_order_effect",
-                       "quarter_end_uplift", "order_value_cv"), rev.loglik))
+        terms.append((REVENUE + SEASON, rev.loglik))
     lap = laplace(pri, terms, fixed)
     th = {**fixed, **lap.theta()}
     for width in (80, 160):

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from okma_sim.models import REFERENCE_REVISIT_RATE
+from okma_sim.models import REFERENCE_REVISIT_RATE, SEASON_QUARTER, SEASON_YEAR, season_factors
 
+#: parameters of the seasonal factor (docs/model.md 5.9), shared by acquisition and revenue
+SEASON = ("quarter_end_uplift",) + SEASON_QUARTER + SEASON_YEAR
 #: parameters of the acquisition block, in order
-ACQUISITION = ("base_win_rate", "skill_cv", "visit_elasticity", "training_effect",
-               "quarter_end_uplift")
-#: parameters of the revenue block (besides the shared quarter-end uplift)
+ACQUISITION = ("base_win_rate", "skill_cv", "visit_elasticity", "training_effect") + SEASON
+#: parameters of the revenue block (besides the shared seasonal factor)
 REVENUE = ("order_value", "repeat_order_rate", "visit_order_effect", "order_value_cv")
 #: Gauss-Hermite nodes for the rep-skill integral (adaptive: centred on each rep's mode)
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(12)
@@ -37,10 +38,11 @@ class AcquisitionData:
     n: np.ndarray  # wins per row
     lpv: np.ndarray  # log(visits / reference)
     g: np.ndarray  # saturating training stock, (1 - exp(-stock)) / (1 - exp(-1))
-    qe: np.ndarray  # quarter-end month
+    cm: np.ndarray  # calendar month, 1..12
     lmkt: float  # log marketing multiplier (assumed, constant)
     n_reps: int
     rep_ids: list[str]
+    ym: np.ndarray | None = None  # month number of each row (the monthly totals)
 
     def __post_init__(self) -> None:
         self.onehot = np.zeros((self.n.size, self.n_reps))
@@ -51,10 +53,19 @@ class AcquisitionData:
     def log_x(self, th: Mapping[str, np.ndarray]) -> np.ndarray:
         e = th["visit_elasticity"][:, None]
         te = th["training_effect"][:, None]
-        u = th["quarter_end_uplift"][:, None]
-        season = np.where(self.qe[None, :], 1.0 + u, 1.0 - u / 2.0)
+        season = season_factors(th)[..., self.cm - 1]
         return e * self.lpv[None, :] + np.log1p(te * self.g[None, :]) + np.log(season) \
             + self.lmkt
+
+    def expected(self, th: Mapping[str, float], skills: np.ndarray,
+                 season: bool = True) -> np.ndarray:
+        """Each row's expected new customers at ``th`` with the reps' ``skills`` (without
+        the seasonal factor unless ``season``)."""
+        one = {k: np.array([float(v)]) for k, v in th.items()}
+        lx = self.log_x(one)[0]
+        if not season:
+            lx = lx - np.log(season_factors(one)[0, self.cm - 1])
+        return float(th["base_win_rate"]) * skills[self.rep] * np.exp(lx)
 
     def _mode(self, a: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mode and curvature of N*y - a*e^y - (y - m)^2 / (2 s2), per rep (Newton)."""
@@ -128,9 +139,9 @@ class RevenueData:
     does not grow with the book size.
     """
 
-    def __init__(self, new: np.ndarray, keep: np.ndarray, rk: np.ndarray, qe: np.ndarray,
+    def __init__(self, new: np.ndarray, keep: np.ndarray, rk: np.ndarray, cm: np.ndarray,
                  rev: np.ndarray, v: float | None, width: int = 48) -> None:
-        self.new, self.keep, self.rk, self.qe, self.rev = new, keep, rk, qe, rev
+        self.new, self.keep, self.rk, self.cm, self.rev = new, keep, rk, cm, rev
         self.logrev = np.log(np.where(rev > 0, rev, 1.0))
         self.width = width
         self._center(v if v is not None else 0.8)
@@ -188,8 +199,7 @@ class RevenueData:
         #   j log(mu) - mu - log j! + G(O) - rev / (ov v2) - (O / v2) log(ov v2)
         # = j * [log(mu) - log(ov v2) / v2] + [G - log j!] + [-mu - rev/(ov v2) - new log(ov v2)/v2]
         ov = th["order_value"][:, None]
-        u = th["quarter_end_uplift"][:, None]
-        mu = self._mu(th, u)  # (B, R)
+        mu = self._mu(th)  # (B, R)
         lsc = np.log(ov * v2)
         c = np.log(np.maximum(mu, 1e-300)) - lsc / v2
         d = -mu - self.rev[None, :] / (ov * v2) - self.new[None, :] * lsc / v2
@@ -200,9 +210,9 @@ class RevenueData:
             lse = np.log(np.sum(np.exp(x - mx), axis=-1)) + mx[..., 0]
         return (lse + d).sum(1)
 
-    def _mu(self, th: Mapping[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+    def _mu(self, th: Mapping[str, np.ndarray]) -> np.ndarray:
         """Expected repeat orders per batch member and row, (B, R)."""
-        season = np.where(self.qe[None, :], 1.0 + u, 1.0 - u / 2.0)
+        season = season_factors(th)[..., self.cm - 1]
         e = th["visit_order_effect"][:, None]
         booked = self.keep[None, :] + e * self.rk[None, :]
         return booked * (th["repeat_order_rate"][:, None] / (1.0 + e * REFERENCE_REVISIT_RATE)) \
@@ -214,7 +224,7 @@ class RevenueData:
         one = {k: np.array([float(v)]) for k, v in th.items()}
         v2 = float(one["order_value_cv"][0]) ** 2
         ov = one["order_value"][:, None, None]
-        mu = self._mu(one, one["quarter_end_uplift"][:, None])[..., None]
+        mu = self._mu(one)[..., None]
         with np.errstate(divide="ignore", invalid="ignore"):
             lpois = self.j[None] * np.log(mu) - mu - self.lgj[None]
             x = (lpois + self.G[None] - self.rev[None, :, None] / (ov * v2)

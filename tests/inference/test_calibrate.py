@@ -405,6 +405,9 @@ def test_fewer_than_12_months_warns_and_keeps_seasonality_prior():
     assert any("only 8 months" in w for w in fit.warnings)
     e = fit.entry("quarter_end_uplift")
     assert e.source == "prior" and "complete quarters" in e.note
+    # eight months over three quarters: the held-out choice keeps the quarter-end form
+    assert fit.entry("season_q1").source == "prior"
+    assert "quarter end (two levels) form was chosen" in fit.entry("season_q1").note
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,8 +427,14 @@ def test_opportunities_mapping():
     assert by["order_value_cv"].estimate == pytest.approx(cv, rel=1e-9)
     assert by["repeat_order_rate"].distribution.args == {"value": 0.0}
     # wins per agent-month: the fitted rate times the effort term reproduces the total
-    for name in ("base_win_rate", "skill_cv", "quarter_end_uplift"):
+    for name in ("base_win_rate", "skill_cv"):
         assert by[name].source == "fitted", name
+    # the export's within-quarter cycle (a slow first month): the month-of-quarter form wins
+    # the held-out comparison and replaces the quarter-end uplift
+    assert by["quarter_end_uplift"].distribution.args == {"value": 0.0}
+    q = [by[f"season_q{k}"] for k in (1, 2, 3)]
+    assert all(e.source == "fitted" for e in q)
+    assert q[0].high90 < 1.0 < q[2].low90
     for name in ("churn_base", "csat_base", "followup_targeting", "survey_completion",
                  "rep_attrition_annual", "training_effect"):
         assert by[name].source == "prior", name
