@@ -6,10 +6,11 @@ from __future__ import annotations
 from .protocol import LeverInfo, MetricInfo, Model, Outcomes, ParameterInfo
 from .registry import get_model, register_model
 from .sales import (REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE, REFERENCE_TRAINING_HOURS,
-                    WEEKS_PER_MONTH, SalesState, SalesTeamModel, season_factor, survey_month)
+                    WEEKS_PER_MONTH, SalesState, SalesTeamModel, revisit_hazard, revisit_reach,
+                    season_factor, survey_month)
 from .toy import LinearToyModel
 
 __all__ = ["LeverInfo", "LinearToyModel", "MetricInfo", "Model", "Outcomes", "ParameterInfo",
            "REFERENCE_PROSPECT_VISITS", "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS",
            "SalesState", "SalesTeamModel", "WEEKS_PER_MONTH", "get_model", "register_model",
-           "season_factor", "survey_month"]
+           "revisit_hazard", "revisit_reach", "season_factor", "survey_month"]

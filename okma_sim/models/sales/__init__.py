@@ -16,6 +16,8 @@ WEEKS_PER_MONTH, REFERENCE_PROSPECT_VISITS, REFERENCE_TRAINING_HOURS, REFERENCE_
     The constants the model's equations are stated at (``_priors.py``).
 season_factor, survey_month
     Quarter-end seasonality and the CSAT survey schedule (``_month.py``).
+revisit_reach, revisit_hazard
+    The revisit curve: the share of a book that follow-up visits reach (``_reach.py``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from ._month import season_factor, survey_month
 from ._priors import (LEVERS, METRICS, PARAMETERS, REFERENCE_PROSPECT_VISITS,
                       REFERENCE_REVISIT_RATE, REFERENCE_TRAINING_HOURS, RESPONSES,
                       WEEKS_PER_MONTH)
+from ._reach import revisit_hazard, revisit_reach
 from ._state import SalesState
 
 __all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
            "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "SalesState",
-           "SalesTeamModel", "WEEKS_PER_MONTH", "season_factor", "survey_month"]
+           "SalesTeamModel", "WEEKS_PER_MONTH", "revisit_hazard", "revisit_reach", "season_factor",
+           "survey_month"]
