@@ -112,10 +112,13 @@ def _summarise(lap: Laplace, v: np.ndarray, u: np.ndarray, h: np.ndarray, m: np.
     uf, hf = np.interp(fine, v, u), np.exp(np.interp(fine, v, np.log(h)))
     q = np.empty((2, 3))
     q[outer] = _line_quantiles(v, -(m - m.max()), v.size)
-    # the inner marginal: a mixture of the conditional normals, its CDF on a fine grid
-    s = 1.0 / np.sqrt(hf)
-    grid = np.linspace((uf - 6 * s).min(), (uf + 6 * s).max(), 2000)
-    cdf = (w[:, None] * special.ndtr((grid[None, :] - uf[:, None]) / s[:, None])).sum(0)
+    # the inner marginal: a mixture of the conditional normals (every 5th point of the fine
+    # grid, its weights pooled: their means step by a small part of their sd), its CDF on a
+    # grid
+    wm = np.add.reduceat(w, np.arange(0, w.size, 5))
+    um, sm = uf[2::5], 1.0 / np.sqrt(hf[2::5])
+    grid = np.linspace((um - 6 * sm).min(), (um + 6 * sm).max(), 800)
+    cdf = (wm[:, None] * special.ndtr((grid[None, :] - um[:, None]) / sm[:, None])).sum(0)
     q[inner] = np.interp([0.05, 0.5, 0.95], cdf, grid)
     ev, eu = float(w @ fine), float(w @ uf)
     cov = np.empty((2, 2))
