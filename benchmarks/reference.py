@@ -6,8 +6,9 @@ loader, so it shares no code with the engine or the model: its priors, lever def
 defaults, samplers and the monthly step are all its own. That includes capacity executed by
 priority with the hours diagnostics, covering visits under ``team.vacancy = "shared"``, the
 ramp's share of a book's visits, roster seats with ``vacant_months``, and the ``new_reps``
-lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``, and the revisited
-customers' extra repeat orders (``visit_order_effect``). It serves twice:
+lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``, the revisited
+customers' extra repeat orders (``visit_order_effect``) and the revisit curve's shape
+(``revisit_heterogeneity``). It serves twice:
 
 - as a **correctness oracle** (tests/models/test_reference_oracle.py): on small runs its metric
   distributions and diagnostics must agree with the engine's;
@@ -62,6 +63,7 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "training_retention": ("beta", {"a": 14.0, "b": 6.0}),
     "coaching_effect": ("pert", {"low": 0.0, "mode": 0.08, "high": 0.19}),
     "followup_targeting": ("lognormal", {"median": 1.5, "sigma": 0.15}),
+    "revisit_heterogeneity": ("gamma", {"shape": 1.5, "scale": 0.17}),
     "churn_base": ("beta", {"a": 8.0, "b": 192.0}),
     "churn_revisit_effect": ("beta", {"a": 12.0, "b": 8.0}),
     "repeat_order_rate": ("gamma", {"shape": 50.0, "scale": 0.01}),
@@ -344,7 +346,8 @@ def _seat_month(s: _Seat, work, par, pc: dict[str, float], season: float, market
                * (pv / REF_PROSPECT_VISITS) ** par["visit_elasticity"] * season * marketing)
     new = poisson(max(lam, 0.0), rng)
     A = s.active
-    reach = 1.0 - math.exp(-par["followup_targeting"] * coach * v / max(A, 1.0))
+    z, eta = par["followup_targeting"] * coach * v / max(A, 1.0), par["revisit_heterogeneity"]
+    reach = 1.0 - ((1.0 + eta * z) ** (-1.0 / eta) if eta > 0 else math.exp(-z))  # 5.6
     n_a = int(A)
     rev = binomial_normal(n_a, reach, rng) if revisits == "normal" else \
         binomial(n_a, reach, rng)

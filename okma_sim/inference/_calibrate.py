@@ -13,9 +13,12 @@ How the fit works (docs/calibration.md has the full story and every row rule):
   (Fisher information plus prior) approximation of the joint uncertainty: acquisition and
   revenue (``base_win_rate``, ``skill_cv``, ``visit_elasticity``, ``training_effect``,
   ``quarter_end_uplift``, ``order_value``, ``repeat_order_rate``, ``visit_order_effect``: the
-  last only where the history's customer visits vary), churn, follow-up reach and CSAT. Each parameter's marginal interval then comes from the posterior along its conditional
-  line, which keeps the skew the symmetric Laplace normal loses (a variance component such as
-  ``skill_cv`` from a dozen reps). Survey completion and response rate use conjugate beta
+  last only where the history's customer visits vary), churn, follow-up reach
+  (``followup_targeting`` and ``revisit_heterogeneity``, the curve's shape: again only where
+  the customer visits vary) and CSAT. Each parameter's marginal interval then comes from the
+  posterior along its conditional line, which keeps the skew the symmetric Laplace normal
+  loses (a variance component such as ``skill_cv`` from a dozen reps); the reach pair's, from
+  a grid over the heterogeneity. Survey completion and response rate use conjugate beta
   posteriors, rep attrition a grid posterior.
 * Rep skill is a random effect (lognormal, mean 1): the acquisition likelihood integrates it out
   per rep (adaptive Gauss-Hermite), so ``skill_cv`` is fitted from the between-rep spread, and

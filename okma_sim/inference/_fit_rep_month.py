@@ -21,6 +21,7 @@ from ._entries import Collector
 from ._features import calendar_month, complete_quarters, rep_month_features
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import Laplace, Term, laplace
+from ._nested import nested_marginals
 from ._likelihoods import (ACQUISITION, REVENUE, SEASON, AcquisitionData, ChurnData, CsatData,
                            ReachData, RevenueData, log_marketing)
 from ._priors import grid_beta, is_fixed, model_and_priors, ppf, prior_mean, support
@@ -149,6 +150,12 @@ def _visits_cv(df: pd.DataFrame) -> float:
     return float(cv.std()) / mean if mean > 0 else 0.0
 
 
+def _constant_visits_note(vcv: float) -> str:
+    """Why a parameter that only varying customer visits identify keeps its prior."""
+    return (f"customer visits do not vary in the history (coefficient of variation {vcv:.3f}, "
+            f"{VISITS_VARY_CV:g} needed)")
+
+
 def _revisited_kept(rows: pd.DataFrame, vary: bool) -> np.ndarray:
     """The revisited kept customers of each row, min(revisited, kept) (the month's churn is
     counted among the unrevisited first, as in the model). Where the customer visits do not
@@ -201,9 +208,7 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     what.update({k: "both of the above" for k in SEASON})
     notes = {"quarter_end_uplift": "" if n_quarters >= 3 else
              f"only {n_quarters} complete quarters (3 needed)",
-             "visit_order_effect": "" if vary else
-             f"customer visits do not vary in the history (coefficient of variation "
-             f"{vcv:.3f}, {VISITS_VARY_CV:g} needed)"}
+             "visit_order_effect": "" if vary else _constant_visits_note(vcv)}
     skills = pd.DataFrame(columns=_SKILL_COLUMNS)
     names = [n for n in (ACQUISITION if acq is not None else ())
              + (REVENUE if rev is not None else ()) if not is_fixed(priors[n])]
@@ -270,20 +275,47 @@ def _fit_customers(col: Collector, df: pd.DataFrame) -> None:
                   ChurnData(A=ch["active_customers"].to_numpy(float), rr=ch["rr"].to_numpy(float),
                             c=ch["churned_customers"].to_numpy(float)) if len(ch) else None,
                   len(ch), "rep-months with customers")
-    # a ramping rep's book receives only the ramp share of the visits (docs/model.md 5.1),
-    # and the ramp is itself uncertain: reach is fitted on ramped reps' months
-    rc = ch[ch["ramped"]]
-    col.fit_group(("followup_targeting",),
-                  ReachData(A=rc["active_customers"].to_numpy(float),
-                            cv=rc["customer_visits"].to_numpy(float),
-                            r=rc["revisited_customers"].to_numpy(float)) if len(rc) else None,
-                  len(rc), "ramped rep-months with customers")
+    _fit_reach(col, ch)
     cs = df[df["csat_responses"] > 0]
     col.fit_group(("csat_base", "csat_coverage_effect", "csat_training_effect"),
                   CsatData(resp=cs["csat_responses"].to_numpy(float),
                            sat=cs["csat_satisfied"].to_numpy(float), rr=cs["rr"].to_numpy(float),
                            stock=cs["stock"].to_numpy(float)) if len(cs) else None,
                   len(cs), "rep-months with survey responses")
+
+
+def _fit_reach(col: Collector, ch: pd.DataFrame) -> None:
+    """Targeting and the revisit curve's heterogeneity, jointly. The curve's shape shows only
+    where visits per customer vary by someone's choice: with constant customer visits they
+    vary with the book size alone, and the heterogeneity keeps its prior (its posterior
+    correlation with the targeting then carries what the data say about the reach there)."""
+    # a ramping rep's book receives only the ramp share of the visits (docs/model.md 5.1),
+    # and the ramp is itself uncertain: reach is fitted on ramped reps' months
+    rc = ch[ch["ramped"]]
+    names = ("followup_targeting", "revisit_heterogeneity")
+    free = [n for n in names if not is_fixed(col.priors[n])]
+    if not len(rc) or not free:
+        for n in names:
+            col.prior(n, "" if len(rc) else "no rows")
+        return
+    vcv = _visits_cv(ch)
+    vary = vcv >= VISITS_VARY_CV
+    data = ReachData(A=rc["active_customers"].to_numpy(float),
+                     cv=rc["customer_visits"].to_numpy(float),
+                     r=rc["revisited_customers"].to_numpy(float))
+    fixed = {n: float(col.priors[n].args["value"]) for n in names if n not in free}
+    lap = laplace([col.prior_of(n) for n in free], data.loglik, fixed)
+    if len(free) == 2 and lap.ok:
+        # the two lie on a curved ridge (many pairs give the same reach at the history's
+        # visits): integrate over the heterogeneity rather than along a straight line
+        lap = nested_marginals(lap, data.loglik, fixed, outer=1)
+    col.from_laplace(lap, {n: len(rc) for n in free},
+                     {n: "ramped rep-months with customers" for n in free},
+                     require={"revisit_heterogeneity": vary},
+                     notes={"revisit_heterogeneity": "" if vary else _constant_visits_note(vcv)})
+    for n in names:
+        if n not in col.entries:
+            col.prior(n)
 
 
 def _fit_surveys(col: Collector, df: pd.DataFrame, yms: np.ndarray, surveys: float) -> None:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from okma_sim.models import REFERENCE_REVISIT_RATE, SEASON_QUARTER, SEASON_YEAR, season_factors
+from okma_sim.models import (REFERENCE_REVISIT_RATE, SEASON_QUARTER, SEASON_YEAR, revisit_hazard,
+                             season_factors)
 
 #: parameters of the seasonal factor (docs/model.md 5.9), shared by acquisition and revenue
 SEASON = ("quarter_end_uplift",) + SEASON_QUARTER + SEASON_YEAR
@@ -258,17 +259,20 @@ class ChurnData:
 
 @dataclass
 class ReachData:
-    """revisited ~ Binomial(active, 1 - exp(-targeting * customer visits / active))."""
+    """revisited ~ Binomial(active, reach), reach on the revisit curve of targeting t and
+    heterogeneity h at x = customer visits / active: 1 - (1 + h t x) ** (-1 / h)."""
 
     A: np.ndarray
     cv: np.ndarray
     r: np.ndarray
 
     def loglik(self, th: Mapping[str, np.ndarray]) -> np.ndarray:
-        t = th["followup_targeting"][:, None]
-        z = t * self.cv[None, :] / np.maximum(self.A[None, :], 1.0)
-        lq = np.log(-np.expm1(-np.maximum(z, 1e-300)))
-        return (self.r[None, :] * lq - (self.A - self.r)[None, :] * z).sum(1)
+        # log(1 - reach) = -H, the curve's cumulative hazard: both logs without cancellation
+        H = revisit_hazard(th["followup_targeting"][:, None],
+                           self.cv[None, :] / np.maximum(self.A[None, :], 1.0),
+                           th["revisit_heterogeneity"][:, None])
+        lq = np.log(-np.expm1(-np.maximum(H, 1e-300)))
+        return (self.r[None, :] * lq - (self.A - self.r)[None, :] * H).sum(1)
 
 
 @dataclass

@@ -183,6 +183,13 @@ class Prior:
                 self._spline(x, 1) - 2e3 * d - self._slope_pen * np.sign(d),
                 self._spline(x, 2) - np.where(d != 0, 2e3, 0.0))
 
+    def tabulated_range(self) -> tuple[float, float]:
+        """The fitting-scale range where the prior's log density is tabulated (from its
+        1e-9 to its 1 - 1e-9 point); beyond it, :meth:`derivs` is a steep wall."""
+        if not hasattr(self, "_spline"):
+            self._build_spline()
+        return self._range
+
     def _build_spline(self) -> None:
         # scipy's frozen logpdf costs ~0.5 ms a call whatever the size; the fit calls it
         # thousands of times, so tabulate it once on a fine grid and use a cubic spline

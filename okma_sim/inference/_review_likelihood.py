@@ -16,7 +16,7 @@ from scipy import special, stats
 
 from okma_sim.io import Actuals
 from okma_sim.models import (REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE, SalesTeamModel,
-                             survey_month)
+                             revisit_reach, survey_month)
 from okma_sim.plan import Plan
 
 __all__ = ["LIKELIHOOD_TERMS"]
@@ -28,7 +28,7 @@ LIKELIHOOD_TERMS = ("new_customers", "revisited_customers", "churned_customers",
 _LOCAL = {
     "new_customers": ("base_win_rate", "visit_elasticity", "skill_cv", "training_effect",
                       "ramp_months", "marketing_effect"),
-    "revisited_customers": ("followup_targeting",),
+    "revisited_customers": ("followup_targeting", "revisit_heterogeneity"),
     "churned_customers": ("churn_base", "churn_revisit_effect"),
     "revenue": ("repeat_order_rate", "visit_order_effect", "order_value", "order_value_cv"),
     "csat": ("csat_base", "csat_coverage_effect", "csat_training_effect"),
@@ -71,16 +71,17 @@ def _binom_logpmf(k, n, q):
     return stats.binom.logpmf(k, n, np.clip(q, 1e-12, 1 - 1e-12))
 
 
-def _ll_revisited(act: Actuals, ft: np.ndarray, cm: np.ndarray) -> np.ndarray:
+def _ll_revisited(act: Actuals, ft: np.ndarray, rh: np.ndarray, cm: np.ndarray) -> np.ndarray:
     """The model's revisit draw is ``ceil(mu + z sd - 1/2)`` clipped to [0, active], so
     P(k) = Phi((k + 1/2 - mu) / sd) - Phi((k - 1/2 - mu) / sd), open at 0 and at active.
 
-    ``ft`` (m, K, 1) candidates, ``cm`` (m, S, T) the coaching multiplier of each path."""
+    ``ft``, ``rh`` (m, K, 1) candidates' targeting and heterogeneity, ``cm`` (m, S, T) the
+    coaching multiplier of each path."""
     A = act.cols["active_customers"]
     mask = act.worked & (A > 0)
     A, k, cv, cm = _cells(mask, A, act.cols["revisited_customers"],
                           act.cols["customer_visits"], cm)
-    reach = 1.0 - np.exp(-ft * cm * (cv / np.maximum(A, 1.0)))
+    reach = revisit_reach(ft * cm, cv / np.maximum(A, 1.0), rh)
     mu = A * reach
     sd = np.sqrt(np.maximum(mu * (1.0 - reach), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -185,7 +186,8 @@ def _local_terms(plan: Plan, act: Actuals, cm: np.ndarray, season: np.ndarray,
     x3 = lambda v: v[:, :, None]  # noqa: E731  (paths, K) -> (paths, K, 1)
     return {
         "revisited_customers":
-            lambda sl, g: _ll_revisited(act, x3(g["followup_targeting"]), cm[sl]),
+            lambda sl, g: _ll_revisited(act, x3(g["followup_targeting"]),
+                                        x3(g["revisit_heterogeneity"]), cm[sl]),
         "churned_customers":
             lambda sl, g: _ll_churned(act, x3(g["churn_base"]), x3(g["churn_revisit_effect"])),
         "revenue":

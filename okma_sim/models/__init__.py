@@ -7,10 +7,11 @@ from .protocol import LeverInfo, MetricInfo, Model, Outcomes, ParameterInfo
 from .registry import get_model, register_model
 from .sales import (REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE, REFERENCE_TRAINING_HOURS,
                     SEASON_QUARTER, SEASON_YEAR, WEEKS_PER_MONTH, SalesState, SalesTeamModel,
-                    season_factor, season_factors, survey_month)
+                    revisit_hazard, revisit_reach, season_factor, season_factors, survey_month)
 from .toy import LinearToyModel
 
 __all__ = ["LeverInfo", "LinearToyModel", "MetricInfo", "Model", "Outcomes", "ParameterInfo",
            "REFERENCE_PROSPECT_VISITS", "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS",
            "SalesState", "SalesTeamModel", "WEEKS_PER_MONTH", "get_model", "register_model",
-           "SEASON_QUARTER", "SEASON_YEAR", "season_factor", "season_factors", "survey_month"]
+           "SEASON_QUARTER", "SEASON_YEAR", "revisit_hazard", "revisit_reach", "season_factor",
+           "season_factors", "survey_month"]

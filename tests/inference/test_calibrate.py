@@ -51,6 +51,7 @@ RECOVERY_PRIORS = {
     "training_retention": 0.7,
     "coaching_effect": 0.08,
     "followup_targeting": D("lognormal", {"median": 1.6, "sigma": 0.25}),
+    "revisit_heterogeneity": D("gamma", {"shape": 1.5, "scale": 0.17}),
     "churn_base": D("beta", {"a": 6.0, "b": 144.0}),
     "churn_revisit_effect": D("beta", {"a": 12.0, "b": 8.0}),
     "repeat_order_rate": D("gamma", {"shape": 25.0, "scale": 0.02}),
@@ -368,10 +369,10 @@ def test_true_values_of_the_bundled_history_are_recovered(sales_fit):
     not pulled by a confident, wrong prior of the case study must lie within its central 99.9%
     interval (a single-dataset check; the recovery test above is the calibrated one).
 
-    Why 99.9%: k parameters are checked at once (10 of the 12 fitted today). If each interval
+    Why 99.9%: k parameters are checked at once (12 of the 14 fitted today). If each interval
     is calibrated (which the recovery test checks at 90%), a correct fit on a newly generated
     history misses one with probability 0.001, so the family-wise false-alarm rate is at most
-    k * 0.001 = 1% (Bonferroni, whatever the dependence between the parameters).
+    k * 0.001, about 1% (Bonferroni, whatever the dependence between the parameters).
 
     Why order_value and repeat_order_rate are left out of that check: the data identify only
     their product (revenue per kept customer-month; posterior correlation about -0.96), and
@@ -384,6 +385,13 @@ def test_true_values_of_the_bundled_history_are_recovered(sales_fit):
         if e.source != "fitted" or e.name in ("order_value", "repeat_order_rate"):
             continue
         lo, hi = e.distribution.ppf(0.0005), e.distribution.ppf(0.9995)
+        if e.name == "revisit_heterogeneity":
+            # the truth, 0 (the exponential curve), is the edge of the support, which no
+            # interval of a continuous posterior holds: the 0.05% point must come within 0.001
+            # of it, a curve whose reach at the history's visits (about 1 per customer) is
+            # within 0.0003 of the exponential's
+            assert G.TRUE[e.name] == 0.0 and 0.0 < lo < 1e-3 < hi, (lo, hi)
+            continue
         assert lo <= G.TRUE[e.name] <= hi, (e.name, G.TRUE[e.name], lo, hi)
     # order value and repeat-order rate are identified through their product (revenue per
     # kept customer-month), whatever the case study's prior says about each; rel=0.1 is about

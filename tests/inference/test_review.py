@@ -204,11 +204,11 @@ def test_conditioning_on_revisits_and_churn(tmp_path, candidates):
     plan = loads_plan(ONE_REP.format(obj="keep", obj_metric="active_customers",
                                      obj_agg="final", obj_target=17, kr="reach",
                                      kr_metric="revisit_rate", kr_target=0.9, pv=0))
-    full = okma_sim.simulate(plan, n_paths=120_000, seed=21,
+    full = okma_sim.simulate(plan, n_paths=150_000, seed=21,
                              keep_monthly=["revisited_customers", "churned_customers"])
     key = np.column_stack([np.asarray(full.monthly["revisited_customers"])[:, :2],
                            np.asarray(full.monthly["churned_customers"])[:, :2]])
-    r1, r2, c1, c2 = 18, 17, 0, 0  # among the commonest outcomes (about 2% of paths)
+    r1, r2, c1, c2 = 17, 17, 0, 0  # the commonest outcome (about 1.7% of paths)
     sel = (key == [r1, r2, c1, c2]).all(1)
     assert sel.sum() > 2000
     csv = one_rep_actuals(tmp_path / "b.csv", [dict(pv=0, new=0, rev=r1, churn=c1),

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import okma_sim
+from okma_sim.models import revisit_reach
 from okma_sim.models.sales import PARAMETERS, SalesTeamModel
 from okma_sim.plan import Management, Objective, Plan, Rep, Team
 
@@ -44,6 +45,12 @@ def run(plan: Plan, n: int = N, seed: int = SEED, **values):
     params = {k: np.full(n, v) for k, v in {**VALUES, **values}.items()}
     return SalesTeamModel().simulate(plan, params, np.random.default_rng(seed),
                                      record_reps=True)
+
+
+def curve(x: np.ndarray) -> np.ndarray:
+    """Reach at ``x`` visits per customer (docs/model.md 5.6), the curve's parameters at
+    their values here."""
+    return revisit_reach(VALUES["followup_targeting"], x, VALUES["revisit_heterogeneity"])
 
 
 def within(x: np.ndarray, expected: np.ndarray | float, z: float = Z) -> None:
@@ -94,11 +101,10 @@ def test_new_rep_book_gets_the_ramp_share_of_the_visits(vacant_run):
     r = vacant_run.per_rep
     A = r["active_customers"][:, 1, 2]
     cv = ACTIONS["customer_visits_per_week"] * W
-    reach = 1 - np.exp(-VALUES["followup_targeting"] * cv / VALUES["ramp_months"]
-                       / np.maximum(A, 1))
+    reach = curve(cv / VALUES["ramp_months"] / np.maximum(A, 1))
     within(r["revisited_customers"][:, 1, 2], A * reach)
     # the ramp matters: the full visits would reach far more
-    full = A * (1 - np.exp(-VALUES["followup_targeting"] * cv / np.maximum(A, 1)))
+    full = A * curve(cv / np.maximum(A, 1))
     assert r["revisited_customers"][:, 1, 2].mean() < 0.5 * full.mean()
 
 
@@ -212,8 +218,7 @@ def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
     assert out.diagnostics["customer_visits_executed"] == pytest.approx(
         N * cv * (12 + 3 + 3 + 0.75 + 0.5 + 0.25), rel=1e-9)
     A = r["active_customers"][:, 2, 0]
-    within(r["revisited_customers"][:, 2, 0],
-           A * (1 - np.exp(-VALUES["followup_targeting"] * cv / A)))
+    within(r["revisited_customers"][:, 2, 0], A * curve(cv / A))
     # with too few hours the cover comes after a rep's own visits, before prospecting
     tight = run(make_plan(dataclasses.replace(team, selling_hours_per_month=6 * W * 2 + cv)),
                 n=200)

@@ -16,6 +16,8 @@ WEEKS_PER_MONTH, REFERENCE_PROSPECT_VISITS, REFERENCE_TRAINING_HOURS, REFERENCE_
     The constants the model's equations are stated at (``_priors.py``).
 season_factor, season_factors, survey_month
     Seasonality and the CSAT survey schedule (``_month.py``).
+revisit_reach, revisit_hazard
+    The revisit curve: the share of a book that follow-up visits reach (``_reach.py``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from ._month import season_factor, season_factors, survey_month
 from ._priors import (LEVERS, METRICS, PARAMETERS, REFERENCE_PROSPECT_VISITS,
                       REFERENCE_REVISIT_RATE, REFERENCE_TRAINING_HOURS, RESPONSES,
                       SEASON_QUARTER, SEASON_YEAR, WEEKS_PER_MONTH)
+from ._reach import revisit_hazard, revisit_reach
 from ._state import SalesState
 
 __all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
            "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "SalesState",
-           "SEASON_QUARTER", "SEASON_YEAR", "SalesTeamModel", "WEEKS_PER_MONTH", "season_factor",
-           "season_factors", "survey_month"]
+           "SEASON_QUARTER", "SEASON_YEAR", "SalesTeamModel", "WEEKS_PER_MONTH", "revisit_hazard",
+           "revisit_reach", "season_factor", "season_factors", "survey_month"]

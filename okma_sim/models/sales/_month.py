@@ -42,6 +42,7 @@ from ._fast import Shortcuts, find_shortcuts
 from ._staffing import open_new_seats
 from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE,
                       REFERENCE_TRAINING_HOURS, SEASON_QUARTER, SEASON_YEAR, WEEKS_PER_MONTH)
+from ._reach import revisit_reach
 from ._state import SalesState
 
 __all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "follow_ups",
@@ -329,10 +330,11 @@ def acquisition(run: Run, st: SalesState, m: Month, stream, market) -> None:
 # -- customers --------------------------------------------------------------------------------
 def follow_ups(run: Run, st: SalesState, m: Month, stream) -> None:
     """Sets ``m.active``, ``m.revisited`` and ``m.rr_seat``: the distinct customers the
-    follow-up visits reach (targeted better than at random, more so while coached)."""
+    follow-up visits reach on the revisit curve (targeted better than at random, more so while
+    coached; slower the more the visits go again to the same accounts)."""
     A = st.active
-    ft = -run.col["followup_targeting"] * m.coach_mult
-    reach = 1.0 - np.exp(ft * m.book_visits / np.maximum(A, 1.0))
+    reach = revisit_reach(run.col["followup_targeting"] * m.coach_mult,
+                          m.book_visits / np.maximum(A, 1.0), run.col["revisit_heterogeneity"])
     m.active = A
     m.revisited = binomial_normal_icdf(stream.standard_normal((run.n, run.S)), A, reach)
     m.rr_seat = np.divide(m.revisited, A, out=np.zeros_like(A), where=A > 0)

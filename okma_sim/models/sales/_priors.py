@@ -61,8 +61,19 @@ PARAMETERS: dict[str, ParameterInfo] = {
                           f"{_DAS}); the mode is an assumption"),
     "followup_targeting": _P(_D("lognormal", {"median": 1.5, "sigma": 0.15}),
                              "how much better than random follow-up visits reach distinct "
-                             "customers: reach = 1 - exp(-targeting * visits / customers)",
+                             "customers: the slope of the revisit curve, reach = 1 - (1 + "
+                             "heterogeneity * targeting * x) ** (-1 / heterogeneity), x = "
+                             "visits / customers (1 - exp(-targeting * x) at heterogeneity 0)",
                              (0, math.inf), "", "assumption"),
+    "revisit_heterogeneity": _P(_D("gamma", {"shape": 1.5, "scale": 0.17}),
+                                "variance of the customers' follow-up visit rates (gamma, mean "
+                                "1): the shape of the revisit curve; at 0 every customer is "
+                                "equally likely to be visited, above it visits go again to "
+                                "the same accounts and reach rises more slowly",
+                                (0, 20), "",
+                                "assumption, deliberately wide (mean 0.26, 90% 0.03-0.66: "
+                                "visit rates varying by a CV of about 0.5 between a book's "
+                                "accounts); no study read gives it"),
     "churn_base": _P(_D("beta", {"a": 8.0, "b": 192.0}),
                      "monthly churn hazard of a customer nobody revisits", (0, 1), "",
                      "assumption"),
