@@ -20,6 +20,8 @@ coaching_effect        0.08      (no coaching rule runs: unused)
 followup_targeting     1.60      reach = 1 - exp(-1.6 * follow-up visits / customers)
 revisit_heterogeneity  0         the exponential revisit curve above (the file predates the
                                  curve's shape parameter; at 0 the model draws the same)
+new_customer_dispersion 0        no market shock: Poisson new customers (the file predates
+                                 the shock; at 0 the model draws the same)
 churn_base             0.045     monthly churn hazard of a customer nobody revisits
 churn_revisit_effect   0.55      share of that hazard removed at a revisit rate of 1
 repeat_order_rate      0.50      repeat orders per kept customer-month when 0.8 of them are
@@ -80,6 +82,7 @@ TRUE: dict[str, float] = {
     "coaching_effect": 0.08,
     "followup_targeting": 1.60,
     "revisit_heterogeneity": 0.0,
+    "new_customer_dispersion": 0.0,
     "churn_base": 0.045,
     "churn_revisit_effect": 0.55,
     "repeat_order_rate": 0.50,

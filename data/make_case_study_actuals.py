@@ -43,9 +43,10 @@ WORSE_QUANTILE = {
     "order_value": 0.35,
     "csat_base": 0.35,
 }
-#: pinned outright: nobody leaves in the five months; the exponential revisit curve (the file
-#: predates the curve's shape parameter, and at 0 the model draws what it drew then)
-FIXED = {"rep_attrition_annual": 0.0, "revisit_heterogeneity": 0.0}
+#: pinned outright: nobody leaves in the five months; the exponential revisit curve and no
+#: market shock (the file predates both, and at 0 the model draws what it drew then)
+FIXED = {"rep_attrition_annual": 0.0, "revisit_heterogeneity": 0.0,
+         "new_customer_dispersion": 0.0}
 
 
 def worse_parameters() -> dict[str, float]:

@@ -4,8 +4,6 @@ prior where they are constant (docs/calibration.md section 2)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,20 +20,10 @@ from okma_sim.inference._nested import nested_marginals
 from okma_sim.inference._priors import Prior
 from okma_sim.models.sales import PARAMETERS, WEEKS_PER_MONTH
 from okma_sim.plan import Rule
+from history_helpers import generator, recovery_priors
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-G = _load("generate_sales_history", ROOT / "data" / "generate_sales_history.py")
-PRIORS = dict(_load("test_calibrate_priors", ROOT / "tests" / "inference"
-                    / "test_calibrate.py").RECOVERY_PRIORS)
+G = generator()
+PRIORS = recovery_priors()
 SHAPE_PRIOR = PARAMETERS["revisit_heterogeneity"].prior
 PRIORS["revisit_heterogeneity"] = SHAPE_PRIOR
 REACH = ("followup_targeting", "revisit_heterogeneity")

@@ -4,9 +4,7 @@ dispersion recovered with honest intervals, and nothing read from months after a
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,20 +16,10 @@ from okma_sim import Distribution as D
 from okma_sim.inference import fit_opportunities, fit_rep_month, history_from_simulation, \
     load_history
 from okma_sim.inference._seasonal import MonthlyTotals, choose_form, nb_loglik
+from history_helpers import ROOT, generator, recovery_priors
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-G = _load("generate_sales_history", ROOT / "data" / "generate_sales_history.py")
-PRIORS = dict(_load("test_calibrate_priors", ROOT / "tests" / "inference"
-                    / "test_calibrate.py").RECOVERY_PRIORS)
+G = generator()
+PRIORS = recovery_priors()
 MOQ = ("season_q1", "season_q2", "season_q3")
 REPS, MONTHS = 20, 24
 

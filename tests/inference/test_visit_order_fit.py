@@ -4,9 +4,7 @@ they are constant (docs/calibration.md section 2)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,20 +16,10 @@ from okma_sim.inference import fit_rep_month, history_from_simulation, load_hist
 from okma_sim.inference._fit_rep_month import VISITS_VARY_CV, _visits_cv
 from okma_sim.models.sales import PARAMETERS
 from okma_sim.plan import Rule
+from history_helpers import ROOT, generator, recovery_priors
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-G = _load("generate_sales_history", ROOT / "data" / "generate_sales_history.py")
-PRIORS = dict(_load("test_calibrate_priors", ROOT / "tests" / "inference"
-                    / "test_calibrate.py").RECOVERY_PRIORS)
+G = generator()
+PRIORS = recovery_priors()
 EFFECT_PRIOR = PARAMETERS["visit_order_effect"].prior
 PRIORS["visit_order_effect"] = EFFECT_PRIOR
 N_REPLICATIONS = 120
