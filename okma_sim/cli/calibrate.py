@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from okma_sim._core.errors import OkmaError, PlanError
     from okma_sim.inference import fit_history, load_history
     from okma_sim._core.files import atomic_write
-    from okma_sim.plan import dumps_plan, loads_plan
+    from okma_sim.plan import loads_plan
 
     out = check_output_path(args.out, args.force, "--out",  # fail before any work
                             inputs=_inputs(args))
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     hist_sha = sha256_file(src)  # now, before --out is written
     fit = fit_history(hist, plan, args.fmt, by=args.by, seed=args.seed)
     fitted = fit.to_plan(plan)
-    text = dumps_plan(fitted)
+    text = fit.scenario_toml(fitted)  # with the identification report as comments
     # the file must load back as a valid scenario (loads_plan runs the checks) before it is
     # written; the plan passed them, so what fails came from the history
     try:

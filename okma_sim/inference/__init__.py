@@ -10,7 +10,7 @@ from ._calibrate import FORMATS, calibrate, fit_history, load_history
 from ._features import crm_effort, rep_month_features
 from ._fit_opportunities import fit_opportunities
 from ._fit_rep_month import fit_rep_month
-from ._fit_result import FitEntry, FitResult
+from ._fit_result import IDENTIFIED_WIDTH_RATIO, FitEntry, FitResult
 from ._review import ReviewResult, review
 from ._review_flags import flag_reps
 from ._review_likelihood import LIKELIHOOD_TERMS
@@ -18,9 +18,10 @@ from ._review_replay import observed_metrics, observed_state
 from ._scores import LEVELS, crps_ensemble, randomized_pit
 from ._simulated_history import history_from_simulation
 
-__all__ = ["FORMATS", "LEVELS", "LIKELIHOOD_TERMS", "Actuals", "BacktestResult", "BacktestRun",
-           "FitEntry", "FitResult", "ReviewResult", "backtest", "calibrate", "check_cutoff",
-           "crm_effort", "crps_ensemble", "fit_history", "fit_opportunities", "fit_rep_month",
-           "flag_reps", "history_from_simulation", "history_months", "load_actuals",
-           "load_history", "observed_metrics", "observed_state", "randomized_pit", "review",
-           "rep_month_features", "rolling_backtest"]
+__all__ = ["FORMATS", "IDENTIFIED_WIDTH_RATIO", "LEVELS", "LIKELIHOOD_TERMS", "Actuals",
+           "BacktestResult", "BacktestRun", "FitEntry", "FitResult", "ReviewResult", "backtest",
+           "calibrate", "check_cutoff", "crm_effort", "crps_ensemble", "fit_history",
+           "fit_opportunities", "fit_rep_month", "flag_reps", "history_from_simulation",
+           "history_months", "load_actuals", "load_history", "observed_metrics",
+           "observed_state", "randomized_pit", "review", "rep_month_features",
+           "rolling_backtest"]

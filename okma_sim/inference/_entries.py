@@ -1,9 +1,11 @@
 """The fit report's entries as a fit gathers them: each parameter is ``"fitted"`` when the
 data shrank its uncertainty (or identify it jointly with a fitted one), else it keeps its
-prior; the posterior correlations of each fitted group are kept for the scenario."""
+prior; the posterior correlations of each fitted group are kept for the scenario. The
+report's entries carry their width ratio against the prior the fit used."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Mapping, Sequence
 
@@ -35,6 +37,17 @@ def entry(name: str, dist: Any, rows: int, source: str, what: str, note: str = "
                     else 0, source, d, what if source == "fitted" else "", note)
 
 
+def width_ratio(e: FitEntry, prior: Any) -> float | None:
+    """The entry's 90% interval width over ``prior``'s (5% to 95% points, on the parameter's
+    own scale); ``None`` for a fixed prior (nothing to narrow)."""
+    d = prior if isinstance(prior, Distribution) else to_named(prior, e.name)
+    if d.dist == "fixed":
+        return None
+    prior_width = float(ppf(d, 0.95)) - float(ppf(d, 0.05))
+    r = (e.high90 - e.low90) / prior_width if prior_width > 0 else math.nan
+    return float(r) if math.isfinite(r) else None
+
+
 class Collector:
     """Gathers entries and correlation blocks while fitting."""
 
@@ -44,6 +57,9 @@ class Collector:
         self.entries: dict[str, FitEntry] = {}
         self.blocks: list[tuple[list[str], np.ndarray]] = []
         self.warnings: list[str] = []
+        #: parameters fitted with a flat prior: a vague one replaced theirs (the data carried
+        #: over ten times its information), or the data alone estimated them
+        self.flat: set[str] = set()
 
     def prior(self, name: str, note: str = "") -> None:
         """Report ``name`` with its prior."""
@@ -52,6 +68,16 @@ class Collector:
     def prior_of(self, name: str) -> Prior:
         """``name``'s prior on its fitting scale (within the model's bounds)."""
         return Prior.of(name, self.priors[name], self.bounds.get(name, (-math.inf, math.inf)))
+
+    def report(self, order: Sequence[str]) -> tuple[FitEntry, ...]:
+        """The entries in ``order``, each with its width ratio against the prior the fit used
+        (for the seasonal factors, the chosen form's prior that replaced the plan's; 0 for a
+        flat prior, which has no finite width)."""
+        return tuple(dataclasses.replace(
+            self.entries[n], width_ratio=0.0 if n in self.flat and
+            self.entries[n].source == "fitted" else width_ratio(self.entries[n],
+                                                                self.priors[n]))
+            for n in order if n in self.entries)
 
     # -- fitting steps -----------------------------------------------------------------------
     def fit_group(self, names: Sequence[str], data: Any, rows: int, what: str) -> None:
@@ -109,6 +135,7 @@ class Collector:
                         f"{corr[i, k]:+.2f})")
                 if lap.vague[i]:
                     note = (note + "; " if note else "") + "data dominate: vague prior"
+                    self.flat.add(n)
                 dd = named_from_quantiles(p, float(lap.q[i, 0]), float(lap.q[i, 2]))
                 self.entries[n] = entry(n, dd, rows.get(n, 0), "fitted", what.get(n, ""), note)
                 fitted.append(i)

@@ -192,6 +192,7 @@ def _fit_deal_values(col: Collector, vals: np.ndarray, seed: int) -> None:
         "order_value_cv", Distribution("lognormal", {"median": cv, "sigma": max(sig, 1e-9)}),
         vals.size, "fitted", "won deals of the close window (close_value)",
         f"coefficient of variation of deal values (bootstrap, {_BOOTSTRAP} resamples)")
+    col.flat.update(("order_value", "order_value_cv"))  # no prior enters these two
     # every order is a won deal (repeat business is booked as new deals in the export)
     col.entries["repeat_order_rate"] = entry(
         "repeat_order_rate", Distribution("fixed", {"value": 0.0}), vals.size, "fitted",
@@ -247,7 +248,7 @@ def _result(col: Collector, model: Any, plan: Plan, win: pd.DataFrame, skills: p
     rev_monthly = monthly[monthly["month"] > month_text(first_close)]
     baseline = scenario_baseline(rev_monthly.tail(12), warn)
     order = list(model.parameters)
-    entries = tuple(col.entries[n] for n in order if n in col.entries)
+    entries = col.report(order)
     mon_tm = monthly.rename(columns={"wins": "new_customers"})
     return FitResult(entries=entries, correlations=col.correlations(), skills=skills,
                      monthly=mon_tm, roster=roster, baseline=baseline,

@@ -205,7 +205,7 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     what = {k: "ramped rep-months with prospect visits" for k in ACQUISITION}
     what.update({k: "rep-months (revenue vs new and kept customers)" for k in REVENUE})
     what["visit_order_effect"] = "rep-months (revenue vs new, kept and revisited customers)"
-    what.update({k: "both of the above" for k in SEASON})
+    what.update({k: "rep-months of the acquisition and revenue fits" for k in SEASON})
     notes = {"quarter_end_uplift": "" if n_quarters >= 3 else
              f"only {n_quarters} complete quarters (3 needed)",
              "visit_order_effect": "" if vary else _constant_visits_note(vcv)}
@@ -380,7 +380,7 @@ def _result(col: Collector, model: Any, df: pd.DataFrame, yms: np.ndarray,
     roster += _vacant_seats(col, df, last, int(monthly["reps"].max()), len(end))
     baseline = scenario_baseline(monthly.tail(12), warn)
     order = list(model.parameters)
-    entries = tuple(col.entries[n] for n in order if n in col.entries)
+    entries = col.report(order)
     return FitResult(entries=entries, correlations=col.correlations(), skills=skills,
                      monthly=monthly, roster=roster, baseline=baseline,
                      start_month=month_text(last + 1), first_month=month_text(int(yms[0])),

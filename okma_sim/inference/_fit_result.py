@@ -4,6 +4,8 @@ scenario written from it: fitted parameters, rank correlations, roster and basel
 from __future__ import annotations
 
 import dataclasses
+import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -14,9 +16,14 @@ import pandas as pd
 from okma_sim._core.formatting import format_number
 from okma_sim.engine import nearest_correlation
 from okma_sim.params import describe, to_named
-from okma_sim.plan import Baseline, Correlations, Plan, Rep
+from okma_sim.plan import Baseline, Correlations, Plan, Rep, dumps_plan
 
-__all__ = ["FitEntry", "FitResult"]
+__all__ = ["IDENTIFIED_WIDTH_RATIO", "FitEntry", "FitResult"]
+
+#: a fitted parameter is "identified" when the history narrowed its 90% interval to at most
+#: this share of the prior's: the data then carry at least three times the prior's
+#: information (for a normal, precisions add: 1 / 0.5**2 = 4 = 1 prior + 3 data)
+IDENTIFIED_WIDTH_RATIO = 0.5
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,22 @@ class FitEntry:
     ``estimate`` is the median of the written distribution and ``low90``/``high90`` its 5% and
     95% quantiles, so the report says exactly what the scenario holds. ``rows_used`` counts the
     data rows the estimate came from (``rows`` says which), 0 for a prior.
+
+    ``width_ratio`` is the written 90% interval's width over the prior's (the prior the fit
+    used, on the parameter's own scale); ``None`` for a fixed prior, which has no width to
+    narrow. :attr:`identified` says whether the history narrowed it enough to carry the
+    answer (docs/calibration.md, "Identification report").
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> from okma_sim.inference import fit_history, load_history
+    >>> fit = fit_history(load_history(okma_sim.data_path("sales_history.csv")))
+    >>> e = fit.entry("base_win_rate")
+    >>> e.source, round(e.width_ratio, 2), e.identified
+    ('fitted', 0.46, True)
+    >>> e.identification()
+    'identified: narrowed to 46% of prior'
     """
 
     name: str
@@ -37,11 +60,46 @@ class FitEntry:
     distribution: Any
     rows: str = ""
     note: str = ""
+    width_ratio: float | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Fitted, with a 90% interval at most :data:`IDENTIFIED_WIDTH_RATIO` of the prior's
+        (a ``"prior"`` entry never is; a ``"fitted"`` one that narrowed less is not)."""
+        return (self.source == "fitted" and self.width_ratio is not None
+                and self.width_ratio <= IDENTIFIED_WIDTH_RATIO)
+
+    def identification(self) -> str:
+        """What the history did to the parameter, in plain words (the report's column)."""
+        if self.width_ratio is None:
+            return "fixed value, not fitted"
+        if self.source != "fitted":
+            return "not identified: prior kept"
+        if self.identified:
+            if self.width_ratio < 0.005:
+                return "identified: the prior plays no part"
+            return f"identified: narrowed to {self.width_ratio:.0%} of prior"
+        return f"not identified: {self.width_ratio:.0%} of prior width"
+
+    def comment(self) -> str:
+        """The line written above the parameter in the calibrated scenario."""
+        if self.width_ratio is None:
+            how = "fixed value, nothing to fit"
+        elif self.source == "fitted":
+            how = (f"fitted on {self.rows_used} {self.rows or 'data rows'}; " + (
+                "the prior plays no part" if self.width_ratio < 0.005 else
+                f"its 90% interval is {self.width_ratio:.0%} of the prior's"))
+        else:
+            how = "prior kept" + (f" ({self.note})" if self.note else "")
+        ratio = "none" if self.width_ratio is None else f"{self.width_ratio:.2f}"
+        return (f"# calibrate: {how}: width_ratio = {ratio}, identified = "
+                f"{str(self.identified).lower()}")
 
     def to_dict(self) -> dict[str, Any]:
         d = to_named(self.distribution, self.name).to_dict()
         return {"name": self.name, "estimate": self.estimate, "low90": self.low90,
                 "high90": self.high90, "rows_used": self.rows_used, "source": self.source,
+                "width_ratio": self.width_ratio, "identified": self.identified,
                 "distribution": d, "rows": self.rows, "note": self.note}
 
 
@@ -140,15 +198,55 @@ class FitResult:
         lines = [f"calibrated on {self.source or 'history'} ({self.format}, "
                  f"{self.first_month} to {self.last_month}); scenario starts {self.start_month}",
                  "", f"{'parameter':<24}{'source':<8}{'estimate':>12}{'low90':>12}"
-                 f"{'high90':>12}{'rows':>7}  distribution"]
+                 f"{'high90':>12}{'rows':>7}  {'identification':<38}distribution"]
         lines.append("-" * (len(lines[-1]) + 20))
         for e in self.entries:
             lines.append(f"{e.name:<24}{e.source:<8}{format_number(e.estimate):>12}"
                          f"{format_number(e.low90):>12}{format_number(e.high90):>12}"
-                         f"{e.rows_used:>7}  {describe(e.distribution)}")
+                         f"{e.rows_used:>7}  {e.identification():<38}"
+                         f"{describe(e.distribution)}")
+        lines.append(f"identified: the history narrowed the 90% interval to at most "
+                     f"{IDENTIFIED_WIDTH_RATIO:.0%} of the prior's; elsewhere the forecast "
+                     "leans on the prior")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
+
+    def scenario_toml(self, scenario: Plan) -> str:
+        """TOML text of ``scenario`` (the plan :meth:`to_plan` built) with the identification
+        report as comments: a line above each parameter's table, and a block for the
+        parameters the file leaves to the model's defaults.
+
+        Examples
+        --------
+        >>> import okma_sim
+        >>> from okma_sim.inference import fit_history, load_history
+        >>> from okma_sim.plan import loads_plan
+        >>> fit = fit_history(load_history(okma_sim.data_path("sales_history.csv")))
+        >>> plan = fit.to_plan(okma_sim.load_plan(okma_sim.case_study_path()))
+        >>> text = fit.scenario_toml(plan)
+        >>> loads_plan(text) == loads_plan(okma_sim.dumps_plan(plan))
+        True
+        >>> above = text.split("[parameters.base_win_rate]")[0].splitlines()[-1]
+        >>> above.split(": ")[-1]
+        'width_ratio = 0.46, identified = true'
+        """
+        by_name = {e.name: e for e in self.entries}
+        header = re.compile(r"^\[parameters\.([A-Za-z_][A-Za-z0-9_]*)\]$")
+        block = _unwritten_block([e for e in self.entries
+                                  if e.name not in scenario.parameters])
+        out: list[str] = []
+        for line in dumps_plan(scenario).split("\n"):
+            m = header.match(line)
+            if m and block:  # before the first parameter's table
+                out += block
+                block = []
+            if m and m.group(1) in by_name:
+                out.append(by_name[m.group(1)].comment())
+            out.append(line)
+        if block:  # no parameter table at all
+            out[-1:-1] = ["", *block]
+        return "\n".join(out)
 
     def to_plan(self, plan: Plan, *, name: str | None = None) -> Plan:
         """The scenario: ``plan``'s objectives, key results, levers, actions and management,
@@ -178,6 +276,21 @@ class FitResult:
         return plan.replace(name=name or f"{plan.name} (calibrated)", description=desc,
                             start_month=self.start_month, parameters=params, correlations=corr,
                             team=team, baseline=self.baseline or plan.baseline, source=None)
+
+
+def _unwritten_block(entries: Sequence[FitEntry]) -> list[str]:
+    """Comment lines for the parameters a scenario does not write (the model's defaults)."""
+    if not entries:
+        return []
+    lines = ["# calibrate: not written below, these keep the model's default prior"]
+    fixed = [e.name for e in entries if e.width_ratio is None]
+    lines += [f"#   {e.name}: {e.comment().removeprefix('# calibrate: ')}"
+              for e in entries if e.width_ratio is not None]
+    if fixed:
+        lines += textwrap.wrap(f"{', '.join(fixed)}: fixed values, nothing to fit: "
+                               "width_ratio = none, identified = false", width=96,
+                               initial_indent="#   ", subsequent_indent="#     ")
+    return lines + [""]
 
 
 def _jsonable(o: Any) -> Any:

@@ -55,6 +55,43 @@ def test_calibrate_writes_a_valid_scenario_and_the_fit_report(tmp_path):
     assert "wrote" in forced.stdout and "base_win_rate" in forced.stdout
 
 
+def test_calibrate_reports_what_the_history_identified(tmp_path):
+    """Every parameter of the JSON carries ``width_ratio`` and ``identified`` (a prior entry is
+    never identified, an identified one is fitted to at most half its prior's width); the
+    written scenario says the same in a comment above each parameter, the table in words."""
+    out = tmp_path / "fitted.toml"
+    proc = cli("calibrate", HISTORY, "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    params = {p["name"]: p for p in json.loads(proc.stdout)["parameters"]}
+    assert list(params) == list(okma_sim.SalesTeamModel.parameters)
+    for p in params.values():
+        assert isinstance(p["identified"], bool), p
+        fixed = p["distribution"]["dist"] == "fixed"
+        assert (p["width_ratio"] is None) if fixed else p["width_ratio"] >= 0, p
+        if p["source"] == "prior":
+            assert p["identified"] is False and p["width_ratio"] in (None, 1.0), p
+        if p["identified"]:
+            assert p["source"] == "fitted" and p["width_ratio"] <= 0.5, p
+    assert params["base_win_rate"]["identified"] is True
+    assert params["visit_elasticity"]["identified"] is False
+    text = out.read_text(encoding="utf-8")
+    for name in ("base_win_rate", "churn_revisit_effect", "order_value"):
+        p = params[name]
+        above = text.split(f"[parameters.{name}]\n")[0].splitlines()[-1]
+        assert above.startswith("# calibrate: fitted on ")
+        assert above.endswith(f"width_ratio = {p['width_ratio']:.2f}, identified = "
+                              f"{str(p['identified']).lower()}"), above
+    assert "#   visit_elasticity: prior kept" in text
+    table = cli("calibrate", HISTORY, "--out", out, "--force")
+    assert table.returncode == 0, table.stderr
+    row = next(x for x in table.stdout.splitlines() if x.startswith("base_win_rate "))
+    assert f"identified: narrowed to {params['base_win_rate']['width_ratio']:.0%} of prior" \
+        in row
+    row = next(x for x in table.stdout.splitlines() if x.startswith("churn_revisit_effect "))
+    assert f"not identified: {params['churn_revisit_effect']['width_ratio']:.0%} of prior" \
+        in row
+
+
 def test_calibrate_history_checksum_is_the_input_s(tmp_path):
     import hashlib
     doc = json.loads(cli("calibrate", HISTORY, "--out", tmp_path / "f.toml", "--json").stdout)
