@@ -25,8 +25,8 @@ from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
 from ._likelihoods import ACQUISITION, SEASON, AcquisitionData, log_marketing
 from ._priors import is_fixed, model_and_priors, prior_mean
-from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, season_from_totals,
-                        season_notes)
+from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, record_form,
+                        season_from_totals, season_notes)
 from ._vacancies import hiring_delay, open_departures, vacancy_warning, vacant_reps
 
 __all__ = ["fit_opportunities"]
@@ -166,6 +166,7 @@ def _fit_win_rate(col: Collector, win: pd.DataFrame, effort: pd.Series,
     for n in SEASON:
         if n not in col.entries:
             col.prior(n, notes.get(n, ""))
+    record_form(col, choice, n_rows, what)
     fit_dispersion(col, acq, th, "close months (team wins vs the fitted rates)")
     return acq.skills(th)
 

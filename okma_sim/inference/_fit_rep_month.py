@@ -25,8 +25,8 @@ from ._nested import nested_marginals
 from ._likelihoods import (ACQUISITION, REVENUE, SEASON, AcquisitionData, ChurnData, CsatData,
                            ReachData, RevenueData, log_marketing)
 from ._priors import grid_beta, is_fixed, model_and_priors, ppf, prior_mean, support
-from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, season_from_totals,
-                        season_notes)
+from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, record_form,
+                        season_from_totals, season_notes)
 from ._vacancies import (hiring_delay, open_departures, seat_book, vacancy_warning,
                          vacant_reps)
 
@@ -218,7 +218,7 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     if rev is None:
         for n in REVENUE:
             col.prior(n, "no revenue rows")
-    th = None
+    th, choice = None, None
     if names:
         lap, th = _fit_joint(names, col.priors, col, acq, rev)
         choice, names, lap, th = choose_and_refit(
@@ -234,6 +234,7 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     for n in ACQUISITION + REVENUE:
         if n not in col.entries:
             col.prior(n, notes.get(n, ""))
+    record_form(col, choice, rows["quarter_end_uplift"], what["quarter_end_uplift"])
     if th is not None:
         fit_dispersion(col, acq, th, "months (team new customers of the ramped rep-months "
                        "vs the fitted rates)")

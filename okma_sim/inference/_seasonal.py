@@ -25,8 +25,8 @@ from ._priors import frozen, is_fixed, named_from_quantiles, prior_mean
 
 __all__ = ["FORMS", "FORM_LABELS", "MonthlyTotals", "SeasonChoice", "choose_and_refit",
            "choose_form", "dispersion_data", "fit_dispersion", "form_parameters", "form_priors",
-           "nb_loglik", "neutral_forms", "normalise_factors", "season_from_totals",
-           "season_notes"]
+           "nb_loglik", "neutral_forms", "normalise_factors", "record_form",
+           "season_from_totals", "season_notes"]
 
 #: seasonal forms, simplest first
 FORMS = ("quarter_end", "month_of_quarter", "month_of_year")
@@ -454,3 +454,16 @@ def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mappin
         note = "; ".join(x for x in (e.note, f"uncertainty from the {t.N.size} monthly "
                                      "totals (the market shock included)") if x)
         col.entries[n] = entry(n, d, e.rows_used, "fitted", e.rows, note)
+
+
+def record_form(col: Any, choice: SeasonChoice | None, rows: int, what: str) -> None:
+    """When a richer form replaced the quarter-end one, report ``quarter_end_uplift`` as
+    fitted at exactly 0: a value the data chose, so the written scenario must carry it (a
+    calibrated scenario writes its fitted entries, and the model's default uplift would
+    otherwise stack on the fitted factors)."""
+    if choice is None or choice.form == "quarter_end":
+        return
+    n = "quarter_end_uplift"
+    col.entries[n] = entry(n, Distribution("fixed", {"value": 0.0}), rows, "fitted", what,
+                           f"0: replaced by the {FORM_LABELS[choice.form]} form; "
+                           + choice.note())

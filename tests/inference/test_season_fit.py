@@ -100,7 +100,12 @@ def test_calibrate_chooses_the_form_of_the_history():
     assert _chosen(f3) == "month_of_quarter" and _chosen(f2) == "quarter_end"
     note = f3.entry("season_q1").note
     assert "held-out likelihood over 24 months" in note and "quarter end" in note
-    assert f3.entry("quarter_end_uplift").distribution == D("fixed", {"value": 0.0})
+    e = f3.entry("quarter_end_uplift")
+    assert e.distribution == D("fixed", {"value": 0.0}) and e.source == "fitted"
+    # and the written scenario carries it: no default uplift stacked on the fitted factors
+    written = f3.to_plan(fit_plan).parameters
+    assert written["quarter_end_uplift"] == D("fixed", {"value": 0.0})
+    assert all(written[n] == f3.entry(n).distribution for n in MOQ)
     q = [f3.entry(n).estimate for n in MOQ]
     assert q[0] < 0.8 < q[1] < 1.2 < q[2], q
     assert f2.entry("quarter_end_uplift").source == "fitted"
