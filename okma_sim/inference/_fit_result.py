@@ -14,7 +14,7 @@ import pandas as pd
 from okma_sim._core.formatting import format_number
 from okma_sim.engine import nearest_correlation
 from okma_sim.params import describe, to_named
-from okma_sim.plan import Baseline, Correlations, Plan, Rep
+from okma_sim.plan import Baseline, Calibration, Correlations, Plan, Rep
 
 __all__ = ["FitEntry", "FitResult"]
 
@@ -78,6 +78,10 @@ class FitResult:
     plugins : dict
         Values the fit assumed for what the history does not record (training retention,
         marketing effect and events, CSAT surveys a year); backtests reuse them.
+    observed : dict of lever -> (low, high)
+        The range of each lever's level over the rep-months the history records, in the
+        lever's units (written to ``[calibration.observed]``; empty when the history records
+        no lever, as an opportunity export).
     """
 
     entries: tuple[FitEntry, ...]
@@ -94,6 +98,7 @@ class FitResult:
     warnings: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
     plugins: Mapping[str, float] = field(default_factory=dict)
+    observed: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     # -- views -----------------------------------------------------------------------------------
     def entry(self, name: str) -> FitEntry:
@@ -133,6 +138,7 @@ class FitResult:
             "team": [dataclasses.asdict(r) for r in self.roster],
             "skills": self.skills.to_dict(orient="records"),
             "details": _jsonable(dict(self.details)),
+            "observed": {k: [float(lo), float(hi)] for k, (lo, hi) in self.observed.items()},
         }
 
     def table(self) -> str:
@@ -146,14 +152,19 @@ class FitResult:
             lines.append(f"{e.name:<24}{e.source:<8}{format_number(e.estimate):>12}"
                          f"{format_number(e.low90):>12}{format_number(e.high90):>12}"
                          f"{e.rows_used:>7}  {describe(e.distribution)}")
+        if self.observed:
+            lines.append("levels the history observed (outside them, the answer rests on "
+                         "priors): " + ", ".join(f"{k} {lo:.4g} to {hi:.4g}"
+                                                 for k, (lo, hi) in self.observed.items()))
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
     def to_plan(self, plan: Plan, *, name: str | None = None) -> Plan:
         """The scenario: ``plan``'s objectives, key results, levers, actions and management,
-        with the fitted parameters, the history's roster and baseline, and ``start_month``
-        after the history.
+        with the fitted parameters, the history's roster and baseline, the lever ranges it
+        observed (``[calibration.observed]``, replacing any of ``plan``'s), and
+        ``start_month`` after the history.
 
         Examples
         --------
@@ -175,9 +186,11 @@ class FitResult:
             team = dataclasses.replace(team, reps=tuple(self.roster))
         desc = (f"{plan.name} calibrated on {Path(self.source).name if self.source else 'history'}"
                 f" ({self.format}, {self.first_month} to {self.last_month})")
+        observed = Calibration(observed=dict(self.observed)) if self.observed else None
         return plan.replace(name=name or f"{plan.name} (calibrated)", description=desc,
                             start_month=self.start_month, parameters=params, correlations=corr,
-                            team=team, baseline=self.baseline or plan.baseline, source=None)
+                            team=team, baseline=self.baseline or plan.baseline,
+                            calibration=observed, source=None)
 
 
 def _jsonable(o: Any) -> Any:
