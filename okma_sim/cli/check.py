@@ -8,9 +8,9 @@ import itertools
 from pathlib import Path
 from typing import Sequence
 
-from .common import (add_json, add_sim_options, check_output_folder, check_output_path,
-                     emit_result, envelope, executor_from_args, load_scenario, nonempty,
-                     sim_kwargs)
+from .common import (add_extrapolation, add_json, add_sim_options, check_output_folder,
+                     check_output_path, emit_result, envelope, executor_from_args, load_scenario,
+                     nonempty, sim_kwargs)
 
 #: what --figures writes into its folder: the fan chart and the probability bars
 FIGURES = ("fan_chart.png", "probabilities.png")
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import okma_sim
     from okma_sim import viz
     from okma_sim._core.errors import OkmaError
+    from okma_sim.plan import extrapolation
     from okma_sim.results import grade
 
     plan, path, sha = load_scenario(args.scenario)
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         graded = grade(res)
         doc["grading"] = graded.to_dict(orient="records")
         text += "\n\n" + graded.to_string(index=False)
+    text = "\n".join([text, *add_extrapolation(doc, extrapolation(plan))])
     return emit_result(args, doc, text, written)
 
 

@@ -20,7 +20,8 @@ from okma_sim._core.errors import OkmaError
 __all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json",
            "load_scenario", "envelope", "emit_json", "emit_result", "executor_from_args",
            "positive_int", "seed_int", "probability_arg", "tolerance_arg", "unit_arg", "nonempty",
-           "check_output_path", "check_output_folder", "sha256_file", "sim_kwargs"]
+           "check_output_path", "check_output_folder", "sha256_file", "sim_kwargs",
+           "add_extrapolation"]
 
 
 class CliError(Exception):
@@ -152,6 +153,15 @@ def envelope(scenario: str, sha: str, paths: int, seed: int,
     from okma_sim._core.version import __version__
     return {"version": __version__, "scenario": scenario, "scenario_sha256": sha,
             "paths": int(paths), "seed": int(seed), "warnings": list(warnings or [])}
+
+
+def add_extrapolation(doc: dict[str, Any], found: Sequence[Any]) -> list[str]:
+    """Report levers outside the calibration history's range (:func:`okma_sim.plan.extrapolation`):
+    ``doc["extrapolation"]`` gets their entries (an empty list when none), ``doc["warnings"]``
+    their messages; returns the text's ``warning:`` lines."""
+    doc["extrapolation"] = [e.to_dict() for e in found]
+    doc["warnings"] = list(doc.get("warnings", [])) + [e.message() for e in found]
+    return [f"warning: {e.message()}" for e in found]
 
 
 def _default(o: Any) -> Any:

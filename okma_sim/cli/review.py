@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_json, add_sim_options, emit_json, envelope, executor_from_args,
-                     load_scenario, positive_int, probability_arg, sim_kwargs, unit_arg)
+from .common import (add_extrapolation, add_json, add_sim_options, emit_json, envelope,
+                     executor_from_args, load_scenario, positive_int, probability_arg,
+                     sim_kwargs, unit_arg)
 
 
 def register(sub) -> None:
@@ -50,11 +51,25 @@ def run(args: argparse.Namespace) -> int:
                     risk_drop=args.risk_drop, confidence=args.confidence,
                     recommend=not args.no_recommend, search_paths=args.search_paths,
                     executor=ex, progress=kw["progress"])
+    doc = envelope(path, sha, rv.n_paths, rv.seed, list(rv.warnings))
+    extra = add_extrapolation(doc, _extrapolation(rv))
     if args.json:
-        doc = envelope(path, sha, rv.n_paths, rv.seed, list(rv.warnings))
         doc["actuals"] = str(args.actuals)
         doc.update(rv.to_json_dict())
         emit_json(doc)
     else:
-        print(rv.table())
+        print("\n".join([rv.table(), *extra]))
     return 0
+
+
+def _extrapolation(rv) -> list:
+    """The re-forecast's levers outside the calibration history's range, then the
+    recommendation's (none once the actuals cover the horizon: nothing is forecast)."""
+    from okma_sim.plan import extrapolation
+    if rv.complete:
+        return []
+    found = extrapolation(rv.plan)
+    changed = dict((rv.recommendation or {}).get("actions") or {})
+    found += [e for e in extrapolation(rv.plan, changed, context="recommended")
+              if e.lever in changed]
+    return found

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
-                     executor_from_args, load_scenario, nonempty, positive_int, probability_arg,
-                     reword_help)
+from .common import (add_extrapolation, add_json, add_sim_options, check_output_path,
+                     emit_result, envelope, executor_from_args, load_scenario, nonempty,
+                     positive_int, probability_arg, reword_help)
 
 #: paths per solver evaluation unless --paths is given
 DEFAULT_SEARCH_PATHS = 2000
@@ -42,7 +42,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from okma_sim.analysis import solve_actions, solver_levers
     from okma_sim.models import get_model
-    from okma_sim.plan import save_plan
+    from okma_sim.plan import extrapolation, save_plan
 
     plan, path, sha = load_scenario(args.scenario)
     levers = None if args.levers is None else args.levers.split(",")
@@ -61,4 +61,7 @@ def run(args: argparse.Namespace) -> int:
         written.append(args.out)
     doc = envelope(path, sha, sol.n_paths, sol.seed, list(sol.warnings))
     doc.update(sol.to_json_dict())
-    return emit_result(args, doc, sol.table(), written)
+    # the search is not kept inside the observed range: the answer is checked, and warned
+    solved = sol.plan if sol.plan is not None else plan.with_actions(**sol.actions)
+    text = "\n".join([sol.table(), *add_extrapolation(doc, extrapolation(solved))])
+    return emit_result(args, doc, text, written)

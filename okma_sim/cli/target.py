@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_json, add_sim_options, emit_json, envelope, executor_from_args,
-                     load_scenario, probability_arg, sim_kwargs)
+from .common import (add_extrapolation, add_json, add_sim_options, emit_json, envelope,
+                     executor_from_args, load_scenario, probability_arg, sim_kwargs)
 
 
 def register(sub) -> None:
@@ -30,6 +30,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import okma_sim
     from okma_sim._core.errors import OkmaError
+    from okma_sim.plan import extrapolation
     from okma_sim.results import achievability_curve, achievable_targets
 
     plan, path, sha = load_scenario(args.scenario)
@@ -45,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
         res = okma_sim.simulate(plan, executor=ex, **kw)
     tab = achievable_targets(res, args.confidence)
     curves = {cid: achievability_curve(res, cid, n_points=args.points) for cid in args.curve}
+    doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
+    extra = add_extrapolation(doc, extrapolation(plan))
     if args.json:
-        doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
         doc["confidence"] = args.confidence
 
         def entry(r) -> dict:
@@ -91,4 +93,6 @@ def run(args: argparse.Namespace) -> int:
         print(c[["target", "probability", "stderr"]].to_string(index=False))
     for w in res.warnings:
         print(f"warning: {w}")
+    for line in extra:
+        print(line)
     return 0

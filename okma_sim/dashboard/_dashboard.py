@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
-from okma_sim.plan import Plan
+from okma_sim.plan import Plan, extrapolation
 from okma_sim.results import capacity_text
 
 from ._pool import (ProgressExecutor, default_workers, process_pool, run_or_fall_back,
@@ -85,6 +85,11 @@ class Dashboard:
     table : ipywidgets.HTML
         One row per objective and KR (``tr.okma-row`` with ``data-id``, ``data-p``,
         ``data-se``), with a bar and ±1.96 SE whisker.
+    extrapolation : ipywidgets.HTML
+        For a calibrated plan, one ``div.okma-extrapolation-warning`` (``data-lever``) per
+        lever set outside the range its history observed (:func:`okma_sim.plan.extrapolation`);
+        empty otherwise. The slider of such a lever shades its range outside the observed one
+        (:meth:`SliderSpec.shading`, a style in :attr:`shading`).
     widget : ipywidgets.VBox
         The whole dashboard (also shown when the Dashboard is the value of a cell).
 
@@ -147,14 +152,27 @@ class Dashboard:
         style = {"description_width": "230px"}
         layout = W.Layout(width="470px")
         self.sliders: dict[str, Any] = {}
+        shaded: list[str] = []  # one CSS rule per slider with an observed range to shade
         for s in self.specs:
+            tip = f"{s.name} ({s.unit})" if s.unit else s.name
+            if s.observed is not None:
+                tip += f"; the history observed {s.observed[0]:.4g} to {s.observed[1]:.4g}"
             sl = W.FloatSlider(value=s.value, min=s.min, max=s.max, step=s.step,
                                description=s.label, readout_format=s.readout_format,
                                continuous_update=False, style=style, layout=layout,
-                               tooltip=f"{s.name} ({s.unit})" if s.unit else s.name)
+                               tooltip=tip)
             sl.add_class(f"okma-{s.kind}")
+            if s.shading() is not None:
+                sl.add_class("okma-observed")
+                sl.add_class(f"okma-observed-{len(shaded)}")
+                shaded.append(f".okma-observed-{len(shaded)} .noUi-connects "
+                              f"{{background: {s.shading()} !important}}")
             sl.observe(self._on_change, names="value")
             self.sliders[s.key] = sl
+        # ipywidgets styles no slider track: a style element does it, in the page
+        self.shading = W.HTML("<style>" + "\n".join(shaded) + "</style>" if shaded else "")
+        self.extrapolation = W.HTML()
+        self.extrapolation.add_class("okma-extrapolation")
         self.summary = W.Label(value="P(all objectives met) = …")
         self.summary.add_class("okma-summary")
         self.summary_kr = W.Label(value="P(all key results met) = …")
@@ -195,7 +213,8 @@ class Dashboard:
             W.HTML(f"<h3>{html.escape(self.plan.name)}: what are the odds?</h3>"),
             W.HBox([W.VBox([W.HTML("<b>Actions (levers)</b>"), *levers]),
                     W.VBox([W.HTML("<b>Targets and confidence</b>"), *targets])]),
-            self.summary, self.summary_kr, self.hours, self.table,
+            self.shading, self.summary, self.summary_kr, self.hours, self.extrapolation,
+            self.table,
             *([self.chart] if self.show_chart else []),
             W.HBox([self.precise_button, self.progress]),
             W.HBox([self.save_path, self.overwrite, self.save_button]),
@@ -403,6 +422,10 @@ class Dashboard:
         self.hours.value = "" if cap is None or not math.isfinite(cap["hours_planned"]) \
             else capacity_text(cap)
         self.table.value = table_html(res, self.estimates, self.confidence)
+        self.extrapolation.value = "".join(
+            f"<div class='okma-extrapolation-warning' data-lever='{html.escape(e.lever)}' "
+            f"style='color:#a60'>warning: {html.escape(e.message())}</div>"
+            for e in extrapolation(res.plan, actions, self.model))
         if self.show_chart:
             png = self._fan.draw(res, actions, precise)
             if png is not None:

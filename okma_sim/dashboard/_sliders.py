@@ -39,6 +39,9 @@ class SliderSpec:
         Unit of the value (shown in the tooltip).
     readout_format : str
         d3-format string of the readout (``".0f"``, ``".0%"``...).
+    observed : (low, high), optional
+        A lever's range in the calibration history (``[calibration.observed]``): the slider
+        shades its range outside it (:meth:`shading`).
 
     Examples
     --------
@@ -61,6 +64,7 @@ class SliderSpec:
     step: float
     unit: str = ""
     readout_format: str = ".2f"
+    observed: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -81,11 +85,37 @@ class SliderSpec:
         if not self.min <= self.value <= self.max:
             raise ValueError(f"slider {self.name!r}: 'value' must lie in [min, max] = "
                              f"[{self.min:g}, {self.max:g}], got {self.value!r}")
+        if self.observed is not None and not (
+                len(self.observed) == 2 and all(math.isfinite(x) for x in self.observed)
+                and self.observed[0] <= self.observed[1]):
+            raise ValueError(f"slider {self.name!r}: 'observed' must be (low, high) with "
+                             f"low <= high, got {self.observed!r}")
 
     @property
     def key(self) -> str:
         """Unique key: ``lever:NAME``, ``target:ID`` or ``confidence``."""
         return "confidence" if self.kind == "confidence" else f"{self.kind}:{self.name}"
+
+    def shading(self, shade: str = "#f0a060", clear: str = "#bdbdbd") -> str | None:
+        """A CSS gradient for the slider's track: ``shade`` over the part of [min, max]
+        outside the observed range, ``clear`` inside it; None without an observed range, or
+        when it covers the whole slider.
+
+        Examples
+        --------
+        >>> s = SliderSpec("lever", "v", "v", 6, 0, 10, 1, observed=(4, 8))
+        >>> s.shading()
+        'linear-gradient(to right, #f0a060 0.00%, #f0a060 40.00%, #bdbdbd 40.00%, #bdbdbd 80.00%, #f0a060 80.00%, #f0a060 100.00%)'
+        """
+        if self.observed is None:
+            return None
+        span = self.max - self.min
+        lo, hi = (min(max((x - self.min) / span, 0.0), 1.0) * 100 for x in self.observed)
+        if lo <= 0 and hi >= 100:
+            return None
+        stops = [(shade, 0.0), (shade, lo), (clear, lo), (clear, hi), (shade, hi),
+                 (shade, 100.0)]
+        return "linear-gradient(to right, " + ", ".join(f"{c} {p:.2f}%" for c, p in stops) + ")"
 
     @property
     def decimals(self) -> int:
@@ -135,6 +165,7 @@ def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
 
     Lever bounds come from the plan's ``[levers.*]`` tables, else from the model's
     ``LeverInfo`` (capped at a practical range); a plan value outside them widens the range.
+    A lever the plan's ``[calibration.observed]`` holds carries its observed range.
     Target sliders span the target's natural range (0-100% for rates).
 
     Examples
@@ -169,6 +200,7 @@ def _lever_spec(plan: Plan, name: str, info: Any) -> SliderSpec | None:
     value = plan.actions.get(name, info.default if info is not None else None)
     if value is None:
         return None
+    observed = plan.calibration.observed.get(name) if plan.calibration else None
     unit = info.unit if info is not None else ""
     if name in plan.levers:
         lv = plan.levers[name]
@@ -185,7 +217,8 @@ def _lever_spec(plan: Plan, name: str, info: Any) -> SliderSpec | None:
         step = 1.0 if whole and hi - lo <= 200 else _nice_step((hi - lo) / 50)
     step = min(float(step), hi - lo)
     return SliderSpec("lever", name, _words(name), _num(value), _num(lo), _num(hi),
-                      _num(step), unit, _fmt_for(step, False))
+                      _num(step), unit, _fmt_for(step, False),
+                      None if observed is None else tuple(float(x) for x in observed))
 
 
 def _target_spec(t: Any, info: Any) -> SliderSpec:

@@ -255,7 +255,10 @@ def _result(col: Collector, model: Any, plan: Plan, win: pd.DataFrame, skills: p
                      monthly=mon_tm, roster=roster, baseline=baseline,
                      start_month=month_text(end + 1), first_month=month_text(first_close + 1),
                      last_month=month_text(end), format="opportunities", source=source,
-                     warnings=tuple(warn), details=details, plugins=plugins)
+                     warnings=tuple(warn), details=details, plugins=plugins,
+                     # an export records deals, not visits or training hours: no lever's
+                     # range is observed (its engagements are no visit count), none is written
+                     observed={})
 
 
 def _vacant_seats(col: Collector, win: pd.DataFrame, end: int) -> tuple[Rep, ...]:

@@ -13,7 +13,7 @@ import pandas as pd
 from okma_sim._core.calendar import month_number, month_numbers, month_text
 from okma_sim._core.errors import DataError
 from okma_sim.analysis import lever_level
-from okma_sim.models import REFERENCE_PROSPECT_VISITS, survey_month
+from okma_sim.models import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH, survey_month
 from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
@@ -36,6 +36,11 @@ _SKILL_COLUMNS = ["rep_id", "months", "new_customers", "exposure", "raw", "shrun
 #: customer visits per rep-month must vary by at least this coefficient of variation (over the
 #: rep-months with customers) for the history to identify the visits' effect on orders
 VISITS_VARY_CV = 0.05
+#: the levers a rep-month history records: lever -> (its column, the column's units per lever
+#: unit: visits a month per visit a week at 52/12 weeks a month)
+OBSERVED_LEVERS = {"prospect_visits_per_week": ("prospect_visits", WEEKS_PER_MONTH),
+                   "customer_visits_per_week": ("customer_visits", WEEKS_PER_MONTH),
+                   "training_hours_per_month": ("training_hours", 1.0)}
 
 
 def fit_rep_month(hist: pd.DataFrame, plan: Plan | None = None, *, model: Any = None,
@@ -386,7 +391,20 @@ def _result(col: Collector, model: Any, df: pd.DataFrame, yms: np.ndarray,
                      monthly=monthly, roster=roster, baseline=baseline,
                      start_month=month_text(last + 1), first_month=month_text(int(yms[0])),
                      last_month=month_text(last), format="rep-month", source=source,
-                     warnings=tuple(warn), plugins=plugins)
+                     warnings=tuple(warn), plugins=plugins,
+                     observed=observed_levels(df, getattr(model, "levers", {})))
+
+
+def observed_levels(df: pd.DataFrame, levers: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """The range of each recorded lever over the history's rows (every rep-month the fit
+    used: a row is a filled seat's month, ramping reps' included), in the lever's units, to 4
+    decimals; only the ``levers`` the model has."""
+    out = {}
+    for lever, (column, per) in OBSERVED_LEVERS.items():
+        v = df[column].to_numpy(float) / per
+        if lever in levers and v.size:
+            out[lever] = (round(float(v.min()), 4), round(float(v.max()), 4))
+    return out
 
 
 def _vacant_seats(col: Collector, df: pd.DataFrame, last: int, seats: int,

@@ -16,7 +16,7 @@ import pandas as pd
 from okma_sim._core.formatting import format_number
 from okma_sim.engine import nearest_correlation
 from okma_sim.params import describe, to_named
-from okma_sim.plan import Baseline, Correlations, Plan, Rep, dumps_plan
+from okma_sim.plan import Baseline, Calibration, Correlations, Plan, Rep, dumps_plan
 
 __all__ = ["IDENTIFIED_WIDTH_RATIO", "FitEntry", "FitResult"]
 
@@ -136,6 +136,10 @@ class FitResult:
     plugins : dict
         Values the fit assumed for what the history does not record (training retention,
         marketing effect and events, CSAT surveys a year); backtests reuse them.
+    observed : dict of lever -> (low, high)
+        The range of each lever's level over the rep-months the history records, in the
+        lever's units (written to ``[calibration.observed]``; empty when the history records
+        no lever, as an opportunity export).
     """
 
     entries: tuple[FitEntry, ...]
@@ -152,6 +156,7 @@ class FitResult:
     warnings: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
     plugins: Mapping[str, float] = field(default_factory=dict)
+    observed: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     # -- views -----------------------------------------------------------------------------------
     def entry(self, name: str) -> FitEntry:
@@ -191,6 +196,7 @@ class FitResult:
             "team": [dataclasses.asdict(r) for r in self.roster],
             "skills": self.skills.to_dict(orient="records"),
             "details": _jsonable(dict(self.details)),
+            "observed": {k: [float(lo), float(hi)] for k, (lo, hi) in self.observed.items()},
         }
 
     def table(self) -> str:
@@ -208,6 +214,10 @@ class FitResult:
         lines.append(f"identified: the history narrowed the 90% interval to at most "
                      f"{IDENTIFIED_WIDTH_RATIO:.0%} of the prior's; elsewhere the forecast "
                      "leans on the prior")
+        if self.observed:
+            lines.append("levels the history observed (outside them, the answer rests on "
+                         "priors): " + ", ".join(f"{k} {lo:.4g} to {hi:.4g}"
+                                                 for k, (lo, hi) in self.observed.items()))
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -250,8 +260,9 @@ class FitResult:
 
     def to_plan(self, plan: Plan, *, name: str | None = None) -> Plan:
         """The scenario: ``plan``'s objectives, key results, levers, actions and management,
-        with the fitted parameters, the history's roster and baseline, and ``start_month``
-        after the history.
+        with the fitted parameters, the history's roster and baseline, the lever ranges it
+        observed (``[calibration.observed]``, replacing any of ``plan``'s), and
+        ``start_month`` after the history.
 
         Examples
         --------
@@ -273,9 +284,11 @@ class FitResult:
             team = dataclasses.replace(team, reps=tuple(self.roster))
         desc = (f"{plan.name} calibrated on {Path(self.source).name if self.source else 'history'}"
                 f" ({self.format}, {self.first_month} to {self.last_month})")
+        observed = Calibration(observed=dict(self.observed)) if self.observed else None
         return plan.replace(name=name or f"{plan.name} (calibrated)", description=desc,
                             start_month=self.start_month, parameters=params, correlations=corr,
-                            team=team, baseline=self.baseline or plan.baseline, source=None)
+                            team=team, baseline=self.baseline or plan.baseline,
+                            calibration=observed, source=None)
 
 
 def _unwritten_block(entries: Sequence[FitEntry]) -> list[str]:

@@ -59,6 +59,10 @@ class LeverInfo:
     # diagnostics[executed] / diagnostics[nominal] (a pair of diagnostic names), when a run is
     # at hand and its nominal count is positive
     cost_units: tuple[str, str] | None = None
+    # the parameters that carry the outcome's response to this lever: beyond the levels a
+    # history observed, the data no longer pin it and these parameters' priors carry the answer
+    # (extrapolation warnings name them)
+    response_parameters: tuple[str, ...] = ()
 
 
 @dataclass

@@ -13,6 +13,7 @@ from okma_sim._core.calendar import month_number, month_text
 from okma_sim._core.errors import PlanError
 from okma_sim.params import Distribution
 
+from ._extrapolation import extrapolation
 from ._model import Plan, Rule
 from ._parse import _suggest
 
@@ -28,9 +29,11 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     Errors: unknown metrics, levers, parameters or responses; KRs pointing at no objective;
     duplicate ids; non-finite targets; rate targets outside [0, 1]; parameter ranges outside a
     parameter's valid range; a growth metric without a baseline; a fractional level, bound or
-    step of a whole-number lever (``new_reps``); ``team.new_reps_month`` outside the horizon.
+    step of a whole-number lever (``new_reps``); ``team.new_reps_month`` outside the horizon;
+    an unknown lever in ``[calibration.observed]``.
     Warnings: an objective with fewer than 2 or more than 5 key results; an action outside its
-    lever bounds; a roster seat vacant for the whole horizon.
+    lever bounds; a roster seat vacant for the whole horizon; a lever outside the range the
+    calibration history observed (:func:`extrapolation`).
 
     Examples
     --------
@@ -46,6 +49,8 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
               *_parameter_errors(plan, model), *_rule_errors(plan, model)]
     warnings = [*_key_result_count_warnings(plan), *_lever_bound_warnings(plan, model),
                 *_vacancy_warnings(plan)]
+    if not errors:  # the levels are known levers' in range: compare them with the history
+        warnings += [e.message() for e in extrapolation(plan, model=model)]
     return errors, warnings
 
 
@@ -184,6 +189,10 @@ def _action_errors(plan: Plan, model: Any) -> list[PlanError]:
         if k not in levers:
             errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
                                  f"levers.{k}", k))
+    for k, v in (plan.calibration.observed if plan.calibration else {}).items():
+        if k not in levers:
+            errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
+                                 f"calibration.observed.{k}", list(v)))
     return errors
 
 

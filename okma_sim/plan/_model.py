@@ -19,8 +19,8 @@ from okma_sim._core.calendar import month_number, month_range
 from okma_sim._core.errors import PlanError
 from okma_sim.params import as_distribution
 
-__all__ = ["AGGREGATES", "COMPARISONS", "NEW_REP_BOOKS", "SAMPLERS", "VACANCY_MODES", "SCHEMA_VERSION", "Baseline", "Correlations",
-           "Grading", "KeyResult", "Lever", "Management", "Objective", "Plan", "Rep", "Rule",
+__all__ = ["AGGREGATES", "COMPARISONS", "NEW_REP_BOOKS", "SAMPLERS", "VACANCY_MODES", "SCHEMA_VERSION", "Baseline", "Calibration",
+           "Correlations", "Grading", "KeyResult", "Lever", "Management", "Objective", "Plan", "Rep", "Rule",
            "Simulation", "Team"]
 
 SCHEMA_VERSION = 1
@@ -197,6 +197,18 @@ class Grading:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """What the history behind a calibrated scenario observed (``[calibration]``, written by
+    ``calibrate``).
+
+    ``observed`` maps a lever to the ``(low, high)`` range of its levels in the history, in the
+    lever's units: outside it, the answer rests on priors (:func:`extrapolation`).
+    """
+
+    observed: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Plan:
     """An OKMA plan.
 
@@ -230,6 +242,7 @@ class Plan:
     simulation: Simulation = field(default_factory=Simulation)
     correlations: Correlations | None = None
     grading: Grading = field(default_factory=Grading)
+    calibration: Calibration | None = None
     schema_version: int = SCHEMA_VERSION
     source: str | None = field(default=None, compare=False)
 

@@ -18,8 +18,8 @@ from okma_sim._core.errors import PlanError
 from okma_sim.params import as_distribution
 
 from ._model import (AGGREGATES, COMPARISONS, NEW_REP_BOOKS, SAMPLERS, SCHEMA_VERSION,
-                     VACANCY_MODES, Baseline, Correlations, Grading, KeyResult, Lever,
-                     Management, Objective, Plan, Rep, Rule, Simulation, Team)
+                     VACANCY_MODES, Baseline, Calibration, Correlations, Grading, KeyResult,
+                     Lever, Management, Objective, Plan, Rep, Rule, Simulation, Team)
 
 __all__ = ["plan_from_dict"]
 
@@ -352,6 +352,24 @@ def _parse_levers(d: Any) -> dict[str, Lever]:
     return levers
 
 
+def _parse_calibration(d: Any) -> Calibration:
+    """``[calibration]``: ``observed`` maps a lever to ``[low, high]``, two levels with
+    0 <= low <= high (lever names are checked against the model by check_plan)."""
+    d = _table(d, "calibration", ("observed",))
+    observed: dict[str, tuple[float, float]] = {}
+    for k, v in _table(d.get("observed", {}), "calibration.observed").items():
+        p = f"calibration.observed.{k}"
+        if not isinstance(v, list) or len(v) != 2:
+            raise PlanError("must be [low, high], the lowest and highest level the history "
+                            "observed", key=p, value=v)
+        low, high = (_number(x, f"{p}[{i}]", low=0, what=" (a lever level)")
+                     for i, x in enumerate(v))
+        if low > high:
+            raise PlanError(f"low must not exceed high ({high})", key=p, value=v)
+        observed[k] = (low, high)
+    return Calibration(observed=observed)
+
+
 def _parse_actions(d: Any) -> dict[str, float]:
     return {k: _number(v, f"actions.{k}", low=0, what=" (a lever level)")
             for k, v in _table(d, "actions").items()}
@@ -367,7 +385,8 @@ def _parse_parameters(d: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 _TOP_KEYS = ("schema_version", "name", "description", "start_month", "horizon_months",
              "currency", "model", "baseline", "team", "objectives", "key_results", "actions",
-             "levers", "parameters", "management", "simulation", "correlations", "grading")
+             "levers", "parameters", "management", "simulation", "correlations", "grading",
+             "calibration")
 
 
 def plan_from_dict(doc: Mapping[str, Any], source: str | None = None) -> Plan:
@@ -437,5 +456,6 @@ def _plan_from_dict(doc: Mapping[str, Any], source: str | None) -> Plan:
         simulation=_parse_simulation(d["simulation"]) if "simulation" in d else Simulation(),
         correlations=_parse_correlations(d["correlations"]) if "correlations" in d else None,
         grading=grading,
+        calibration=_parse_calibration(d["calibration"]) if "calibration" in d else None,
         source=source,
     )

@@ -125,6 +125,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "parameters": list(plan.correlations.parameters),
             "matrix": [list(r) for r in plan.correlations.matrix]},
         "grading": dataclasses.asdict(plan.grading),
+        "calibration": None if plan.calibration is None else {
+            "observed": {k: list(v) for k, v in plan.calibration.observed.items()}},
     }
     return _clean(doc)
 

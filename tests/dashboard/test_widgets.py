@@ -98,6 +98,8 @@ def test_slider_specs_follow_plan_bounds(plan):
     ({"step": 0}, "'step'"),
     ({"step": float("nan")}, "'step'"),
     ({"kind": "knob"}, "'kind'"),
+    ({"observed": (8, 4)}, "'observed'"),
+    ({"observed": (4, float("inf"))}, "'observed'"),
 ])
 def test_slider_spec_validates_itself(kw, arg):
     base = dict(kind="lever", name="x", label="x", value=7, min=2, max=15, step=1)
@@ -441,3 +443,61 @@ def test_the_reps_hours_are_shown_in_words(plan):
     share = dash.result.capacity()["share_rep_months_capped"]
     assert share > 0.5
     assert f"more hours than a rep has in {share:.1%} of rep-months" in dash.hours.value
+
+
+# -- extrapolation: a calibrated plan's sliders shade what the history never saw ----------------
+OBSERVED = {"prospect_visits_per_week": (4.8462, 6.9231),
+            "customer_visits_per_week": (9.0, 11.0769),
+            "training_hours_per_month": (6.0, 14.0)}
+
+
+def test_slider_spec_shades_outside_the_observed_range():
+    s = SliderSpec("lever", "v", "v", 6, 2, 12, 1, observed=(4, 9))
+    # 2..12: the range 4..9 is 20% to 70% of the track
+    assert s.shading("red", "grey") == ("linear-gradient(to right, red 0.00%, red 20.00%, "
+                                        "grey 20.00%, grey 70.00%, red 70.00%, red 100.00%)")
+    assert SliderSpec("lever", "v", "v", 6, 2, 12, 1).shading() is None
+    # an observed range covering the whole slider leaves nothing to shade
+    assert SliderSpec("lever", "v", "v", 6, 2, 12, 1, observed=(1, 13)).shading() is None
+    # one beyond the slider's end shades only the other side
+    assert SliderSpec("lever", "v", "v", 6, 2, 12, 1, observed=(1, 7)).shading(
+        "red", "grey").endswith("grey 50.00%, red 50.00%, red 100.00%)")
+
+
+def test_calibrated_dashboard_shades_and_warns(plan):
+    from okma_sim.plan import Calibration
+    cal = plan.replace(calibration=Calibration(dict(OBSERVED))).with_actions(
+        prospect_visits_per_week=9, customer_visits_per_week=10, training_hours_per_month=10)
+    specs = {s.name: s for s in slider_specs(cal) if s.kind == "lever"}
+    assert {k: s.observed for k, s in specs.items() if s.observed} == OBSERVED
+    dash = Dashboard(cal, n_paths=300, seed=SEED, debounce=0, chart=False, workers=1)
+    # each recorded lever's slider has its own class, styled with its gradient
+    shaded = [s for s in dash.specs if s.shading() is not None]
+    assert [s.name for s in shaded] == list(OBSERVED)
+    for i, s in enumerate(shaded):
+        sl = dash.sliders[s.key]
+        assert "okma-observed" in sl._dom_classes and f"okma-observed-{i}" in sl._dom_classes
+        assert f".okma-observed-{i} .noUi-connects {{background: {s.shading()} !important}}" \
+            in dash.shading.value
+        assert "the history observed" in sl.tooltip
+    events = dash.sliders["lever:marketing_events_per_quarter"]
+    assert "okma-observed" not in events._dom_classes
+    # 9 prospect visits a week: one warning, naming the lever, the range and the prior
+    warnings = re.findall(r"<div class='okma-extrapolation-warning' data-lever='([^']+)'",
+                          dash.extrapolation.value)
+    assert warnings == ["prospect_visits_per_week"]
+    assert "prospect_visits_per_week = 9 lies outside the range the history observed (4.846 " \
+           "to 6.923 visits/rep-week)" in dash.extrapolation.value
+    assert "visit_elasticity" in dash.extrapolation.value
+    # back inside the range: no warning; out on another lever: that one
+    dash.set(prospect_visits_per_week=6)
+    assert dash.extrapolation.value == ""
+    dash.set(training_hours_per_month=16)
+    assert "data-lever='training_hours_per_month'" in dash.extrapolation.value
+    assert "training_effect" in dash.extrapolation.value
+
+
+def test_uncalibrated_dashboard_neither_shades_nor_warns(dash):
+    assert dash.shading.value == ""
+    dash.set(prospect_visits_per_week=15)
+    assert dash.extrapolation.value == ""

@@ -17,8 +17,8 @@ import okma_sim
 from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim.models.sales import LEVERS, METRICS, PARAMETERS, RESPONSES
 from okma_sim.params import Distribution
-from okma_sim.plan import (AGGREGATES, NEW_REP_BOOKS, VACANCY_MODES, Baseline, Correlations,
-                           Grading, KeyResult, Lever, Management, Objective, Plan, Rep, Rule,
+from okma_sim.plan import (AGGREGATES, NEW_REP_BOOKS, VACANCY_MODES, Baseline, Calibration,
+                           Correlations, Grading, KeyResult, Lever, Management, Objective, Plan, Rep, Rule,
                            Simulation, Team, dumps_plan, load_plan, loads_plan, save_plan)
 
 # -- building blocks -------------------------------------------------------------------------
@@ -164,6 +164,15 @@ def correlations(draw) -> Correlations | None:
 
 
 @st.composite
+def calibrations(draw) -> Calibration | None:
+    if draw(st.booleans()):
+        return None
+    ranges = draw(st.dictionaries(st.sampled_from(sorted(LEVERS)),
+                                  st.lists(nonneg_number, min_size=2, max_size=2)))
+    return Calibration({k: tuple(sorted(v)) for k, v in ranges.items()})
+
+
+@st.composite
 def plans(draw) -> Plan:
     ids = draw(distinct_ids(1, 7))
     n_obj = draw(st.integers(0, len(ids)))
@@ -203,6 +212,7 @@ def plans(draw) -> Plan:
         simulation=sim,
         correlations=draw(correlations()),
         grading=Grading(stretch=grade[0], committed=grade[1]),
+        calibration=draw(calibrations()),
     )
 
 

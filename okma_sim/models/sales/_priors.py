@@ -189,20 +189,38 @@ METRICS: dict[str, MetricInfo] = {
     "cost": _M("currency", "priced training and coaching hours plus rule costs", "total"),
 }
 
+#: the parameters through which each lever moves the outcomes (docs/model.md; docs/calibration.md
+#: says why these): a plan beyond the levels the history observed leans on their priors.
+#: Prospect visits act through the elasticity alone (base_win_rate is stated at the reference
+#: effort and pinned by the history at its own); customer visits through the revisit curve
+#: (targeting, heterogeneity) and what the revisit rate moves (churn, repeat orders, CSAT);
+#: training through its uplift, its decay and its effect on satisfaction
+_RESPONSE: dict[str, tuple[str, ...]] = {
+    "prospect_visits_per_week": ("visit_elasticity",),
+    "customer_visits_per_week": ("followup_targeting", "revisit_heterogeneity",
+                                 "visit_order_effect", "churn_revisit_effect",
+                                 "csat_coverage_effect"),
+    "training_hours_per_month": ("training_effect", "training_retention",
+                                 "csat_training_effect"),
+}
+
 _L = LeverInfo
 LEVERS: dict[str, LeverInfo] = {
     # visits and training cost what the reps' hours let them execute (section 5)
     "prospect_visits_per_week": _L(6.0, "visits/rep-week", "visits to prospective customers",
                                    True, (0, 60),
                                    cost_units=("prospect_visits_executed",
-                                               "prospect_visits_planned")),
+                                               "prospect_visits_planned"),
+                                   response_parameters=_RESPONSE["prospect_visits_per_week"]),
     "customer_visits_per_week": _L(8.0, "visits/rep-week", "follow-up visits to customers",
                                    True, (0, 80),
                                    cost_units=("customer_visits_executed",
-                                               "customer_visits_planned")),
+                                               "customer_visits_planned"),
+                                   response_parameters=_RESPONSE["customer_visits_per_week"]),
     "training_hours_per_month": _L(4.0, "hours/rep-month", "training received", True, (0, 160),
                                    cost_units=("training_hours_executed",
-                                               "training_hours_planned")),
+                                               "training_hours_planned"),
+                                   response_parameters=_RESPONSE["training_hours_per_month"]),
     "marketing_events_per_quarter": _L(1.0, "events/quarter", "marketing events", False,
                                        (0, 30)),
     "csat_surveys_per_year": _L(4.0, "surveys/year", "CSAT surveys scheduled (0, 1, 2, 3, 4, "
