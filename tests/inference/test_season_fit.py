@@ -67,15 +67,17 @@ def _totals(pattern, n_hist: int, seed: int, months: int = 24, level: float = 10
 def test_the_held_out_choice_finds_the_quarter_cycle_and_only_it():
     """60 two-year histories of about 100 new customers a month with a three-level cycle in
     every quarter (0.75, 1.0, 1.25 of the mean), and 60 with the two-level quarter-end form
-    (an uplift of 0.2): the month-of-quarter form is chosen for at least 54 of the first and
-    at most 6 of the second (binomial bounds on the error rates, not one lucky seed); the
-    twelve-level form, which must gain 10 or more, for at most 3 of the 120 (a chance
-    calendar pattern twice in a row: measured, 1). At 50 a month the cycle was found in 74 of
-    100: smaller teams need longer histories."""
+    (an uplift of 0.2): the month-of-quarter form is chosen for at least 48 of the first and
+    at most 6 of the second; the twelve-level form, which must gain 10 or more, for at most 3
+    of the 120 (a chance calendar pattern twice in a row). Measured over seeds 7, 8 and this
+    one: 55, 54, 56 found; 0, 0, 0 false; 0, 0, 1 month of year. The bounds sit 3 binomial
+    SDs or more from those rates, so a harmless change of the draws does not trip them but a
+    rule that stops finding the cycle (or starts seeing it everywhere) does. At 50 a month
+    the cycle was found in 74 of 100: smaller teams need longer histories."""
     priors = {k: v.prior for k, v in okma_sim.SalesTeamModel().parameter_info.items()}
     three = [choose_form(t, priors).form for t in _totals((0.75, 1.0, 1.25), 60, 41)]
     two = [choose_form(t, priors).form for t in _totals((0.9, 0.9, 1.2), 60, 42)]
-    assert three.count("month_of_quarter") >= 54, three.count("month_of_quarter")
+    assert three.count("month_of_quarter") >= 48, three.count("month_of_quarter")
     assert two.count("month_of_quarter") <= 6, two.count("month_of_quarter")
     assert (three + two).count("month_of_year") <= 3
 
