@@ -15,6 +15,7 @@ import pandas as pd
 
 from okma_sim._core.formatting import format_number
 from okma_sim.engine import nearest_correlation
+from okma_sim.models import SEASON_QUARTER, SEASON_YEAR
 from okma_sim.params import describe, to_named
 from okma_sim.plan import Baseline, Calibration, Correlations, Plan, Rep, dumps_plan
 
@@ -206,11 +207,19 @@ class FitResult:
                  "", f"{'parameter':<24}{'source':<8}{'estimate':>12}{'low90':>12}"
                  f"{'high90':>12}{'rows':>7}  {'identification':<38}distribution"]
         lines.append("-" * (len(lines[-1]) + 20))
+        neutral = _neutral_forms(self.entries)
         for e in self.entries:
+            if e.name in neutral:
+                continue
             lines.append(f"{e.name:<24}{e.source:<8}{format_number(e.estimate):>12}"
                          f"{format_number(e.low90):>12}{format_number(e.high90):>12}"
                          f"{e.rows_used:>7}  {e.identification():<38}"
                          f"{describe(e.distribution)}")
+        if neutral:
+            lines.append(f"{'+ ' + str(len(neutral)) + ' seasonal factors':<24}{'prior':<8}"
+                         f"{'1':>12}{'1':>12}{'1':>12}{0:>7}  neutral: "
+                         + ", ".join(_SPANS[k] for k in _SPANS if set(_FORM[k]) <= neutral)
+                         + " (the form calibrate did not choose)")
         lines.append(f"identified: the history narrowed the 90% interval to at most "
                      f"{IDENTIFIED_WIDTH_RATIO:.0%} of the prior's; elsewhere the forecast "
                      "leans on the prior")
@@ -304,6 +313,23 @@ def _unwritten_block(entries: Sequence[FitEntry]) -> list[str]:
                                "width_ratio = none, identified = false", width=96,
                                initial_indent="#   ", subsequent_indent="#     ")
     return lines + [""]
+
+
+#: the richer seasonal forms: their parameters, and how the table names them
+_FORM = {"quarter": SEASON_QUARTER, "year": SEASON_YEAR}
+_SPANS = {"quarter": "season_q1..q3", "year": "season_jan..dec"}
+
+
+def _neutral_forms(entries: Sequence[FitEntry]) -> set[str]:
+    """Parameters of the richer seasonal forms left at their neutral prior (fixed 1), whole
+    forms only: the table gives them one line instead of fifteen."""
+    by = {e.name: e for e in entries}
+    out: set[str] = set()
+    for names in _FORM.values():
+        if all(n in by and by[n].source == "prior" and by[n].distribution.dist == "fixed"
+               and by[n].estimate == 1.0 for n in names):
+            out.update(names)
+    return out
 
 
 def _jsonable(o: Any) -> Any:

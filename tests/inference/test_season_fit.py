@@ -111,6 +111,12 @@ def test_calibrate_chooses_the_form_of_the_history():
     q = [f3.entry(n).estimate for n in MOQ]
     assert q[0] < 0.8 < q[1] < 1.2 < q[2], q
     assert f2.entry("quarter_end_uplift").source == "fitted"
+    # the report lists the chosen form's factors and sums up the neutral ones in one line
+    t3, t2 = f3.table(), f2.table()
+    assert all(any(line.startswith(n + " ") for line in t3.splitlines()) for n in MOQ)
+    assert "+ 12 seasonal factors" in t3 and "season_jan..dec" in t3
+    assert "+ 15 seasonal factors" in t2 and not any(
+        line.startswith("season_") for line in t2.splitlines())
 
 
 @pytest.mark.slow  # ~40 s: 120 fits
