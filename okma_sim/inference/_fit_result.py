@@ -47,9 +47,9 @@ class FitEntry:
     >>> fit = fit_history(load_history(okma_sim.data_path("sales_history.csv")))
     >>> e = fit.entry("base_win_rate")
     >>> e.source, round(e.width_ratio, 2), e.identified
-    ('fitted', 0.46, True)
+    ('fitted', 0.47, True)
     >>> e.identification()
-    'identified: narrowed to 46% of prior'
+    'identified: narrowed to 47% of prior'
     """
 
     name: str
@@ -248,7 +248,7 @@ class FitResult:
         True
         >>> above = text.split("[parameters.base_win_rate]")[0].splitlines()[-1]
         >>> above.split(": ")[-1]
-        'width_ratio = 0.46, identified = true'
+        'width_ratio = 0.47, identified = true'
         """
         by_name = {e.name: e for e in self.entries}
         header = re.compile(r"^\[parameters\.([A-Za-z_][A-Za-z0-9_]*)\]$")

@@ -370,6 +370,25 @@ def fit_dispersion(col: Any, acq: Any, th: Mapping[str, float], what: str) -> No
         return
     s = season_factors({k: float(v) for k, v in th.items()})
     col.fit_group((name,), dispersion_data(t, s), t.N.size, what)
+    _widen_level(col, t.N.size)
+
+
+def _widen_level(col: Any, months: int) -> None:
+    """Add the shared shocks' share to ``base_win_rate``'s written uncertainty: its interval
+    comes from the rep-month likelihood, which takes a month's reps as independent, while
+    the shocks of ``months`` months add about ``dispersion / months`` to the variance of its
+    log (the mean of that many gamma shocks of variance ``dispersion``)."""
+    e = col.entries.get("base_win_rate")
+    if e is None or e.source != "fitted" or e.distribution.dist != "lognormal":
+        return
+    d = col.entries["new_customer_dispersion"].distribution
+    phi = float(d.args["value"]) if d.dist == "fixed" else float(frozen(d).mean())
+    a = dict(e.distribution.args)
+    a["sigma"] = math.sqrt(a["sigma"] ** 2 + phi / months)
+    note = "; ".join(x for x in (e.note, f"widened for the market shock of {months} months "
+                                 f"(dispersion {phi:.3g})") if x)
+    col.entries["base_win_rate"] = entry("base_win_rate", Distribution("lognormal", a),
+                                         e.rows_used, "fitted", e.rows, note)
 
 
 def normalise_factors(col: Any, lap: Any, n_draws: int = 4000) -> None:

@@ -200,3 +200,19 @@ def test_a_backtest_reads_no_season_after_its_cutoff():
         assert (a.source, a.estimate, a.low90, a.high90) == \
             (b.source, b.estimate, b.low90, b.high90), name
     assert math.isfinite(full.entry("season_q1").estimate)
+
+
+def test_the_win_rate_carries_the_shocks_of_the_months():
+    # the shocks of M months add dispersion / M to the variance of the win rate's log: against
+    # the same fit with no shock (dispersion fixed at 0), the written log sd grows by exactly
+    # that (the prior's mean 0.01, the export's 9 close months)
+    opps = load_history(ROOT / "data" / "crm_sales_opportunities", "opportunities")
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    shocked = fit_opportunities(opps, plan).entry("base_win_rate")
+    calm = fit_opportunities(opps, plan.with_parameters(new_customer_dispersion=0.0)
+                             ).entry("base_win_rate")
+    phi = okma_sim.SalesTeamModel().parameters["new_customer_dispersion"].mean()
+    s1, s0 = shocked.distribution.args["sigma"], calm.distribution.args["sigma"]
+    assert s1 ** 2 - s0 ** 2 == pytest.approx(phi / 9, rel=1e-9)
+    assert shocked.distribution.args["median"] == calm.distribution.args["median"]
+    assert "widened for the market shock of 9 months" in shocked.note
