@@ -20,6 +20,9 @@ Metrics: ``revenue``, ``new_customers``, ``revisit_rate`` and ``csat`` (survey m
 for a rep-month history; ``revenue`` and ``wins`` for an opportunity export. Each is the team
 total (or team ratio) over the reps who worked the month, as the history CSV defines it.
 
+Each rep (an export's ``by`` group) is also scored on its own months after the cutoff,
+against the seat standing for it and its own trailing months (``agent_metrics``).
+
 :func:`rolling_backtest` repeats this at every feasible cutoff and pools the metric-months.
 """
 
