@@ -16,6 +16,10 @@ every cutoff it allows, all its steps pooled), the way the issue's "today" figur
 docs/calibration.md's CRM table were measured. Its horizon-1 row has more cutoffs than step 1
 of the first table (the last months of the export are forecast only one month ahead there).
 
+Each history also gets the same two tables for its agent-months (``agent_months``: every rep,
+or the export's ``sales_agent``, in each month they worked after a cutoff, against the seat
+standing for them and their own trailing months), the level issue 14's bands apply to.
+
 ``--out`` writes the same markdown to a file (through a temporary file and a rename).
 """
 
@@ -43,14 +47,14 @@ def _skill(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:+.2f}"
 
 
-def _by_step_table(doc: dict) -> list[str]:
-    """One row per metric and step of a rolling backtest's ``by_step``."""
+def _by_step_table(summary: dict, entries: list[dict]) -> list[str]:
+    """One row per metric and step of a rolling backtest's ``by_step`` (``summary``: the JSON
+    document, or its ``agent_months``; ``entries``: the metric-months or agent-months)."""
     rows = ["| metric | step | n | 50% | 80% | 95% | CRPS | naive CRPS | skill |",
             "|---|---|---|---|---|---|---|---|---|"]
-    metrics = list(dict.fromkeys(e["metric"] for e in doc["metrics"]))
-    for m in metrics:
-        for step, sc in doc["by_step"].items():
-            n = sum(1 for e in doc["metrics"] if e["metric"] == m and e["step"] == int(step))
+    for m in summary["crps"]:
+        for step, sc in summary["by_step"].items():
+            n = sum(1 for e in entries if e["metric"] == m and e["step"] == int(step))
             cov = sc["coverage_by_metric"][m]
             held = " | ".join(f"{round(cov[L] * n)}/{n}" for L in LEVELS)
             rows.append(f"| {m} | {step} | {n} | {held} | {format_number(sc['crps'][m])} | "
@@ -59,13 +63,33 @@ def _by_step_table(doc: dict) -> list[str]:
     return rows
 
 
-def _pooled_row(h: int, doc: dict, m: str) -> str:
-    n = sum(1 for e in doc["metrics"] if e["metric"] == m)
-    cov = doc["coverage_by_metric"][m]
+def _pooled_row(h: int, summary: dict, entries: list[dict], cutoffs: list[str], m: str) -> str:
+    n = sum(1 for e in entries if e["metric"] == m)
+    cov = summary["coverage_by_metric"][m]
     held = " | ".join(f"{round(cov[L] * n)}/{n}" for L in LEVELS)
-    return (f"| {m} | {h} | {doc['cutoffs'][0]} to {doc['cutoffs'][-1]} | {n} | {held} | "
-            f"{format_number(doc['crps'][m])} | {format_number(doc['baseline_crps'][m])} | "
-            f"{_skill(doc['crps_skill'][m])} |")
+    return (f"| {m} | {h} | {cutoffs[0]} to {cutoffs[-1]} | {n} | {held} | "
+            f"{format_number(summary['crps'][m])} | "
+            f"{format_number(summary['baseline_crps'][m])} | {_skill(summary['crps_skill'][m])} |")
+
+
+def _tables(title: str, level: str, horizon: int, res: dict) -> list[str]:
+    """The by-step table of the ``horizon`` backtest and the pooled table of each horizon's
+    own backtest (``res``: horizon -> BacktestResult), at the team or the agent level."""
+    agent = level != "team"
+    docs = {h: r.to_json_dict() for h, r in res.items()}
+    summ = {h: d["agent_months"] if agent else d for h, d in docs.items()}
+    ents = {h: r.agent_entries if agent else r.entries for h, r in res.items()}
+    cut = docs[horizon]["cutoffs"]
+    what = f"{'rep' if level == 'rep_id' else level}-months" if agent else "team months"
+    out = ["", f"## {title}, {what}: steps 1 to {horizon} of the horizon-{horizon} backtest "
+           f"({len(cut)} cutoffs, {cut[0]} to {cut[-1]})", ""]
+    out += _by_step_table(summ[horizon], ents[horizon])
+    out += ["", f"## {title}, {what}: each horizon's own rolling backtest, steps pooled", "",
+            "| metric | horizon | cutoffs | n | 50% | 80% | 95% | CRPS | naive CRPS | "
+            "skill |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for m in summ[horizon]["crps"]:
+        out += [_pooled_row(h, summ[h], ents[h], docs[h]["cutoffs"], m) for h in sorted(res)]
+    return out
 
 
 def report(paths: int, seed: int, horizon: int) -> str:
@@ -77,20 +101,10 @@ def report(paths: int, seed: int, horizon: int) -> str:
            "skill = 1 - CRPS / naive CRPS (naive: the trailing mean with its spread)."]
     for title, path, fmt in HISTORIES:
         hist = load_history(path, fmt)
-        doc = rolling_backtest(hist, horizon, fmt=fmt, n_paths=paths, seed=seed).to_json_dict()
-        out += ["", f"## {title}: steps 1 to {horizon} of the horizon-{horizon} backtest "
-                f"({len(doc['cutoffs'])} cutoffs, {doc['cutoffs'][0]} to {doc['cutoffs'][-1]})",
-                ""]
-        out += _by_step_table(doc)
-        pooled = {horizon: doc}
-        for h in range(1, horizon):
-            pooled[h] = rolling_backtest(hist, h, fmt=fmt, n_paths=paths,
-                                         seed=seed).to_json_dict()
-        out += ["", f"## {title}: each horizon's own rolling backtest, steps pooled", "",
-                "| metric | horizon | cutoffs | n | 50% | 80% | 95% | CRPS | naive CRPS | "
-                "skill |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for m in doc["crps"]:
-            out += [_pooled_row(h, pooled[h], m) for h in sorted(pooled)]
+        res = {h: rolling_backtest(hist, h, fmt=fmt, n_paths=paths, seed=seed)
+               for h in range(1, horizon + 1)}
+        out += _tables(title, "team", horizon, res)
+        out += _tables(title, res[horizon].agent_level, horizon, res)
     out += ["", f"({time.perf_counter() - t0:.0f} s)"]
     return "\n".join(out) + "\n"
 

@@ -20,6 +20,9 @@ Metrics: ``revenue``, ``new_customers``, ``revisit_rate`` and ``csat`` (survey m
 for a rep-month history; ``revenue`` and ``wins`` for an opportunity export. Each is the team
 total (or team ratio) over the reps who worked the month, as the history CSV defines it.
 
+Each rep (an export's ``by`` group) is also scored on its own months after the cutoff,
+against the seat standing for it and its own trailing months (``agent_metrics``).
+
 :func:`rolling_backtest` repeats this at every feasible cutoff and pools the metric-months.
 """
 
@@ -42,7 +45,7 @@ from ._backtest_result import BacktestResult, BacktestRun
 from ._calibrate import fit_history, history_format
 from ._fit_result import FitResult
 from ._forecast import (actual_rep_month, draw_params, metric_series, opportunity_setup,
-                        rep_month_setup, simulate_window, trailing)
+                        rep_month_setup, rep_totals, simulate_window, trailing)
 from ._scores import crps_ensemble, randomized_pit
 
 __all__ = ["backtest", "rolling_backtest", "history_months", "check_cutoff"]
@@ -168,21 +171,29 @@ def _backtest_one(history, cutoff, horizon, *, fmt, plan, n_paths, seed, by, mod
     # the fit's notes about the scenario it would write (roster vacancies, a short baseline)
     # do not concern a backtest, which follows the recorded roster
     warn = [w for w in fit.warnings if "vacant in" not in w and "baseline" not in w]
+    sim_rep: dict[str, dict[str, np.ndarray]] = {}
     sim_t, actual_t = _forecast(history, fit, plan, fmt, c, horizon, by, params,
-                                int(s_sim.generate_state(1)[0]), model)
+                                int(s_sim.generate_state(1)[0]), model, sim_rep)
     entries = _score(metric_series(sim_t, fmt), metric_series(actual_t, fmt), months,
                      monthly=fit.monthly, n_paths=n_paths,
                      v_rng=np.random.default_rng(s_pit), warn=warn)
+    # the agents' PIT draws come from a fourth child: the team's streams stay as they were
+    rep_entries = _score_reps(sim_rep, rep_totals(history, fmt, by), fmt, months,
+                              fit_months=set(month_numbers(fit.monthly)), n_paths=n_paths,
+                              v_rng=np.random.default_rng(ss.spawn(1)[0]))
     run = BacktestRun(cutoff=cutoff, horizon=horizon, metrics=tuple(entries),
-                      warnings=tuple(warn))
+                      warnings=tuple(warn), agent_metrics=tuple(rep_entries),
+                      agent_level=_level(fmt, by))
     return BacktestResult(runs=(run,), rolling=False, format=fmt, n_paths=n_paths, seed=seed,
                           warnings=tuple(dict.fromkeys(warn)), fit=fit)
 
 
 def _forecast(history: pd.DataFrame, fit: FitResult, plan: Plan, fmt: str, c: int,
               horizon: int, by: str, params: Mapping[str, np.ndarray], seed: int,
-              model: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Team totals of the months after cutoff ``c``: forecast (paths, months) and actual."""
+              model: Any, sim_rep: dict[str, dict[str, np.ndarray]] | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Team totals of the months after cutoff ``c``: forecast (paths, months) and actual;
+    each rep's forecast totals into ``sim_rep``."""
     if fmt == "rep-month":
         seats, roster, levers, info = rep_month_setup(history, fit, plan, c, horizon)
         actual_t = actual_rep_month(history, [c + 1 + g for g in range(horizon)])
@@ -191,7 +202,7 @@ def _forecast(history: pd.DataFrame, fit: FitResult, plan: Plan, fmt: str, c: in
         info = {}
         actual_t = {**actual_t, "active": np.zeros(horizon)}
     sim_t = simulate_window(plan, seats, roster, levers, params, month_text(c + 1), seed, model,
-                            info)
+                            info, by_rep=sim_rep)
     return sim_t, actual_t
 
 
@@ -215,14 +226,56 @@ def _score(sim: Mapping[str, np.ndarray], act: Mapping[str, np.ndarray], months:
                 warn.append(f"{metric} {month_text(m)}: only {x.size} of {n_paths} paths have "
                             "a value (e.g. no survey scheduled that month): not compared")
                 continue
-            q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
             entries.append({"metric": metric, "month": month_text(m), "step": g + 1,
-                            "actual": y,
-                            "p05": float(q05), "p50": float(q50), "p95": float(q95),
-                            "pit": randomized_pit(x, y, v),
-                            "crps": crps_ensemble(x, y),
-                            "baseline_crps": crps_ensemble(base, y) if base.size >= 2
-                            else math.nan})
+                            **_compare(x, y, base, v)})
+    return entries
+
+
+def _compare(x: np.ndarray, y: float, base: np.ndarray, v: float) -> dict[str, float]:
+    """The actual ``y`` against the forecast ensemble ``x`` (finite values) and the naive
+    ensemble ``base``: quantiles, randomised PIT (uniform ``v``), CRPS of both."""
+    q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+    return {"actual": y, "p05": float(q05), "p50": float(q50), "p95": float(q95),
+            "pit": randomized_pit(x, y, v), "crps": crps_ensemble(x, y),
+            "baseline_crps": crps_ensemble(base, y) if base.size >= 2 else math.nan}
+
+
+def _level(fmt: str, by: str) -> str:
+    """What one forecast seat stands for: a rep of a rep-month history, a ``by`` group of an
+    export."""
+    return "rep_id" if fmt == "rep-month" else by
+
+
+def _score_reps(sim_rep: Mapping[str, Mapping[str, np.ndarray]], totals: pd.DataFrame,
+                fmt: str, months: list[int], *, fit_months: set[int], n_paths: int,
+                v_rng: np.random.Generator) -> list[dict[str, Any]]:
+    """One entry per rep, metric and month the rep worked after the cutoff: the rep's actual
+    against the forecast of the seat standing for them, and against the rep's own naive
+    baseline (the team's rule: the metric's last, up to 12, fitted months of that rep, all
+    at or before the cutoff). Rep-months whose forecast has too few values (a CSAT month
+    without a survey) are left out silently: the team level warns about them."""
+    entries = []
+    cutoff = months[0] - 1
+    for rep in sorted(sim_rep):
+        rows = totals[totals["rep_id"] == rep]
+        past = rows[(rows["ym"] <= cutoff) & rows["ym"].isin(fit_months)]
+        cols = [k for k in rows.columns if k not in ("ym", "rep_id")]
+        base_m = metric_series({k: past[k].to_numpy(float) for k in cols}, fmt)
+        act = rows.set_index("ym")
+        sim_m = metric_series(sim_rep[rep], fmt)
+        for metric in sim_m:
+            base = base_m[metric][np.isfinite(base_m[metric])][-12:]
+            for g, m in enumerate(months):
+                v = float(v_rng.random())  # drawn for every rep-month: fixed by the seed
+                if m not in act.index:
+                    continue  # not working this month
+                y = float(metric_series({k: act.loc[m, k] for k in cols}, fmt)[metric])
+                x = sim_m[metric][:, g]
+                x = x[np.isfinite(x)]
+                if not np.isfinite(y) or x.size < max(20, n_paths // 20):
+                    continue
+                entries.append({"metric": metric, "month": month_text(m), "step": g + 1,
+                                "agent": rep, **_compare(x, y, base, v)})
     return entries
 
 

@@ -28,21 +28,38 @@ class BacktestRun:
     ``baseline_crps`` map each metric to its mean CRPS over the months (in the metric's
     unit), ``crps_skill`` to ``1 - crps / baseline_crps`` (positive: the model beats the
     naive baseline). ``by_step`` holds these summaries for each step.
+
+    ``agent_metrics`` holds the same per rep (``agent_level``: ``rep_id``, or the export's
+    ``by`` group) and month the rep worked, with the rep in ``agent``: the rep's actual
+    against the forecast of the seat standing for them and against the rep's own trailing
+    months; their summaries are the JSON's ``agent_months``.
     """
 
     cutoff: str
     horizon: int
     metrics: tuple[Mapping[str, Any], ...]
     warnings: tuple[str, ...] = ()
+    agent_metrics: tuple[Mapping[str, Any], ...] = ()
+    agent_level: str | None = None
 
     @property
     def coverage(self) -> dict[str, float]:
         return summarize(self.metrics)[0]
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {"cutoff": self.cutoff, "horizon": self.horizon,
-                "metrics": [dict(e) for e in self.metrics], **scores(self.metrics),
-                "by_step": scores_by_step(self.metrics), "warnings": list(self.warnings)}
+        doc = {"cutoff": self.cutoff, "horizon": self.horizon,
+               "metrics": [dict(e) for e in self.metrics], **scores(self.metrics),
+               "by_step": scores_by_step(self.metrics), "warnings": list(self.warnings)}
+        if self.agent_level is not None:
+            doc["agent_months"] = _agent_summary(self.agent_metrics, self.agent_level)
+        return doc
+
+
+def _agent_summary(entries: list[Mapping[str, Any]] | tuple, level: str) -> dict[str, Any]:
+    """The JSON's ``agent_months``: ``level`` and the scores of the agent-months, pooled
+    (``coverage``, ``coverage_by_metric``, ``crps``, ``baseline_crps``, ``crps_skill``,
+    ``n``) and per step (``by_step``), the shapes of the team level's."""
+    return {"level": level, **scores(entries), "by_step": scores_by_step(entries)}
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,16 @@ class BacktestResult:
     @property
     def entries(self) -> list[Mapping[str, Any]]:
         return [dict(e, cutoff=r.cutoff) for r in self.runs for e in r.metrics]
+
+    @property
+    def agent_entries(self) -> list[Mapping[str, Any]]:
+        """The scored agent-months of every run (``agent``: the rep or group), with their
+        cutoff."""
+        return [dict(e, cutoff=r.cutoff) for r in self.runs for e in r.agent_metrics]
+
+    @property
+    def agent_level(self) -> str | None:
+        return self.runs[0].agent_level if self.runs else None
 
     @property
     def coverage(self) -> dict[str, float]:
@@ -100,11 +127,14 @@ class BacktestResult:
             doc = self.runs[0].to_json_dict()
             doc.pop("warnings", None)
             return doc
-        return {"cutoff": self.runs[0].cutoff if self.runs else None,
-                "cutoffs": [r.cutoff for r in self.runs],
-                "horizon": self.runs[0].horizon if self.runs else None,
-                "metrics": self.entries, **scores(self.entries), "by_step": self.by_step,
-                "runs": [r.to_json_dict() for r in self.runs]}
+        doc = {"cutoff": self.runs[0].cutoff if self.runs else None,
+               "cutoffs": [r.cutoff for r in self.runs],
+               "horizon": self.runs[0].horizon if self.runs else None,
+               "metrics": self.entries, **scores(self.entries), "by_step": self.by_step,
+               "runs": [r.to_json_dict() for r in self.runs]}
+        if self.agent_level is not None:
+            doc["agent_months"] = _agent_summary(self.agent_entries, self.agent_level)
+        return doc
 
     def table(self) -> str:
         """A readable summary."""
@@ -136,6 +166,8 @@ class BacktestResult:
                          f"naive {format_number(base[m]):>13}  "
                          f"skill {skill[m]:+.2f}")
         lines += _step_lines(self.entries)
+        if self.agent_level is not None:
+            lines += _agent_lines(self.agent_entries, self.agent_level)
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -160,6 +192,30 @@ def _step_lines(entries: list[Mapping[str, Any]]) -> list[str]:
             err = (f"error {format_number(crps[m])}, naive {format_number(base[m])}: "
                    f"{_skill_text(skill[m])}")
             lines.append(f"  {m:<15}{_held_text([e for e in at if e['metric'] == m])}   {err}")
+    return lines
+
+
+def _agent_lines(entries: list[Mapping[str, Any]], level: str) -> list[str]:
+    """The table's block on agent-months: each rep's month against the seat standing for
+    them, pooled and by months ahead, in the by-step block's words."""
+    n80 = held(entries, 0.8)[1]
+    lines = ["", f"agent-months ({len(entries)} scored, one per {level} and month worked; a "
+             f"calibrated 80% range would hold 80% ± {math.sqrt(0.16 / max(n80, 1)):.0%}, "
+             "1 SE):"]
+
+    def rows(sub: list[Mapping[str, Any]], indent: str) -> list[str]:
+        _, crps, base, skill = summarize(sub)
+        out = [f"{indent}{'all':<15}{_held_text(sub)}"]
+        for m in crps:
+            out.append(f"{indent}{m:<15}{_held_text([e for e in sub if e['metric'] == m])}   "
+                       f"error {format_number(crps[m])}, naive {format_number(base[m])}: "
+                       f"{_skill_text(skill[m])}")
+        return out
+
+    lines += rows(list(entries), "  ")
+    for s in sorted({int(e["step"]) for e in entries}):
+        lines.append(f"  {s} month{'s' if s > 1 else ''} ahead")
+        lines += rows([e for e in entries if e["step"] == s], "    ")
     return lines
 
 

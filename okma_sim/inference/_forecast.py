@@ -27,6 +27,9 @@ from ._vacancies import open_departures, seat_book
 
 #: team totals per month the forecast and the actuals are compared on
 _TOTALS = ("revenue", "new", "active", "revisited", "responses", "satisfied")
+#: the model's per-rep outputs the totals sum
+_PER_REP = ("revenue", "new_customers", "active_customers", "revisited_customers",
+            "csat_responses", "csat_satisfied")
 
 
 def draw_params(fit: FitResult, n: int, rng: np.random.Generator,
@@ -80,10 +83,16 @@ class Seat:
 def simulate_window(plan: Plan, seats: list[Seat], roster: Sequence[set[str]],
                     levers: Sequence[Mapping[str, float]], params: Mapping[str, np.ndarray],
                     start_month: str, seed: int, model: Any,
-                    new_rep_info: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+                    new_rep_info: Mapping[str, float] | None = None,
+                    by_rep: dict[str, dict[str, np.ndarray]] | None = None
+                    ) -> dict[str, np.ndarray]:
     """Step the model month by month through a recorded roster; returns per-month arrays
     (paths, months) of team totals over the reps who worked: revenue, new, active,
-    revisited, responses, satisfied."""
+    revisited, responses, satisfied.
+
+    ``by_rep``, when given, is filled with the same totals of each rep's own seat in the
+    months they worked (``rep -> {total: (paths, months)}``, NaN in the other months): the
+    forecast of that rep, as the seat standing for them simulates it."""
     K = len(levers)
     n = len(next(iter(params.values())))
     base = _window_plan(plan, seats, levers, start_month)
@@ -114,11 +123,24 @@ def simulate_window(plan: Plan, seats: list[Seat], roster: Sequence[set[str]],
                              initial_state=st, record_reps=True)
         pr = res.per_rep
         f = pr["filled"][:, :, 0]
-        for k, c in zip(_TOTALS, ("revenue", "new_customers", "active_customers",
-                                  "revisited_customers", "csat_responses", "csat_satisfied")):
+        for k, c in zip(_TOTALS, _PER_REP):
             out[k][:, g] = (pr[c][:, :, 0] * f).sum(1)
+        if by_rep is not None:
+            _record_reps(by_rep, pr, seat_of, roster[g], g, n, K)
         st = res.state
     return out
+
+
+def _record_reps(by_rep: dict[str, dict[str, np.ndarray]], pr: Mapping[str, np.ndarray],
+                 seat_of: Mapping[str, int], working: set[str], g: int, n: int,
+                 K: int) -> None:
+    """Month ``g``'s totals of each working rep's seat into ``by_rep``."""
+    for rep in working:
+        i = seat_of[rep]
+        rec = by_rep.setdefault(rep, {k: np.full((n, K), np.nan) for k in _TOTALS})
+        f = pr["filled"][:, i, 0]
+        for k, c in zip(_TOTALS, _PER_REP):
+            rec[k][:, g] = pr[c][:, i, 0] * f
 
 
 def _window_plan(plan: Plan, seats: Sequence[Seat], levers: Sequence[Mapping[str, float]],
@@ -305,6 +327,21 @@ def metric_series(t: Mapping[str, np.ndarray], fmt: str) -> dict[str, np.ndarray
             r = np.asarray(t["responses"], dtype=float)
             m["csat"] = np.where(r > 0, t["satisfied"] / np.where(r > 0, r, 1), np.nan)
     return m
+
+
+def rep_totals(history: pd.DataFrame, fmt: str, by: str) -> pd.DataFrame:
+    """Each rep's (or group's, per ``by`` for an opportunity export) totals per month: columns
+    ``ym`` (month number), ``rep_id`` and the totals the forecast simulates (an export has only
+    ``revenue`` and ``new``, its wins)."""
+    if fmt == "opportunities":
+        t = opportunities_to_panel(history, by=by).rename(columns={"won": "new"})
+        cols = ["revenue", "new"]
+    else:
+        t = history.rename(columns=dict(zip(_PER_REP, _TOTALS)))
+        cols = list(_TOTALS)
+    out = t[["rep_id", *cols]].copy()
+    out.insert(0, "ym", month_numbers(t))
+    return out.sort_values(["ym", "rep_id"]).reset_index(drop=True)
 
 
 def trailing(monthly: pd.DataFrame, metric: str) -> np.ndarray:

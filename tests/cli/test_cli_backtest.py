@@ -1,5 +1,6 @@
 """``okma-sim backtest --rolling`` through the real CLI in a subprocess: the scores by horizon
-step (``by_step``) in the JSON and the per-horizon block of the text table."""
+step (``by_step``) and of the agent-months (``agent_months``) in the JSON, and the
+per-horizon and agent-months blocks of the text table."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ def test_rolling_backtest_json_carries_scores_by_step():
     for run in doc["runs"]:
         assert list(run["by_step"]) == ["1", "2", "3"]
         assert all(sc["n"] == 2 for sc in run["by_step"].values())
+    # agent-months (--by sales_agent, the default): the team level's summary shapes; the
+    # export's 30 agents all work every month of the forecast windows
+    am = doc["agent_months"]
+    assert set(am) == KEYS | {"level", "by_step"} and am["level"] == "sales_agent"
+    assert am["n"] == 2 * 30 * 3 * len(doc["cutoffs"])
+    assert list(am["by_step"]) == ["1", "2", "3"]
+    for sc in am["by_step"].values():
+        assert set(sc) == KEYS and sc["n"] == 2 * 30 * len(doc["cutoffs"])
+        assert set(sc["crps_skill"]) == {"revenue", "wins"}
+        assert all(0.0 <= v <= 1.0 for v in sc["coverage"].values())
+    assert sum(run["agent_months"]["n"] for run in doc["runs"]) == am["n"]
 
 
 def test_rolling_backtest_table_has_a_block_per_horizon():
@@ -49,3 +61,5 @@ def test_rolling_backtest_table_has_a_block_per_horizon():
     rows = [ln.split()[0] for ln in block.splitlines()[1:]]
     assert rows == ["all", "revenue", "wins"]
     assert "than naive" in block and "/2 (" in block and "/4 (" in block
+    # 30 agents, two metrics, two cutoffs, two months ahead
+    assert "agent-months (240 scored, one per sales_agent and month worked" in text

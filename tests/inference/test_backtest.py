@@ -291,3 +291,158 @@ def test_crm_backtest_end_to_end(crm, horizon):
     for step, sc in doc["by_step"].items():
         for m in ("revenue", "wins"):
             assert sc["crps_skill"][m] >= 0.10, (step, m, sc["crps_skill"])
+
+
+# ---------------------------------------------------------------------------------------------
+# agent-months: each rep's month against the seat standing for them
+# ---------------------------------------------------------------------------------------------
+def test_window_simulation_records_each_reps_own_seat():
+    """The per-rep totals follow the seat mapping: A0's expected wins are base_win_rate *
+    skill 0.8 * the visit effect in every month, A2 has none after leaving (NaN), NEW has
+    the new-rep rate in month 3 only; path by path the reps' totals add up to the team's."""
+    model = okma_sim.SalesTeamModel()
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    fixed = {k: float(v.mean()) for k, v in model.parameters.items()}
+    fixed.update(base_win_rate=2.0, visit_elasticity=0.3, training_effect=0.0,
+                 quarter_end_uplift=0.0, marketing_effect=0.0, rep_attrition_annual=0.0,
+                 ramp_months=5.0, skill_cv=0.3, churn_base=0.0)
+    n = 4000
+    params = {k: np.full(n, v) for k, v in fixed.items()}
+    seats = [Seat(rep=f"A{i}", book=30.0, tenure=24.0, skill=s)
+             for i, s in enumerate([0.8, 1.0, 1.3])] + [Seat(rep=None, book=0.0, state=0)]
+    roster = [{"A0", "A1", "A2"}, {"A0", "A1"}, {"A0", "A1", "NEW"}]
+    lever = {"prospect_visits_per_week": 8.0, "customer_visits_per_week": 8.0,
+             "training_hours_per_month": 0.0, "marketing_events_per_quarter": 0.0,
+             "csat_surveys_per_year": 0.0}
+    by_rep = {}
+    out = simulate_window(plan, seats, roster, [lever] * 3, params, "2027-04", seed=3,
+                          model=model, by_rep=by_rep)
+    assert set(by_rep) == {"A0", "A1", "A2", "NEW"}
+    eff = (8.0 * WEEKS_PER_MONTH / REFERENCE_PROSPECT_VISITS) ** 0.3
+    for g in range(3):
+        x = by_rep["A0"]["new"][:, g]
+        assert abs(x.mean() - 2.0 * eff * 0.8) < 4 * x.std(ddof=1) / math.sqrt(n)
+    assert np.all(np.isnan(by_rep["A2"]["new"][:, 1:])) and np.all(by_rep["A2"]["active"][:, 0]
+                                                                    == 30.0)
+    assert np.all(np.isnan(by_rep["NEW"]["new"][:, :2]))
+    x = by_rep["NEW"]["new"][:, 2]
+    assert abs(x.mean() - 2.0 * eff / 5.0) < 4 * x.std(ddof=1) / math.sqrt(n)
+    for k in ("revenue", "new", "active"):
+        total = np.nansum(np.stack([r[k] for r in by_rep.values()]), axis=0)
+        assert np.allclose(total, out[k], rtol=1e-12)
+
+
+def _working_months(opps):
+    """Each agent's months from first to last activity (engagement or close), by hand."""
+    act = pd.concat([opps[["sales_agent", "engage_date"]].rename(columns={"engage_date": "d"}),
+                     opps[["sales_agent", "close_date"]].rename(columns={"close_date": "d"})])
+    act = act.dropna()
+    ym = pd.to_datetime(act["d"]).dt.to_period("M")
+    span = ym.groupby(act["sales_agent"]).agg(["min", "max"])
+    return {a: (r["min"].ordinal, r["max"].ordinal) for a, r in span.iterrows()}
+
+
+def _crps_by_hand(ens, y):
+    ens = np.asarray(ens, dtype=float)
+    return float(np.mean(np.abs(ens - y))
+                 - 0.5 * np.mean(np.abs(ens[:, None] - ens[None, :])))
+
+
+def test_crm_agent_months_equal_a_computation_by_hand(crm):
+    """Two cutoffs, two months ahead, by sales_agent: one revenue and one wins entry per agent
+    working each month after each cutoff (the count from the raw export); each entry's
+    actual and naive CRPS are the agent's own (wins and won value of the month; the naive
+    ensemble the agent's close months from the backlog month to the cutoff); the JSON's
+    agent_months summaries are the plain-numpy scores of the entries."""
+    res = rolling_backtest(crm, 2, n_paths=200, seed=5, first_cutoff="2017-08",
+                           min_train=3)
+    doc = res.to_json_dict()
+    assert doc["cutoffs"] == ["2017-08", "2017-09", "2017-10"]
+    span = _working_months(crm)
+    won = crm[crm["deal_stage"] == "Won"].copy()
+    won["ym"] = pd.to_datetime(won["close_date"]).dt.to_period("M").map(lambda p: p.ordinal)
+    wins = won.groupby(["sales_agent", "ym"]).size()
+    value = won.groupby(["sales_agent", "ym"])["close_value"].sum()
+    first_close = pd.Period("2017-03", freq="M").ordinal  # the backlog month: in the window
+    expect_n = 0
+    entries = res.agent_entries
+    got = {(e["cutoff"], e["month"], e["agent"], e["metric"]): e for e in entries}
+    for cut in doc["cutoffs"]:
+        c = pd.Period(cut, freq="M").ordinal
+        for m in (c + 1, c + 2):
+            for agent, (a, b) in span.items():
+                if not a <= m <= b:
+                    continue
+                expect_n += 2
+                month = str(pd.Period(ordinal=m, freq="M"))
+                past = [k for k in range(max(first_close, a), c + 1)][-12:]
+                for metric, table in (("wins", wins), ("revenue", value)):
+                    e = got[(cut, month, agent, metric)]
+                    y = float(table.get((agent, m), 0))
+                    assert e["actual"] == pytest.approx(y)
+                    base = [float(table.get((agent, k), 0)) for k in past]
+                    assert e["baseline_crps"] == pytest.approx(_crps_by_hand(base, y),
+                                                               rel=1e-9, abs=1e-9)
+                    assert e["step"] == m - c and e["p05"] <= e["p50"] <= e["p95"]
+    assert len(entries) == len(got) == expect_n
+    am = doc["agent_months"]
+    assert am["level"] == "sales_agent" and am["n"] == expect_n
+    want = _scores_by_hand(entries)
+    for key in ("coverage", "coverage_by_metric", "crps", "baseline_crps", "crps_skill", "n"):
+        _assert_same(am[key], want[key], (key,))
+    for step, sc in am["by_step"].items():
+        _assert_same(sc, _scores_by_hand([e for e in entries if e["step"] == int(step)]),
+                     (step,))
+    for run in doc["runs"]:
+        assert run["agent_months"]["n"] == sum(e["cutoff"] == run["cutoff"] for e in entries)
+    # the team level is untouched: two metric-months per month and cutoff
+    assert doc["n"] == 2 * 2 * 3
+    text = res.table()
+    k = sum(abs(e["pit"] - 0.5) <= 0.4 for e in entries)
+    assert f"agent-months ({expect_n} scored, one per sales_agent" in text
+    assert f"{k}/{expect_n} ({k / expect_n:.0%})" in text
+
+
+def test_agent_baseline_uses_only_months_before_the_cutoff(crm):
+    """One agent's won deals after the cutoff's forecast month are multiplied by 50: the
+    fit, the forecast and every agent-month of a one-month backtest stay the same (the
+    agent's naive ensemble stops at the cutoff), although a trailing window reaching past
+    the cutoff would change that agent's naive CRPS."""
+    cutoff, agent = "2017-08", "Darcel Schlecht"
+    later = crm.copy()
+    ym = pd.to_datetime(later["close_date"]).dt.to_period("M")
+    hit = ((later["sales_agent"] == agent) & (later["deal_stage"] == "Won")
+           & (ym > pd.Period("2017-09", freq="M")))
+    assert hit.sum() >= 5
+    later.loc[hit, "close_value"] *= 50.0
+    a = backtest(crm, cutoff, 1, n_paths=200, seed=9)
+    b = backtest(later, cutoff, 1, n_paths=200, seed=9)
+    assert a.runs[0].agent_metrics == b.runs[0].agent_metrics
+    assert a.to_json_dict()["agent_months"] == b.to_json_dict()["agent_months"]
+    e = next(e for e in a.agent_entries if e["agent"] == agent and e["metric"] == "revenue")
+    won = later[(later["sales_agent"] == agent) & (later["deal_stage"] == "Won")].copy()
+    won["m"] = pd.to_datetime(won["close_date"]).dt.to_period("M").astype(str)
+    by_month = won.groupby("m")["close_value"].sum()
+    leaky = [float(by_month.get(str(p), 0.0))
+             for p in pd.period_range("2017-03", "2017-12", freq="M")]
+    assert abs(_crps_by_hand(leaky, e["actual"]) - e["baseline_crps"]) > 0.1 * e["baseline_crps"]
+
+
+def test_rep_month_history_is_scored_per_rep(hist):
+    """A rep-month history gets the same: level rep_id, one entry per rep, metric and month
+    the rep worked (CSAT only where the rep had survey responses), the actuals the rep's
+    own rows."""
+    res = backtest(hist, "2026-09", 2, n_paths=200, seed=3)
+    am = res.to_json_dict()["agent_months"]
+    assert am["level"] == "rep_id"
+    rows = hist[hist["month"].isin(["2026-10", "2026-11"])]
+    entries = res.agent_entries
+    for metric, n_want in (("revenue", len(rows)), ("new_customers", len(rows)),
+                           ("revisit_rate", int((rows["active_customers"] > 0).sum()))):
+        sub = [e for e in entries if e["metric"] == metric]
+        assert len(sub) == n_want, metric
+    for e in entries:
+        if e["metric"] == "revenue":
+            row = rows[(rows["rep_id"] == e["agent"]) & (rows["month"] == e["month"])]
+            assert e["actual"] == pytest.approx(float(row["revenue"].iloc[0]))
+    assert am["n"] == len(entries)
