@@ -23,6 +23,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, overwrite: bool 
     for that and for any path the system cannot write (missing folder, a file where a folder
     should be, a name too long, a NUL byte, no permission).
     """
+    if str(path).endswith(("/", os.sep)):  # Path("new/") is "new": it would become a file
+        raise OkmaError("names a folder (it ends with '/'); give a file name", file=str(path))
     path = Path(path)
     if "\0" in str(path):
         raise OkmaError("not a valid file name (NUL byte)", file=str(path).replace("\0", "\\0"))

@@ -223,6 +223,9 @@ def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
     if "\0" in str(p):
         raise OkmaError(f"{what}: not a valid file name (NUL byte)",
                         file=str(p).replace("\0", "\\0"))
+    if str(path).endswith(("/", os.sep)):  # Path("new/") is "new": it would become a file
+        raise OkmaError(f"{what} names a folder (it ends with '/'); give a file name",
+                        file=str(path))
     try:
         if p.is_dir():  # --force cannot replace a folder with a file
             raise OkmaError(f"{what} names a folder; give a file name", file=str(p))

@@ -402,3 +402,18 @@ def test_sweep_out_names_a_folder(tmp_path):
                    "somedir", cwd=tmp_path)
     assert_one_line_error(proc, tmp_path / "somedir", ["--out", "folder"])
     assert list((tmp_path / "somedir").iterdir()) == []
+
+
+@pytest.mark.parametrize("command,option", [("check", "--export"), ("sweep", "--out"),
+                                            ("calibrate", "--out")])
+def test_an_output_ending_in_a_slash_names_a_folder(tmp_path, command, option):
+    # "new/" is a folder that does not exist yet: Path() drops the slash, and the file "new"
+    # would be written in its place
+    args = {"check": ["check", str(okma_sim.case_study_path()), "--paths", "100"],
+            "sweep": ["sweep", str(okma_sim.case_study_path()), "--paths", "100", "--grid",
+                      "prospect_visits_per_week=6,8"],
+            "calibrate": ["calibrate", str(okma_sim.data_path("sales_history.csv"))]}[command]
+    proc = run_cli(*args, option, "new/", cwd=tmp_path)
+    line = assert_one_line_error(proc, tmp_path / "new", [option, "new/", "folder"])
+    assert proc.stdout == "" and line
+    assert list(tmp_path.iterdir()) == []
