@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["MONTH_PATTERN", "MONTH_RE", "month_ordinal", "month_number", "month_text",
-           "month_numbers", "month_range", "is_month"]
+__all__ = ["MONTH_PATTERN", "MONTH_RE", "calendar_month", "month_ordinal", "month_number",
+           "month_text", "month_numbers", "month_range", "is_month"]
 
 #: a calendar month as written in scenarios, histories and the CLI: ``YYYY-MM``
 MONTH_PATTERN = r"[12]\d{3}-(?:0[1-9]|1[0-2])"
@@ -78,3 +78,15 @@ def month_numbers(frame: pd.DataFrame) -> np.ndarray:
     if period is not None and isinstance(period.dtype, pd.PeriodDtype):
         return period.array.asi8.copy()
     return pd.PeriodIndex(frame["month"].astype(str), freq="M").asi8
+
+
+def calendar_month(numbers) -> np.ndarray:
+    """Month of year (1..12) of month numbers (the ``Period[M]`` ordinals of
+    :func:`month_number`).
+
+    Examples
+    --------
+    >>> calendar_month([month_number("2027-01"), month_number("2027-12")]).tolist()
+    [1, 12]
+    """
+    return np.asarray(numbers, dtype=np.int64) % 12 + 1

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from okma_sim._core.calendar import month_number, month_numbers
+from okma_sim._core.calendar import calendar_month, month_number, month_numbers
 from okma_sim.models import REFERENCE_TRAINING_HOURS
 
 __all__ = ["rep_month_features", "crm_effort"]
@@ -95,14 +95,9 @@ def _training_stock(df: pd.DataFrame, retention: float) -> np.ndarray:
     return stock
 
 
-def calendar_month(yms) -> np.ndarray:
-    """Calendar month (1..12) of each month number (``Period[M]`` ordinal)."""
-    return np.asarray(yms, dtype=int) % 12 + 1
-
-
 def quarter_end(yms: np.ndarray) -> np.ndarray:
     """Whether each month number is the last month of a calendar quarter."""
-    return ((np.asarray(yms) % 12) + 1) % 3 == 0
+    return calendar_month(yms) % 3 == 0
 
 
 def complete_quarters(yms: np.ndarray) -> int:

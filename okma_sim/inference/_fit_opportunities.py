@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from okma_sim._core.calendar import month_number, month_numbers, month_ordinal, month_text
+from okma_sim._core.calendar import (calendar_month, month_number, month_numbers, month_ordinal,
+                                     month_text)
 from okma_sim._core.errors import DataError
 from okma_sim.analysis import lever_level
 from okma_sim.io import opportunities_to_panel, opportunity_summary
@@ -20,7 +21,7 @@ from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
 from ._entries import Collector, entry
-from ._features import calendar_month, complete_quarters, crm_effort
+from ._features import complete_quarters, crm_effort
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
 from ._likelihoods import ACQUISITION, SEASON, AcquisitionData, log_marketing
@@ -46,8 +47,9 @@ def fit_opportunities(opps: pd.DataFrame, plan: Plan | None = None, *, model: An
     ``skill_cv`` and the shrunk skills from the spread of wins between agents;
     the seasonal form chosen by held-out likelihood over the close months (quarter end, or
     month of quarter; the uplift counts as fitted when the window holds three complete
-    quarters) and ``new_customer_dispersion`` from the monthly team wins; ``order_value`` and ``order_value_cv`` from the won deal values (mean
-    with its standard error, CV with a bootstrap); ``repeat_order_rate`` is 0 (repeat business
+    quarters) and ``new_customer_dispersion`` from the monthly team wins; ``order_value``
+    and ``order_value_cv`` from the won deal values (mean with its standard error, CV with a
+    bootstrap); ``repeat_order_rate`` is 0 (repeat business
     is booked as new deals). The first close month is left out: it holds a backlog.
 
     Parameters

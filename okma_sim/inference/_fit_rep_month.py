@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from okma_sim._core.calendar import month_number, month_numbers, month_text
+from okma_sim._core.calendar import calendar_month, month_number, month_numbers, month_text
 from okma_sim._core.errors import DataError
 from okma_sim.analysis import lever_level
 from okma_sim.models import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH, survey_month
@@ -18,7 +18,7 @@ from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
 from ._entries import Collector
-from ._features import calendar_month, complete_quarters, rep_month_features
+from ._features import complete_quarters, rep_month_features
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import Laplace, Term, laplace
 from ._nested import nested_marginals
@@ -328,7 +328,7 @@ def _fit_surveys(col: Collector, df: pd.DataFrame, yms: np.ndarray, surveys: flo
     """Survey completion (team level, against the plan's schedule) and response rate."""
     resp_by_month = df.groupby("ym")["csat_responses"].sum().reindex(yms, fill_value=0)
     done = resp_by_month > 0
-    sched = np.array([survey_month(int(v % 12) + 1, surveys) for v in yms])
+    sched = np.array([survey_month(int(c), surveys) for c in calendar_month(yms)])
     if (done & ~sched).any():
         bad = month_text(int(yms[np.flatnonzero(done.to_numpy() & ~sched)[0]]))
         col.warnings.append(f"survey responses in {bad}, a month the plan's schedule "

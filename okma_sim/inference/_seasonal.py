@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy import optimize, special
 
+from okma_sim._core.calendar import calendar_month
 from okma_sim.models import SEASON_QUARTER, SEASON_YEAR, season_factors
 from okma_sim.params import Distribution
 
@@ -24,9 +25,9 @@ from ._entries import entry
 from ._priors import frozen, is_fixed, named_from_quantiles, prior_mean
 
 __all__ = ["FORMS", "FORM_LABELS", "MonthlyTotals", "SeasonChoice", "choose_and_refit",
-           "choose_form", "dispersion_data", "fit_dispersion", "form_parameters", "form_priors",
-           "nb_loglik", "neutral_forms", "normalise_factors", "record_form",
-           "season_from_totals", "season_notes"]
+           "choose_form", "dispersion_data", "fit_dispersion", "fitted_totals",
+           "form_parameters", "form_priors", "nb_loglik", "neutral_forms", "normalise_factors",
+           "record_form", "season_from_totals", "season_notes"]
 
 #: seasonal forms, simplest first
 FORMS = ("quarter_end", "month_of_quarter", "month_of_year")
@@ -64,7 +65,7 @@ class MonthlyTotals:
         months, inv = np.unique(np.asarray(ym, dtype=int), return_inverse=True)
         N = np.bincount(inv, weights=np.asarray(n, dtype=float))
         E = np.bincount(inv, weights=np.asarray(expected, dtype=float))
-        return cls(cm=months % 12 + 1, N=N, E=E, quarter=months // 3)
+        return cls(cm=calendar_month(months), N=N, E=E, quarter=months // 3)
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ class SeasonChoice:
         ranked = ", ".join(f"{FORM_LABELS[f].split(' (')[0]} {s:+.1f}"
                            for f, s in self.scores.items())
         return (f"{FORM_LABELS[self.form]} chosen by held-out likelihood over {self.months} "
-                f"months, a quarter held out at a time (log score: {ranked}; a richer form must gain at least {MARGIN:g} "
-                "and one per extra factor)")
+                f"months, a quarter held out at a time (log score: {ranked}; a richer form "
+                f"must gain at least {MARGIN:g} and one per extra factor)")
 
 
 def form_parameters(form: str) -> tuple[str, ...]:
@@ -158,10 +159,13 @@ class _FormFit:
     _BOUNDS = {"level": (-3.0, 3.0), "phi": (-14.0, 2.0), "u": (-0.49, 1.49),
                "log_factor": (-3.0, 3.0)}
 
-    def __init__(self, form: str, priors: Mapping[str, Any]) -> None:
+    def __init__(self, form: str, priors: Mapping[str, Any],
+                 factor_priors: Mapping[str, Distribution] | None = None) -> None:
+        """``factor_priors``: the form's own priors (lognormal), default
+        :func:`form_priors`."""
         self.form = form
         self.names = form_parameters(form)
-        self.fp = form_priors(form, priors)
+        self.fp = dict(factor_priors) if factor_priors is not None else form_priors(form, priors)
         dphi = priors["new_customer_dispersion"]
         self.phi_fixed = is_fixed(dphi)
         self.phi0 = max(prior_mean(dphi), 1e-6)
@@ -295,6 +299,14 @@ def choose_form(t: MonthlyTotals, priors: Mapping[str, Any]) -> SeasonChoice:
     return SeasonChoice(best, scores, n)
 
 
+def fitted_totals(acq: Any, th: Mapping[str, float]) -> MonthlyTotals:
+    """The monthly totals of the acquisition rows (``acq``, an AcquisitionData with ``ym``)
+    and what the fit ``th`` expects of them without the seasonal factor, with the reps'
+    shrunk skills."""
+    skills = acq.skills(th)["shrunk"].to_numpy(float)
+    return MonthlyTotals.from_rows(acq.ym, acq.n, acq.expected(th, skills, season=False))
+
+
 def dispersion_data(t: MonthlyTotals, season: np.ndarray) -> "_Dispersion":
     """The likelihood of ``new_customer_dispersion`` given the monthly totals, at the fitted
     rates (``season``: the fitted factor of each calendar month, shape (12,))."""
@@ -322,9 +334,7 @@ def choose_and_refit(col: Any, acq: Any, names: list[str], lap: Any, th: dict[st
     pri = col.priors
     if acq is None or not neutral_forms(pri) or is_fixed(pri["quarter_end_uplift"]):
         return None, names, lap, th
-    skills = acq.skills(th)["shrunk"].to_numpy(float)
-    t = MonthlyTotals.from_rows(acq.ym, acq.n, acq.expected(th, skills, season=False))
-    choice = choose_form(t, pri)
+    choice = choose_form(fitted_totals(acq, th), pri)
     if choice.form == "quarter_end":
         return choice, names, lap, th
     col.priors = {**pri, **form_priors(choice.form, pri),
@@ -363,8 +373,7 @@ def fit_dispersion(col: Any, acq: Any, th: Mapping[str, float], what: str) -> No
     if acq is None:
         col.prior(name, "no rows")
         return
-    skills = acq.skills(th)["shrunk"].to_numpy(float)
-    t = MonthlyTotals.from_rows(acq.ym, acq.n, acq.expected(th, skills, season=False))
+    t = fitted_totals(acq, th)
     if t.N.size < 4:
         col.prior(name, f"only {t.N.size} months (4 needed)")
         return
@@ -403,18 +412,27 @@ def normalise_factors(col: Any, lap: Any, n_draws: int = 4000) -> None:
         if len(idx) != len(names) or not all(col.entries.get(n) is not None and
                                              col.entries[n].source == "fitted" for n in names):
             continue
-        rng = np.random.default_rng(0)
-        z = rng.multivariate_normal(lap.mode[idx], lap.cov[np.ix_(idx, idx)], size=n_draws)
+        z = np.random.default_rng(0).multivariate_normal(
+            lap.mode[idx], lap.cov[np.ix_(idx, idx)], size=n_draws)
         theta = np.column_stack([lap.priors[i].scale.theta(z[:, j])
                                  for j, i in enumerate(idx)])
+        _write_marginals(col, names, theta, True, "divided by their mean")
+
+
+def _write_marginals(col: Any, names: Sequence[str], theta: np.ndarray, normalise: bool,
+                     note: str) -> None:
+    """Write each fitted entry of ``names`` from the posterior draws ``theta`` (one column a
+    parameter; divided by the row mean first when ``normalise``: the factors as the model
+    uses them), through its 5% and 95% points, with ``note`` added."""
+    if normalise:
         theta = theta / theta.mean(axis=1, keepdims=True)
-        for j, (n, i) in enumerate(zip(names, idx)):
-            p = lap.priors[i]
-            q05, q95 = np.quantile(theta[:, j], (0.05, 0.95))
-            e = col.entries[n]
-            d = named_from_quantiles(p, float(p.scale.phi(q05)), float(p.scale.phi(q95)))
-            col.entries[n] = entry(n, d, e.rows_used, "fitted", e.rows,
-                                   (e.note + "; " if e.note else "") + "divided by their mean")
+    for j, n in enumerate(names):
+        e = col.entries[n]
+        p = col.prior_of(n)
+        q05, q95 = np.quantile(theta[:, j], (0.05, 0.95))
+        d = named_from_quantiles(p, float(p.scale.phi(q05)), float(p.scale.phi(q95)))
+        col.entries[n] = entry(n, d, e.rows_used, "fitted", e.rows,
+                               "; ".join(x for x in (e.note, note) if x))
 
 
 def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mapping[str, Any],
@@ -435,17 +453,13 @@ def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mappin
         return
     form = active[0]
     names = form_parameters(form)
-    pri = dict(base)
-    if form != "quarter_end":
+    own = None
+    if form != "quarter_end":  # the fit's own lognormal priors (a scenario's or the form's)
         own = form_priors(form, base)
-        pri.update({n: col.priors[n] if getattr(col.priors[n], "dist", "") == "lognormal"
-                    else own[n] for n in names})
-    skills = acq.skills(th)["shrunk"].to_numpy(float)
-    t = MonthlyTotals.from_rows(acq.ym, acq.n, acq.expected(th, skills, season=False))
-    ff = _FormFit(form, pri)
-    if form != "quarter_end":
-        ff.mlog = np.array([math.log(pri[n].args["median"]) for n in names])
-        ff.sig2 = np.array([pri[n].args["sigma"] ** 2 for n in names])
+        own.update({n: col.priors[n] for n in names
+                    if getattr(col.priors[n], "dist", "") == "lognormal"})
+    t = fitted_totals(acq, th)
+    ff = _FormFit(form, base, own)
     idx = np.arange(t.N.size)
     x = ff.fit(t, idx)
     h = 1e-5
@@ -460,19 +474,10 @@ def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mappin
         draws = np.random.default_rng(0).multivariate_normal(x[2:], cov[2:, 2:], size=n_draws)
     except (np.linalg.LinAlgError, ValueError):
         return
-    if form == "quarter_end":
-        theta = draws
-    else:
-        theta = np.exp(draws)
-        theta = theta / theta.mean(axis=1, keepdims=True)
-    for j, n in enumerate(names):
-        e = col.entries[n]
-        p = col.prior_of(n)
-        q05, q95 = np.quantile(theta[:, j], (0.05, 0.95))
-        d = named_from_quantiles(p, float(p.scale.phi(q05)), float(p.scale.phi(q95)))
-        note = "; ".join(x for x in (e.note, f"uncertainty from the {t.N.size} monthly "
-                                     "totals (the market shock included)") if x)
-        col.entries[n] = entry(n, d, e.rows_used, "fitted", e.rows, note)
+    theta = draws if form == "quarter_end" else np.exp(draws)
+    _write_marginals(col, names, theta, form != "quarter_end",
+                     f"uncertainty from the {t.N.size} monthly totals (the market shock "
+                     "included)")
 
 
 def record_form(col: Any, choice: SeasonChoice | None, rows: int, what: str) -> None:

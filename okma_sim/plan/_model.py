@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from okma_sim._core.calendar import month_number, month_range
+from okma_sim._core.calendar import calendar_month, month_number, month_range
 from okma_sim._core.errors import PlanError
 from okma_sim.params import as_distribution
 
@@ -264,8 +264,7 @@ class Plan:
 
     def calendar_months(self) -> np.ndarray:
         """Month of year (1..12) of each horizon month."""
-        m0 = month_number(self.start_month) % 12
-        return (m0 + np.arange(self.horizon_months)) % 12 + 1
+        return calendar_month(month_number(self.start_month) + np.arange(self.horizon_months))
 
     # -- edits ---------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> "Plan":
