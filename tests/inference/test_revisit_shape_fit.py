@@ -6,7 +6,6 @@ from __future__ import annotations
 
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import okma_sim
@@ -20,7 +19,7 @@ from okma_sim.inference._nested import nested_marginals
 from okma_sim.inference._priors import Prior
 from okma_sim.models.sales import PARAMETERS, WEEKS_PER_MONTH
 from okma_sim.plan import Rule
-from history_helpers import generator, recovery_priors
+from history_helpers import coverage_rows, coverage_summary, generator, recovery_priors
 
 G = generator()
 PRIORS = recovery_priors()
@@ -59,19 +58,8 @@ def test_revisit_shape_recovery_coverage():
         assert _visits_cv(h) > VISITS_VARY_CV
         # whole visits a month: the history holds the visits the model used
         assert set(h["customer_visits"]) == {3 * WEEKS_PER_MONTH, 9 * WEEKS_PER_MONTH}
-        fit = fit_rep_month(h, plan)
-        for name in REACH:
-            e = fit.entry(name)
-            rows.append({"name": name, "source": e.source, "low": e.low90, "high": e.high90,
-                         "truth": float(res.params[name].iloc[path])})
-    df = pd.DataFrame(rows)
-    df["covered"] = (df["truth"] >= df["low"]) & (df["truth"] <= df["high"])
-    df["below"] = df["truth"] < df["low"]
-    df["width"] = df["high"] - df["low"]
-    summary = df.groupby("name").agg(coverage=("covered", "mean"), below=("below", "mean"),
-                                     width=("width", "mean"),
-                                     fitted=("source", lambda s: (s == "fitted").mean()))
-    print("\n" + summary.to_string())
+        rows += coverage_rows(fit_rep_month(h, plan), REACH, res.params.iloc[path])
+    summary = coverage_summary(rows)
     for name in REACH:
         assert 0.80 <= summary.loc[name, "coverage"] <= 0.97, summary
         assert summary.loc[name, "fitted"] >= 0.9, summary

@@ -16,7 +16,7 @@ from okma_sim import Distribution as D
 from okma_sim.inference import fit_opportunities, fit_rep_month, history_from_simulation, \
     load_history
 from okma_sim.inference._seasonal import MonthlyTotals, choose_form, nb_loglik
-from history_helpers import ROOT, generator, recovery_priors
+from history_helpers import ROOT, coverage_rows, coverage_summary, generator, recovery_priors
 
 G = generator()
 PRIORS = recovery_priors()
@@ -137,20 +137,14 @@ def test_factor_and_dispersion_recovery_coverage():
     res = okma_sim.simulate(plan, n_paths=120, seed=20260311, record_reps=True,
                             progress=False)
     hist = history_from_simulation(res).assign(revenue=0.0)
-    truth = res.params
-    norm = truth[list(MOQ)].to_numpy() / truth[list(MOQ)].to_numpy().mean(1, keepdims=True)
+    # the factors' truth divided by their mean, as the model uses them (and the fit writes)
+    truth = res.params.copy()
+    truth[list(MOQ)] = truth[list(MOQ)].div(truth[list(MOQ)].mean(axis=1), axis=0)
     rows = []
     for i, (_, h) in enumerate(hist.groupby("path", sort=True)):
         fit = fit_rep_month(h.drop(columns="path").reset_index(drop=True), plan)
-        for j, name in enumerate(MOQ + ("new_customer_dispersion",)):
-            e = fit.entry(name)
-            t = norm[i, j] if j < 3 else float(truth[name].iloc[i])
-            rows.append({"name": name, "source": e.source, "covered": e.low90 <= t <= e.high90,
-                         "width": e.high90 - e.low90})
-    df = pd.DataFrame(rows)
-    summary = df.groupby("name").agg(coverage=("covered", "mean"), width=("width", "mean"),
-                                     fitted=("source", lambda s: (s == "fitted").mean()))
-    print("\n" + summary.to_string())
+        rows += coverage_rows(fit, MOQ + ("new_customer_dispersion",), truth.iloc[i])
+    summary = coverage_summary(rows)
     for name in MOQ + ("new_customer_dispersion",):
         assert 0.80 <= summary.loc[name, "coverage"] <= 0.97, summary
         assert summary.loc[name, "fitted"] >= 0.9, summary

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import okma_sim
@@ -16,7 +15,7 @@ from okma_sim.inference import fit_rep_month, history_from_simulation, load_hist
 from okma_sim.inference._fit_rep_month import VISITS_VARY_CV, _visits_cv
 from okma_sim.models.sales import PARAMETERS
 from okma_sim.plan import Rule
-from history_helpers import ROOT, generator, recovery_priors
+from history_helpers import ROOT, coverage_rows, coverage_summary, generator, recovery_priors
 
 G = generator()
 PRIORS = recovery_priors()
@@ -50,17 +49,8 @@ def test_visit_order_effect_recovery_coverage():
     for path, h in hist.groupby("path", sort=True):
         h = h.drop(columns="path").reset_index(drop=True)
         assert _visits_cv(h) > VISITS_VARY_CV
-        fit = fit_rep_month(h, plan)
-        for name in REVENUE_BLOCK:
-            e = fit.entry(name)
-            rows.append({"name": name, "source": e.source, "low": e.low90, "high": e.high90,
-                         "truth": float(res.params[name].iloc[path])})
-    df = pd.DataFrame(rows)
-    df["covered"] = (df["truth"] >= df["low"]) & (df["truth"] <= df["high"])
-    df["width"] = df["high"] - df["low"]
-    summary = df.groupby("name").agg(coverage=("covered", "mean"), width=("width", "mean"),
-                                     fitted=("source", lambda s: (s == "fitted").mean()))
-    print("\n" + summary.to_string())
+        rows += coverage_rows(fit_rep_month(h, plan), REVENUE_BLOCK, res.params.iloc[path])
+    summary = coverage_summary(rows)
     for name in REVENUE_BLOCK:
         assert 0.80 <= summary.loc[name, "coverage"] <= 0.97, summary
     effect = summary.loc["visit_order_effect"]

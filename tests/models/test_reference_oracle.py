@@ -307,18 +307,24 @@ def test_monthly_new_customers_agree_under_the_market_shock(cases):
             _same_law(f"market: {metric} in month {j + 1}", a[:, j], b[:, j])
 
 
+def _against_flat(cases, reference, name: str, metric: str, **flat_values):
+    """(implementation, the case's monthly ``metric``, the same under ``flat_values``) for the
+    engine and the reference, each rerun with its own seed: the same draws per path."""
+    plan, eng, ref = cases(name)
+    flat = plan.with_parameters(**flat_values)
+    eng0 = okma_sim.simulate(flat, n_paths=N_ENGINE, seed=2, keep_monthly=[metric],
+                             progress=False)
+    ref0 = reference.simulate_reference(flat, N_REF, seed=1)
+    return (("engine", eng.monthly[metric], eng0.monthly[metric]),
+            ("reference", ref["metrics"][metric], ref0["metrics"][metric]))
+
+
 def test_the_revisit_shape_moves_reach_in_both(cases, reference):
     # heterogeneity 2 against the exponential curve (0), same plan: the mean revisit rate
     # falls by about 30% (0.49 against 0.69: the rule's extra visits make up some of it), in
     # both
-    plan, eng, ref = cases("shape")
-    flat = plan.with_parameters(revisit_heterogeneity=0.0)
-    eng0 = okma_sim.simulate(flat, n_paths=N_ENGINE, seed=2, keep_monthly=["revisit_rate"],
-                             progress=False)
-    ref0 = reference.simulate_reference(flat, N_REF, seed=1)
-    for who, lo, hi in (("engine", eng.monthly["revisit_rate"], eng0.monthly["revisit_rate"]),
-                        ("reference", ref["metrics"]["revisit_rate"],
-                         ref0["metrics"]["revisit_rate"])):
+    for who, lo, hi in _against_flat(cases, reference, "shape", "revisit_rate",
+                                      revisit_heterogeneity=0.0):
         a, b = _per_path(lo, "mean"), _per_path(hi, "mean")
         se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
         assert b.mean() - a.mean() > 10 * se, (who, a.mean(), b.mean(), se)
@@ -330,13 +336,8 @@ def test_the_visit_effect_moves_orders_in_both(cases, reference):
     # one not revisited does, and repeat_order_rate is the rate at a revisited share of 0.8:
     # at the share of about 0.6 here, the books place fewer repeat orders than at 0 (by about
     # 1 - 1.6 / 1.8), in the engine and in the reference alike
-    plan, eng, ref = cases("visits")
-    flat = plan.with_parameters(visit_order_effect=0.0)
-    eng0 = okma_sim.simulate(flat, n_paths=N_ENGINE, seed=2, keep_monthly=["revenue"],
-                             progress=False)
-    ref0 = reference.simulate_reference(flat, N_REF, seed=1)
-    for who, hi, lo in (("engine", eng.monthly["revenue"], eng0.monthly["revenue"]),
-                        ("reference", ref["metrics"]["revenue"], ref0["metrics"]["revenue"])):
+    for who, hi, lo in _against_flat(cases, reference, "visits", "revenue",
+                                      visit_order_effect=0.0):
         a = np.asarray(hi).sum(1) / 2000.0
         b = np.asarray(lo).sum(1) / 2000.0
         # paired: both draw each count from one uniform (no value draws at order_value_cv 0),
