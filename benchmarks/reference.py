@@ -140,7 +140,7 @@ def _season(cm: int, par: dict[str, float]) -> float:
 def _market(par: dict[str, float], rng: random.Random) -> float:
     """The month's market shock of acquisition: gamma, mean 1, variance the dispersion."""
     phi = par["new_customer_dispersion"]
-    return rng.gammavariate(1.0 / phi, phi) if phi > 0 else 1.0
+    return rng.gammavariate(1.0 / phi, phi) if phi > 1e-12 else 1.0  # 1e-12: the Poisson limit
 
 
 def _survey_month(cm: int, per_year: float) -> bool:

@@ -128,6 +128,15 @@ def test_poisson_is_the_limit(february):
     assert february.var() > lam + 0.5 * VALUES["new_customer_dispersion"] * lam ** 2
 
 
+def test_a_vanishing_dispersion_is_the_poisson_limit_exactly():
+    # down to the smallest float: no infinite shape, no shock off by orders of magnitude (at
+    # 1e-300 numpy's gamma draw times the dispersion was 5e-24, not 1)
+    runs = [okma_sim.simulate(plan_with(new_customer_dispersion=phi), n_paths=2000, seed=5,
+                              keep_monthly=["new_customers"], progress=False)
+            .monthly["new_customers"] for phi in (0.0, 1e-300, 5e-324)]
+    assert np.array_equal(runs[0], runs[1]) and np.array_equal(runs[0], runs[2])
+
+
 def test_more_prospect_visits_never_win_fewer_under_the_shock():
     # common random numbers: the shock does not depend on the lever, the count is an inverse
     # CDF of one uniform at a rising rate

@@ -100,15 +100,22 @@ def season_factors(p: Mapping[str, Any]) -> np.ndarray:
     return f
 
 
+#: dispersions at or below this are the Poisson limit (a shock of exactly 1): the shock's sd
+#: there (1e-6) is nothing next to a count's own noise, and numpy's gamma sampler loses its
+#: accuracy at shapes far above 1 / this (at 1e300 its draws are off by orders of magnitude)
+PHI_POISSON = 1e-12
+
+
 def market_shock(run: "Run", stream) -> np.ndarray | float:
     """A month's market multiplier of every seat's acquisition rate on a path: gamma with mean
-    1 and variance ``new_customer_dispersion`` (1 where it is 0, the Poisson limit), so a
-    team's new customers in a month are gamma-Poisson (negative binomial) given the
-    parameters. It depends on no lever: plans run under one seed share it."""
+    1 and variance ``new_customer_dispersion`` (1 where it is at most ``PHI_POISSON``, the
+    Poisson limit), so a team's new customers in a month are gamma-Poisson (negative
+    binomial) given the parameters. It depends on no lever: plans run under one seed share
+    it."""
     if run.inv_phi is None:
         return 1.0
     phi = run.p["new_customer_dispersion"]
-    return np.where(phi > 0, stream.standard_gamma(run.inv_phi) * phi, 1.0)[:, None]
+    return np.where(phi > PHI_POISSON, stream.standard_gamma(run.inv_phi) * phi, 1.0)[:, None]
 
 
 def survey_month(calendar_month: int, per_year: float) -> bool:
@@ -222,9 +229,10 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
 
 def _inverse_dispersion(p: Mapping[str, np.ndarray]) -> np.ndarray | None:
     phi = np.asarray(p.get("new_customer_dispersion", 0.0), dtype=float)
-    if not (phi > 0).any():
+    live = phi > PHI_POISSON
+    if not live.any():
         return None
-    return 1.0 / np.where(phi > 0, phi, 1.0)
+    return 1.0 / np.where(live, phi, 1.0)
 
 
 def new_outputs(run: Run, plan, record_reps: bool
