@@ -18,6 +18,7 @@ The engine's parameter uniforms (one per path and parameter) are added to both f
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -130,6 +131,9 @@ def record(plan, n_paths: int, seed: int) -> Recorder:
     """Run the plan once with every draw recorded."""
     import okma_sim
     from okma_sim.models import get_model
+    # the plan's own months: anchoring to the baseline year (docs/model.md 11) runs the same
+    # monthly step twice more before them, with the same draws per month
+    plan = plan.replace(simulation=dataclasses.replace(plan.simulation, anchor=False))
     rec = Recorder()
     undo = _patch_samplers(rec)
     try:

@@ -65,7 +65,7 @@ from pathlib import Path
 
 import okma_sim
 from okma_sim.inference import history_from_simulation
-from okma_sim.plan import Baseline, Management, Objective, Plan, Rule, Team
+from okma_sim.plan import Baseline, Management, Objective, Plan, Rule, Simulation, Team
 from okma_sim._core.files import atomic_write
 
 SEED = 20250101
@@ -134,6 +134,8 @@ def build_plan(parameters: dict[str, float] | None = None, *, reps: int = REPS,
         baseline=Baseline(annual_revenue=36_000_000.0),
         actions=dict(ACTIONS if actions is None else actions),
         management=Management(review_every_months=1, rules=rules),
+        # the pinned values are the world's truth: not rescaled to the baseline year
+        simulation=Simulation(anchor=False),
     ).with_parameters(**params)
 
 

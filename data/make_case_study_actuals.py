@@ -19,6 +19,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import numpy as np
@@ -62,6 +63,8 @@ def worse_parameters() -> dict[str, float]:
 def make(seed: int = SEED, months: int = MONTHS) -> pd.DataFrame:
     """The actuals as a DataFrame in the rep-month schema."""
     plan = okma_sim.load_plan(okma_sim.case_study_path())
+    # the pinned values are the world's truth: not rescaled to the baseline year
+    plan = plan.replace(simulation=dataclasses.replace(plan.simulation, anchor=False))
     res = okma_sim.simulate(plan, n_paths=1, seed=seed, pinned=worse_parameters(),
                             record_reps=True,
                             progress=False)

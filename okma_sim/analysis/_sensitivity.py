@@ -213,6 +213,11 @@ def _model_outputs(plan: Plan, model: Any, values: Mapping[str, np.ndarray],
     SeedSequence each call: the same ``key`` gives path j the same monthly draws."""
     from okma_sim.results import aggregate
     ss = np.random.SeedSequence(entropy, spawn_key=(key,))
+    anchors = getattr(model, "anchors", None)
+    if anchors is not None and anchors(plan):
+        # each row anchored to the baseline year as a run's paths are (docs/model.md 11),
+        # its baseline-year draws paired by ``key`` like the monthly ones
+        values = model.anchor(plan, values, np.random.SeedSequence(entropy, spawn_key=(key, 1)))
     out = model.simulate(plan, values, np.random.default_rng(ss))
     return {o.id: aggregate(out.metrics[o.metric], o.aggregate, o.threshold, o.comparison)
             for o in plan.objectives}
@@ -236,8 +241,10 @@ def sobol(plan: Plan, n: int = 512, seed: Any = None, *, model: Any = None,
     randomness no parameter explains. Cost: (d + 3) n paths.
 
     Parameters are treated as independent (a declared rank correlation is ignored here, with
-    a warning). A path whose metric is NaN (no data) gets the metric's mean. A lone uncertain
-    parameter's indices are estimated like any other's: they are not 1, since the monthly
+    a warning). An anchored plan's rows are anchored to its baseline year before they run, so
+    the anchored parameters' indices measure what is left of them once the baseline is known
+    (about nothing for ``order_value``: the baseline fixes the revenue scale). A path whose
+    metric is NaN (no data) gets the metric's mean. A lone uncertain parameter's indices are estimated like any other's: they are not 1, since the monthly
     randomness also varies (its share is ``unexplained``).
 
     Parameters

@@ -48,6 +48,8 @@ class RunSpec:
     observed: Mapping[str, np.ndarray] | None = None
     # per-path parameter values replacing the draws (n_paths rows; e.g. a review's posterior)
     parameter_values: Mapping[str, np.ndarray] | None = None
+    # rescale the draws to the plan's baseline year (the model's ``anchor``; docs/model.md 11)
+    anchor: bool = False
 
     def __getstate__(self) -> dict:
         # scipy's frozen distributions (the per-process _ppf cache) pickle to ~100 kB: a
@@ -106,6 +108,9 @@ class _LRU:
 
 
 _PARAM_CACHE = _LRU(640)
+#: anchored draws of whole blocks (a dashboard refresh or a solver step reruns one seed with
+#: other levers, and the baseline year does not move with them): 64 blocks, about 20 MB
+_ANCHOR_CACHE = _LRU(64)
 
 
 def _ppf(spec: RunSpec, name: str):
@@ -139,10 +144,37 @@ def _quantiles(spec: RunSpec, name: str, u: np.ndarray, base: tuple | None) -> n
     return v.copy()  # the model may write into its inputs; the cache stays
 
 
+def _anchor_key(spec: RunSpec, base: tuple | None) -> tuple | None:
+    """What fixes a block's anchored draws beyond its uniforms: every parameter's law, the
+    pins, and the parts of the plan the baseline year reads (not this year's actions)."""
+    if base is None or not all(isinstance(d, Distribution) for d in spec.dists.values()):
+        return None
+    plan = spec.plan
+    laws = tuple((n, d.dist, tuple(sorted(d.args.items()))) for n, d in spec.dists.items())
+    return (base, laws, tuple(sorted(spec.pinned.items())), type(spec.model).__qualname__,
+            repr((plan.team, plan.baseline, plan.start_month, plan.simulation.anchor,
+                  spec.model.anchors(plan))))
+
+
+def _anchored(spec: RunSpec, params: dict[str, np.ndarray], seed: np.random.SeedSequence,
+              base: tuple | None) -> dict[str, np.ndarray]:
+    """Block parameters rescaled to the plan's baseline year, from the cache when allowed."""
+    key = _anchor_key(spec, base)
+    hit = _ANCHOR_CACHE.get(key) if key is not None else None
+    if hit is None:
+        hit = spec.model.anchor(spec.plan, params, seed)
+        if key is not None:
+            _ANCHOR_CACHE.put(key, hit)
+    return {k: v.copy() for k, v in hit.items()}  # the model may write into its inputs
+
+
 def block_parameters(spec: RunSpec, k: int, size: int, u: np.ndarray | None
                      ) -> tuple[dict[str, np.ndarray], np.random.SeedSequence]:
     """Block k's parameter draws, and the seed of its model streams."""
-    param_ss, model_ss = np.random.SeedSequence(spec.entropy, spawn_key=(k,)).spawn(2)
+    # children 0 and 1 are the same whatever the count spawned: adding the baseline year's
+    # seed (child 2) left every earlier draw where it was
+    param_ss, model_ss, anchor_ss = np.random.SeedSequence(
+        spec.entropy, spawn_key=(k,)).spawn(3)
     # plain Monte Carlo draws of a block depend only on the cache base: cache their quantiles
     # (an interactive refresh or a solver step reruns one seed with other levers)
     base = _cache_base(spec, k, size) if u is None and spec.sampler == "mc" else None
@@ -154,6 +186,10 @@ def block_parameters(spec: RunSpec, k: int, size: int, u: np.ndarray | None
             params[name] = np.full(size, float(spec.pinned[name]))
         else:
             params[name] = _quantiles(spec, name, u[:, i], base)
+    if spec.anchor and not spec.parameter_values:
+        # given values are used as they are (a review's posterior draws were anchored when
+        # they were drawn)
+        params = _anchored(spec, params, anchor_ss, base)
     if spec.parameter_values:
         start = k * BLOCK_SIZE
         for name, v in spec.parameter_values.items():

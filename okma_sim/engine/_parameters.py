@@ -41,6 +41,7 @@ class ParameterSetup:
     corr_names: tuple[str, ...]
     pinned: dict[str, float]
     warnings: list[str]
+    anchor: bool = False  # rescale the draws to the plan's baseline year
 
 
 def parameter_setup(plan: Plan, model: Any, pinned: Mapping[str, float] | None
@@ -59,7 +60,9 @@ def parameter_setup(plan: Plan, model: Any, pinned: Mapping[str, float] | None
     for k in pinned:
         if k not in dists:
             raise OkmaError("unknown parameter", key="pinned", value=k)
-    return ParameterSetup(dists, tuple(dists), corr, corr_names, pinned, warn)
+    anchors = getattr(model, "anchors", None)
+    return ParameterSetup(dists, tuple(dists), corr, corr_names, pinned, warn,
+                          anchor=bool(anchors is not None and anchors(plan)))
 
 
 def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
@@ -88,7 +91,7 @@ def draw_parameters(plan: Plan, n_paths: int, seed: Any, *, model: Any = None,
     spec = RunSpec(plan=plan, model=model, entropy=seed_int, param_names=ps.names,
                    dists=ps.dists, pinned=ps.pinned, keep_monthly=(), record_reps=False,
                    sampler=sampler, replicates=replicates, n_paths=n_paths, corr=ps.corr,
-                   corr_names=ps.corr_names)
+                   corr_names=ps.corr_names, anchor=ps.anchor)
     design = spec.design()
     parts = []
     for k, size in enumerate(block_sizes(n_paths)):

@@ -81,7 +81,7 @@ def _run_spec(opts: RunOptions) -> tuple[RunSpec, list[str]]:
                    record_reps=opts.record_reps, sampler=opts.sampler,
                    replicates=opts.replicates, n_paths=opts.n_paths, corr=ps.corr,
                    corr_names=ps.corr_names, initial_state=opts.initial_state, observed=obs,
-                   parameter_values=pvals)
+                   parameter_values=pvals, anchor=ps.anchor)
     return spec, ps.warnings
 
 
@@ -139,8 +139,14 @@ def run(opts: RunOptions) -> SimulationResult:
     finally:
         if bar is not None:
             bar.close()
-    return SimulationResult.from_blocks(
+    res = SimulationResult.from_blocks(
         plan=opts.plan, model=opts.model, parts=parts, n_paths=opts.n_paths, seed=opts.seed,
         sampler=opts.sampler, replicate_index=design.replicate_index(),
         param_names=spec.param_names, warnings=warn, elapsed=time.perf_counter() - t0,
         pinned=spec.pinned)
+    if spec.anchor and not spec.parameter_values:
+        b = opts.plan.baseline
+        res.extra["anchor"] = {"figures": dict(opts.model.anchors(opts.plan)),
+                               "baseline_actions": dict(b.actions),
+                               "assumed": list(b.assumed_levels)}
+    return res

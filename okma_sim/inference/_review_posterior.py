@@ -106,6 +106,10 @@ class _Update:
         self.act, self.rng, self.candidates, self.pinned = act, rng, candidates, pinned
         self.dists = resolve_parameters(plan, model)
         self.correlated = set(plan.correlations.parameters) if plan.correlations else set()
+        # anchored to the baseline year (docs/model.md 11): a fresh prior candidate would
+        # forget the baseline, so these are reweighted as drawn
+        anchors = getattr(model, "anchors", None)
+        self.anchored = {model.anchored[m] for m in (anchors(plan) if anchors else {})}
         self.P = {k: params[k].to_numpy(dtype=float).copy() for k in params.columns}
         self.logw = np.zeros(self.n)
         self.term_ess: dict[str, float] = {}
@@ -129,10 +133,12 @@ class _Update:
         self.logw = self.logw + lw
 
     def _refined(self, term: str) -> list[str]:
-        """The term's local parameters that are drawn, not pinned and not rank-correlated."""
+        """The term's local parameters that are drawn, not pinned, not rank-correlated and not
+        anchored."""
         dists = self.dists
         return [k for k in _LOCAL[term] if k in dists and k not in self.pinned
-                and k not in self.correlated and not (getattr(dists[k], "dist", "") == "fixed")]
+                and k not in self.correlated and k not in self.anchored
+                and not (getattr(dists[k], "dist", "") == "fixed")]
 
     def _candidates(self, names: list[str], K: int) -> dict[str, np.ndarray]:
         """(paths, K) prior draws of each parameter; the engine's own draw is candidate 0

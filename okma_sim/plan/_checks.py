@@ -7,7 +7,7 @@ rules) returns its errors, or its warnings; :func:`check_plan` collects them in 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 from okma_sim._core.calendar import month_number, month_text
 from okma_sim._core.errors import PlanError
@@ -50,6 +50,7 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     warnings = [*_key_result_count_warnings(plan), *_lever_bound_warnings(plan, model),
                 *_vacancy_warnings(plan)]
     if not errors:  # the levels are known levers' in range: compare them with the history
+        warnings += _baseline_warnings(plan, model)
         warnings += [e.message() for e in extrapolation(plan, model=model)]
     return errors, warnings
 
@@ -142,6 +143,17 @@ def _team_errors(plan: Plan) -> list[PlanError]:
                    "team.new_reps_month", month)]
 
 
+def _baseline_warnings(plan: Plan, model: Any) -> list[str]:
+    """Anchoring to a baseline year whose actions the scenario did not state."""
+    anchors = getattr(model, "anchors", None)
+    if anchors is None or not anchors(plan) or not plan.baseline.assumed_levels:
+        return []
+    return [f"baseline.actions: no level for {', '.join(plan.baseline.assumed_levels)}, so the "
+            "plan's [actions] stand in for last year's: the forecast is anchored to the "
+            "baseline as if last year ran at them (state last year's levels to measure the "
+            "plan's change)"]
+
+
 def _vacancy_warnings(plan: Plan) -> list[str]:
     """Roster seats that stay vacant for the whole horizon.
 
@@ -170,21 +182,11 @@ def _action_errors(plan: Plan, model: Any) -> list[PlanError]:
     if levers is None:
         return []
     errors: list[PlanError] = []
-    for k, v in plan.actions.items():
-        if k not in levers:
-            errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
-                                 f"actions.{k}", k))
-            continue
-        lo, hi = levers[k].bounds
-        allowed = getattr(levers[k], "allowed", None)
-        if not lo <= v <= hi:
-            errors.append(_error(plan, f"must lie in [{lo:g}, {hi:g}]", f"actions.{k}", v))
-        elif allowed is not None and v not in allowed:
-            errors.append(_error(plan, f"must be one of {', '.join(f'{a:g}' for a in allowed)}",
-                                 f"actions.{k}", v))
-        elif getattr(levers[k], "integer", False) and not float(v).is_integer():
-            errors.append(_error(plan, f"must be a whole number ({k} takes whole levels)",
-                                 f"actions.{k}", v))
+    b = plan.baseline
+    stated = {} if b is None else {k: v for k, v in b.actions.items() if k not in b.assumed}
+    for where, actions in (("actions", plan.actions), ("baseline.actions", stated)):
+        for k, v in actions.items():
+            errors += _level_errors(plan, levers, f"{where}.{k}", k, v)
     for k in plan.levers:
         if k not in levers:
             errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
@@ -194,6 +196,23 @@ def _action_errors(plan: Plan, model: Any) -> list[PlanError]:
             errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
                                  f"calibration.observed.{k}", list(v)))
     return errors
+
+
+def _level_errors(plan: Plan, levers: Mapping[str, Any], path: str, k: str, v: float
+                  ) -> list[PlanError]:
+    """An action level's errors: an unknown lever, or a level outside its range or allowed
+    values."""
+    if k not in levers:
+        return [_error(plan, f"unknown lever{_suggest(k, sorted(levers))}", path, k)]
+    lo, hi = levers[k].bounds
+    allowed = getattr(levers[k], "allowed", None)
+    if not lo <= v <= hi:
+        return [_error(plan, f"must lie in [{lo:g}, {hi:g}]", path, v)]
+    if allowed is not None and v not in allowed:
+        return [_error(plan, f"must be one of {', '.join(f'{a:g}' for a in allowed)}", path, v)]
+    if getattr(levers[k], "integer", False) and not float(v).is_integer():
+        return [_error(plan, f"must be a whole number ({k} takes whole levels)", path, v)]
+    return []
 
 
 def _whole_lever_errors(plan: Plan, model: Any) -> list[PlanError]:

@@ -118,10 +118,30 @@ class Team:
 
 @dataclass(frozen=True)
 class Baseline:
-    """The year growth is measured against: 12 monthly figures, or an annual total."""
+    """The year growth is measured against: 12 monthly figures, or an annual total, and the
+    action levels that year ran at (``[baseline.actions]``).
+
+    ``assumed`` names the levers ``[baseline.actions]`` did not state: the plan's own
+    ``[actions]`` as loaded stand in for them (a changed plan keeps them: last year does not
+    move with this year's levers).
+    """
 
     monthly_revenue: tuple[float, ...] | None = None
     annual_revenue: float | None = None
+    actions: Mapping[str, float] = field(default_factory=dict)
+    assumed: tuple[str, ...] = ()
+
+    @property
+    def assumed_levels(self) -> tuple[str, ...]:
+        """The assumed levers that matter: ``new_reps`` is this year's hiring (last year ran
+        with its own roster)."""
+        return tuple(k for k in self.assumed if k != "new_reps")
+
+    @property
+    def annual(self) -> float:
+        """The baseline year's revenue."""
+        return float(sum(self.monthly_revenue)) if self.monthly_revenue is not None \
+            else float(self.annual_revenue)
 
 
 @dataclass(frozen=True)
@@ -178,6 +198,8 @@ class Simulation:
     seed: int | None = None
     sampler: str = "mc"
     replicates: int = 16  # randomised replicates for LHS / Sobol standard errors
+    # condition an uncalibrated plan's parameter draws on its baseline year (docs/model.md)
+    anchor: bool = True
 
 
 @dataclass(frozen=True)

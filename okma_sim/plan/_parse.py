@@ -223,11 +223,17 @@ def _parse_team(d: Any) -> Team:
     return Team(**kw)
 
 
-def _parse_baseline(d: Any) -> Baseline:
-    d = _table(d, "baseline", ("monthly_revenue", "annual_revenue"))
+def _parse_baseline(d: Any, actions: Mapping[str, float]) -> Baseline:
+    """``[baseline]``; where ``[baseline.actions]`` names no level, the plan's ``actions``
+    stand in."""
+    d = _table(d, "baseline", ("monthly_revenue", "annual_revenue", "actions"))
+    stated = {k: _number(v, f"baseline.actions.{k}", low=0, what=" (a lever level)")
+              for k, v in _table(d.get("actions", {}), "baseline.actions").items()}
+    kw = {"actions": {**actions, **stated},
+          "assumed": tuple(k for k in actions if k not in stated)}
     if ("monthly_revenue" in d) == ("annual_revenue" in d):
         raise PlanError("give exactly one of monthly_revenue and annual_revenue",
-                        key="baseline", value=sorted(d))
+                        key="baseline", value=sorted(k for k in d if k != "actions"))
     if "monthly_revenue" in d:
         arr = _array(d["monthly_revenue"], "baseline.monthly_revenue")
         vals = tuple(_number(v, f"baseline.monthly_revenue[{i}]", low=0)
@@ -238,9 +244,9 @@ def _parse_baseline(d: Any) -> Baseline:
         if sum(vals) <= 0:
             raise PlanError("baseline revenue must be positive", key="baseline.monthly_revenue",
                             value=sum(vals))
-        return Baseline(monthly_revenue=vals)
+        return Baseline(monthly_revenue=vals, **kw)
     return Baseline(annual_revenue=_number(d["annual_revenue"], "baseline.annual_revenue",
-                                           low=1e-9))
+                                           low=1e-9), **kw)
 
 
 def _parse_rule(d: Any, path: str) -> Rule:
@@ -283,7 +289,7 @@ def _parse_management(d: Any) -> Management:
 
 
 def _parse_simulation(d: Any) -> Simulation:
-    d = _table(d, "simulation", ("paths", "seed", "sampler", "replicates"))
+    d = _table(d, "simulation", ("paths", "seed", "sampler", "replicates", "anchor"))
     sampler = _opt(d, "sampler", _string, "simulation", "mc")
     if sampler not in SAMPLERS:
         raise PlanError(f"unknown sampler; use one of {', '.join(SAMPLERS)}",
@@ -292,7 +298,8 @@ def _parse_simulation(d: Any) -> Simulation:
                       seed=_opt(d, "seed", _number, "simulation", low=0, integer=True),
                       sampler=sampler,
                       replicates=_opt(d, "replicates", _number, "simulation", 16, low=2,
-                                      integer=True))
+                                      integer=True),
+                      anchor=_opt(d, "anchor", _bool, "simulation", True))
 
 
 def _parse_correlations(d: Any) -> Correlations:
@@ -445,7 +452,7 @@ def _plan_from_dict(doc: Mapping[str, Any], source: str | None) -> Plan:
         horizon_months=horizon,
         currency=_opt(d, "currency", _string, "", ""),
         model=_opt(d, "model", _string, "", "sales_team"),
-        baseline=_parse_baseline(d["baseline"]) if "baseline" in d else None,
+        baseline=_parse_baseline(d["baseline"], actions) if "baseline" in d else None,
         team=_parse_team(d["team"]) if "team" in d else Team(),
         objectives=objectives,
         key_results=krs,

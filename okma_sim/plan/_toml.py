@@ -107,9 +107,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "currency": plan.currency,
         "model": plan.model,
         "actions": dict(plan.actions),
-        "baseline": None if plan.baseline is None else {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in dataclasses.asdict(plan.baseline).items()},
+        "baseline": None if plan.baseline is None else _baseline(plan.baseline),
         "team": team,
         "objectives": [target(o) for o in plan.objectives],
         "key_results": [target(k) for k in plan.key_results],
@@ -129,6 +127,17 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "observed": {k: list(v) for k, v in plan.calibration.observed.items()}},
     }
     return _clean(doc)
+
+
+def _baseline(b: Any) -> dict[str, Any]:
+    """``[baseline]``: last year's actions only where the scenario stated them (the plan's own
+    stood in for the others, and a saved plan should not turn that guess into a statement)."""
+    d = {"monthly_revenue": None if b.monthly_revenue is None else list(b.monthly_revenue),
+         "annual_revenue": b.annual_revenue}
+    stated = {k: v for k, v in b.actions.items() if k not in b.assumed}
+    if stated:
+        d["actions"] = stated
+    return d
 
 
 def dumps_plan(plan: Plan) -> str:

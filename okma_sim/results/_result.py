@@ -260,6 +260,7 @@ class SimulationResult:
             "diagnostics": {k: float(v) for k, v in self.diagnostics.items()},
             "capacity": self.capacity(),
             **({"adaptive": dict(self.extra["adaptive"])} if "adaptive" in self.extra else {}),
+            "anchor": self.extra.get("anchor"),
         }
 
     def table(self) -> str:
@@ -288,6 +289,8 @@ class SimulationResult:
             lines.append(f"adaptive stopping: 95% half-width {ad['half_width']:.4f} "
                          f"(tolerance {ad['tolerance']:g}) after stages "
                          f"{', '.join(f'{s:,}' for s in ad['stages'])} paths")
+        if self.extra.get("anchor"):
+            lines.append(anchor_text(self.extra["anchor"], cur))
         cap = self.capacity()
         if cap is not None and math.isfinite(cap["hours_planned"]):
             lines.append(capacity_text(cap))
@@ -330,6 +333,26 @@ def capacity_text(cap: Mapping[str, float]) -> str:
         return line + f"; the plan asks for more hours than a rep has in " \
             f"{format_share(share)} of rep-months (what does not fit is dropped)"
     return line + "; the plan fits the reps' hours"
+
+
+def anchor_text(anchor: Mapping[str, Any], currency: str = "") -> str:
+    """What a run's parameter draws were anchored to, in words (``result.extra["anchor"]``).
+
+    Examples
+    --------
+    >>> anchor_text({"figures": {"revenue": 27_810_000.0, "new_customers": 7.0}}, "CNY")
+    "anchored to last year at last year's actions: revenue 27.81M CNY, 7 new customers a month"
+    """
+    fig = anchor["figures"]
+    parts = [f"revenue {format_number(fig['revenue'])} {currency}".rstrip()]
+    if "new_customers" in fig:
+        parts.append(f"{fig['new_customers']:g} new customers a month")
+    if "revisit_rate" in fig:
+        parts.append(f"revisit rate {format_share(fig['revisit_rate'])}")
+    assumed = anchor.get("assumed") or []
+    whose = "last year's actions" + (f" (this plan's for {', '.join(assumed)})"
+                                     if assumed else "")
+    return f"anchored to last year at {whose}: " + ", ".join(parts)
 
 
 def _diagnostic_warnings(diag: Mapping[str, float], n: int, plan: Plan) -> list[str]:

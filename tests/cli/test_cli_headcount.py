@@ -178,8 +178,13 @@ def whole(v) -> bool:
     return float(v).is_integer()
 
 
-def test_solve_takes_whole_reps_and_reports_the_hours(checks):
-    doc = ok_json("solve", "--levers", "new_reps,customer_visits_per_week", "--confidence",
+def test_solve_takes_whole_reps_and_reports_the_hours(checks, folder):
+    # +10% revenue: anchored to its baseline year, the case study's +30% is beyond the levers
+    doc = copy.deepcopy(CASE)
+    doc["objectives"][0]["target"] = 0.10
+    path = folder / "plus10.toml"
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    doc = ok_json("solve", path, "--levers", "new_reps,customer_visits_per_week", "--confidence",
                   "0.3", "--paths", PATHS, "--verify-paths", 2000, "--max-evaluations", 30)
     assert doc["levers"] == ["new_reps", "customer_visits_per_week"]
     assert doc["feasible"] is True and doc["binding"] == []

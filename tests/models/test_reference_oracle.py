@@ -174,9 +174,12 @@ def reference():
 def cases(reference):
     """name -> (plan, engine run, reference run), each made on first use."""
     case = okma_sim.load_plan(okma_sim.case_study_path())
-    # the model's defaults (the case study covers vacant books and shares them with new reps)
+    # the model's defaults (the case study covers vacant books and shares them with new reps);
+    # the monthly model from its priors: anchoring to the baseline rescales the draws before
+    # the model runs (its own tests: test_anchor.py)
     base = case.replace(team=dataclasses.replace(case.team, vacancy="unserved",
-                                                 new_rep_book="none"))
+                                                 new_rep_book="none"),
+                        simulation=dataclasses.replace(case.simulation, anchor=False))
     build = {"busy": _busy, "staffing": _staffing, "capacity": _capacity,
              "visits": _visits, "shape": _shape, "market": _market}
     made = {}

@@ -131,15 +131,20 @@ def teams(draw) -> Team:
 
 
 @st.composite
-def baselines(draw) -> Baseline | None:
+def baselines(draw, actions: dict) -> Baseline | None:
+    """A baseline as the loader makes it: last year's stated levels, and this year's
+    ``actions`` standing in for the levers it does not state (``assumed``)."""
     kind = draw(st.sampled_from(["none", "monthly", "annual"]))
     if kind == "none":
         return None
+    stated = draw(st.dictionaries(st.sampled_from(sorted(LEVERS)), nonneg_number))
+    kw = {"actions": {**actions, **stated},
+          "assumed": tuple(k for k in actions if k not in stated)}
     if kind == "annual":
-        return Baseline(annual_revenue=draw(st.floats(1e-9, 1e15)))
+        return Baseline(annual_revenue=draw(st.floats(1e-9, 1e15)), **kw)
     vals = draw(st.lists(st.floats(0, 1e12), min_size=12, max_size=12).filter(
         lambda v: sum(v) > 0))
-    return Baseline(monthly_revenue=tuple(vals))
+    return Baseline(monthly_revenue=tuple(vals), **kw)
 
 
 @st.composite
@@ -191,6 +196,7 @@ def plans(draw) -> Plan:
                      seed=draw(st.none() | st.integers(0, 2**63 - 1)),
                      sampler=draw(st.sampled_from(["mc", "lhs", "sobol"])),
                      replicates=draw(st.integers(2, 64)))
+    actions = draw(st.dictionaries(st.sampled_from(sorted(LEVERS)), nonneg_number))
     return Plan(
         name=draw(text),
         start_month=f"{draw(st.integers(1900, 2200)):04d}-{draw(st.integers(1, 12)):02d}",
@@ -198,8 +204,8 @@ def plans(draw) -> Plan:
         objectives=objectives,
         key_results=tuple(krs),
         team=draw(teams()),
-        baseline=draw(baselines()),
-        actions=draw(st.dictionaries(st.sampled_from(sorted(LEVERS)), nonneg_number)),
+        baseline=draw(baselines(actions)),
+        actions=actions,
         levers=draw(st.dictionaries(st.sampled_from(sorted(LEVERS)), levers())),
         parameters=draw(st.dictionaries(st.sampled_from(sorted(PARAMETERS)),
                                         distributions())),

@@ -18,10 +18,13 @@ season_factor, season_factors, survey_month
     Seasonality and the CSAT survey schedule (``_month.py``).
 revisit_reach, revisit_hazard
     The revisit curve: the share of a book that follow-up visits reach (``_reach.py``).
+baseline_plan, anchor_figures, ANCHORED
+    Anchoring an uncalibrated plan's draws to its baseline year (``_anchor.py``).
 """
 
 from __future__ import annotations
 
+from ._anchor import ANCHORED, anchor_figures, baseline_plan
 from ._model import SalesTeamModel
 from ._month import season_factor, season_factors, survey_month
 from ._priors import (LEVERS, METRICS, PARAMETERS, REFERENCE_PROSPECT_VISITS,
@@ -30,7 +33,8 @@ from ._priors import (LEVERS, METRICS, PARAMETERS, REFERENCE_PROSPECT_VISITS,
 from ._reach import revisit_hazard, revisit_reach
 from ._state import SalesState
 
-__all__ = ["LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
+__all__ = ["ANCHORED", "LEVERS", "METRICS", "PARAMETERS", "REFERENCE_PROSPECT_VISITS",
            "REFERENCE_REVISIT_RATE", "REFERENCE_TRAINING_HOURS", "RESPONSES", "SalesState",
            "SEASON_QUARTER", "SEASON_YEAR", "SalesTeamModel", "WEEKS_PER_MONTH", "revisit_hazard",
-           "revisit_reach", "season_factor", "season_factors", "survey_month"]
+           "revisit_reach", "season_factor", "season_factors", "survey_month", "anchor_figures",
+           "baseline_plan"]

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..protocol import Outcomes
 from . import _month as month
+from ._anchor import ANCHORED, anchor_figures, anchor_parameters
 from ._capacity import effort
 from ._month import season_factors
 from ._staffing import departures, refills, rep_skill
@@ -46,6 +47,8 @@ class SalesTeamModel:
     parameter_info = PARAMETERS
     parameters = {k: v.prior for k, v in PARAMETERS.items()}
     parameter_bounds = {k: v.bounds for k, v in PARAMETERS.items()}
+    #: anchored metric -> the parameter anchoring rescales (:meth:`anchor`)
+    anchored = ANCHORED
 
     # ------------------------------------------------------------------------------------------
     def n_seats(self, plan) -> int:
@@ -129,6 +132,19 @@ class SalesTeamModel:
             acc={k: zeros() for k in ("revisited", "active", "new", "revenue", "churned")}
             | {"months": np.zeros(n)}, fresh=fresh,
         )
+
+    # ------------------------------------------------------------------------------------------
+    def anchors(self, plan) -> dict[str, float]:
+        """The baseline figures an uncalibrated plan's draws are anchored to (metric -> stated
+        value; empty: none). See :meth:`anchor`."""
+        return anchor_figures(plan)
+
+    def anchor(self, plan, params: Mapping[str, np.ndarray], seed: np.random.SeedSequence
+               ) -> dict[str, np.ndarray]:
+        """A block's parameter draws rescaled so that each path, re-running the baseline year
+        at ``[baseline.actions]``, brings the baseline's revenue and key-result figures
+        (docs/model.md section 11; ``seed`` seeds that year's draws)."""
+        return anchor_parameters(self, plan, params, seed)
 
     # ------------------------------------------------------------------------------------------
     def simulate(self, plan, params: Mapping[str, np.ndarray], rng: np.random.Generator,
