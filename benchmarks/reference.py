@@ -57,11 +57,11 @@ _SEASON_KEYS = ("q1", "q2", "q3", "jan", "feb", "mar", "apr", "may", "jun", "jul
 #: default priors (docs/model.md section 3): name -> (dist, args)
 PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "base_win_rate": ("gamma", {"shape": 25.0, "scale": 0.032}),
-    "visit_elasticity": ("normal", {"mu": 0.34, "sigma": 0.08, "low": 0.0, "high": 1.0}),
+    "visit_elasticity": ("normal", {"mu": 0.34, "sigma": 0.18, "low": 0.0, "high": 1.0}),
     "skill_cv": ("uniform", {"low": 0.2, "high": 0.4}),
-    "training_effect": ("normal", {"mu": 0.10, "sigma": 0.04}),
+    "training_effect": ("gamma", {"shape": 2.0, "scale": 0.05}),
     "training_retention": ("beta", {"a": 14.0, "b": 6.0}),
-    "coaching_effect": ("pert", {"low": 0.0, "mode": 0.08, "high": 0.19}),
+    "coaching_effect": ("gamma", {"shape": 2.0, "scale": 0.045}),
     "followup_targeting": ("lognormal", {"median": 1.5, "sigma": 0.15}),
     "revisit_heterogeneity": ("gamma", {"shape": 1.5, "scale": 0.17}),
     "churn_base": ("beta", {"a": 8.0, "b": 192.0}),
@@ -77,9 +77,9 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "csat_training_effect": ("normal", {"mu": 0.2, "sigma": 0.1}),
     "survey_completion": ("beta", {"a": 18.0, "b": 2.0}),
     "survey_response_rate": ("beta", {"a": 6.0, "b": 14.0}),
-    "rep_attrition_annual": ("beta", {"a": 32.0, "b": 68.0}),
+    "rep_attrition_annual": ("beta", {"a": 4.0, "b": 11.0}),
     "hiring_delay_months": ("triangular", {"low": 1.0, "mode": 2.0, "high": 4.0}),
-    "ramp_months": ("triangular", {"low": 3.0, "mode": 5.0, "high": 8.0}),
+    "ramp_months": ("pert", {"low": 1.5, "mode": 4.5, "high": 12.0}),
     "new_customer_dispersion": ("gamma", {"shape": 2.0, "scale": 0.005}),
     **{f"season_{k}": ("fixed", {"value": 1.0}) for k in _SEASON_KEYS},
 }

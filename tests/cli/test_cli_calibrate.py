@@ -72,7 +72,10 @@ def test_calibrate_reports_what_the_history_identified(tmp_path):
             assert p["identified"] is False and p["width_ratio"] in (None, 1.0), p
         if p["identified"]:
             assert p["source"] == "fitted" and p["width_ratio"] <= 0.5, p
-    assert params["base_win_rate"]["identified"] is True
+    # the order value narrows to under half its prior; the win rate, at 0.51 of its prior's
+    # width, is not identified once the elasticity's prior is one firm's, not the average's
+    assert params["order_value"]["identified"] is True
+    assert params["base_win_rate"]["identified"] is False
     assert params["visit_elasticity"]["identified"] is False
     text = out.read_text(encoding="utf-8")
     for name in ("base_win_rate", "churn_revisit_effect", "order_value"):
@@ -81,11 +84,11 @@ def test_calibrate_reports_what_the_history_identified(tmp_path):
         assert above.startswith("# calibrate: fitted on ")
         assert above.endswith(f"width_ratio = {p['width_ratio']:.2f}, identified = "
                               f"{str(p['identified']).lower()}"), above
-    assert "#   visit_elasticity: prior kept" in text
+    assert "#   ramp_months: prior kept" in text
     table = cli("calibrate", HISTORY, "--out", out, "--force")
     assert table.returncode == 0, table.stderr
-    row = next(x for x in table.stdout.splitlines() if x.startswith("base_win_rate "))
-    assert f"identified: narrowed to {params['base_win_rate']['width_ratio']:.0%} of prior" \
+    row = next(x for x in table.stdout.splitlines() if x.startswith("order_value "))
+    assert f"identified: narrowed to {params['order_value']['width_ratio']:.0%} of prior" \
         in row
     row = next(x for x in table.stdout.splitlines() if x.startswith("churn_revisit_effect "))
     assert f"not identified: {params['churn_revisit_effect']['width_ratio']:.0%} of prior" \

@@ -351,9 +351,11 @@ def test_fit_report_entries(sales_fit):
     hist = load_history(HISTORY)
     # rows_used: the conversion rows are ramped rep-months with visits, the reach rows
     # ramped rep-months with customers, the CSAT rows those with responses
-    # ramped: tenure + 1 >= 8 months, the ramp prior's upper end (the case study's reps
-    # start at 24 months)
-    f = rep_month_features(hist, retention=0.7, ramp_full=8, start_tenure=24)
+    # ramped: tenure + 1 >= the default ramp prior's upper end, 12 months (the case study's
+    # reps start at 24 months)
+    ramp_full = okma_sim.SalesTeamModel.parameters["ramp_months"].support()[1]
+    assert ramp_full == 12.0
+    f = rep_month_features(hist, retention=0.7, ramp_full=ramp_full, start_tenure=24)
     ramped_with_customers = int((f["ramped"] & (f["active_customers"] > 0)).sum())
     assert 0 < ramped_with_customers < int((hist["active_customers"] > 0).sum())
     assert by["followup_targeting"]["rows_used"] == ramped_with_customers

@@ -52,8 +52,9 @@ def histories():
 def test_visit_elasticity_is_identified_only_where_prospect_visits_vary(histories, sigma):
     """Constant customer and prospect visits cannot tell the elasticity from the base win rate
     (the data pin only base_win_rate x (56/26)^elasticity): not identified. 30 reps x 48
-    months whose prospect visits swing between 56 and 9 a month identify it. Both under the
-    default prior (sd 0.08) and a wider one (sd 0.25)."""
+    months whose prospect visits swing between 56 and 9 a month identify it. Both under a
+    narrow prior (sd 0.08, the sd of a meta-analytic mean) and a wide one (sd 0.25, wider than
+    the default's 0.18)."""
     priors = {**PRIORS, "visit_elasticity": D("normal", {"mu": 0.34, "sigma": sigma,
                                                          "low": 0.0, "high": 1.0})}
     fit_plan = G.build_plan(priors, reps=REPS, months=MONTHS, rules=(), actions=ACTIONS)
@@ -134,15 +135,17 @@ def test_the_flags_agree_with_the_source(sales_fit):
         assert by_name[e.name]["identified"] is e.identified
         assert by_name[e.name]["width_ratio"] == e.width_ratio
         assert frame.at[e.name, "identified"] == e.identified
-    # the bundled history: the win rate narrowed to under half its prior, the visits' effect
-    # on orders moved on its fitting (log) scale but not on its own: fitted, not identified
-    assert sales_fit.entry("base_win_rate").identified
-    vo = sales_fit.entry("visit_order_effect")
-    assert vo.source == "fitted" and not vo.identified
+    # the bundled history: the order value narrowed to under half its prior; the visits'
+    # effects on orders and on acquisition moved on their fitting scales but not on their own
+    # (prospect visits stay within 4.8-6.9 a week): fitted, not identified
+    assert sales_fit.entry("order_value").identified
+    for name in ("visit_order_effect", "visit_elasticity"):
+        e = sales_fit.entry(name)
+        assert e.source == "fitted" and not e.identified, name
     table = sales_fit.table()
     assert "identification" in table
-    assert re.search(r"base_win_rate .*identified: narrowed to \d+% of prior", table)
-    assert re.search(r"visit_elasticity .*not identified: prior kept", table)
+    assert re.search(r"order_value .*identified: narrowed to \d+% of prior", table)
+    assert re.search(r"ramp_months .*not identified: prior kept", table)
     assert re.search(r"order_value_cv .*fixed value, not fitted", table)
 
 
@@ -193,4 +196,4 @@ def test_the_written_scenario_carries_the_report_as_comments(sales_fit, tmp_path
     for e in sales_fit.entries:
         if e.name not in seen:
             assert re.search(rf"^#  .*\b{e.name}\b", block, re.MULTILINE), e.name
-    assert "#   visit_elasticity: prior kept" in block
+    assert "#   ramp_months: prior kept" in block

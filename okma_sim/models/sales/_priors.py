@@ -38,27 +38,40 @@ PARAMETERS: dict[str, ParameterInfo] = {
                         "new customers per rep-month at the reference effort (6 prospect visits "
                         "a week), full ramp, skill 1, no training", (0, math.inf),
                         "customers/rep-month", "assumption"),
-    "visit_elasticity": _P(_D("normal", {"mu": 0.34, "sigma": 0.08, "low": 0.0, "high": 1.0}),
+    # one firm's elasticity, not the average firm's: the spread is between firms, not the
+    # standard error of a meta-analytic mean
+    "visit_elasticity": _P(_D("normal", {"mu": 0.34, "sigma": 0.18, "low": 0.0, "high": 1.0}),
                            "elasticity of acquisition in prospect visits", (0, 1), "",
-                           f"Albers, Mantrala & Sridhar (2010), J. Marketing Research, meta-analysis mean 0.34; {_DAS}"),
+                           "Albers, Mantrala & Sridhar (2010), J. Marketing Research, meta-"
+                           "analysis: mean 0.34 across industries, 0.245 for pharmaceutical "
+                           f"detailing ({_DAS}, as quoted by a later detailing meta-analysis, "
+                           "which finds a mean of 0.101 for late-stage US drugs). The sources "
+                           "read give only means: sd 0.18, wide enough to hold them, is a "
+                           "deliberately wide prior (assumption)"),
     "skill_cv": _P(_D("uniform", {"low": 0.2, "high": 0.4}),
                    "coefficient of variation of rep skill (lognormal, mean 1)", (0, 3), "",
                    "assumption: 'about 0.3' is a planning figure with no study behind it; the "
                    "range is an assumption too"),
-    "training_effect": _P(_D("normal", {"mu": 0.10, "sigma": 0.04}),
+    "training_effect": _P(_D("gamma", {"shape": 2.0, "scale": 0.05}),
                           "relative uplift of conversion at one unit of training stock "
                           "(steady state of 8 h/month)", (-1, 5), "",
-                          f"assumption: d of 0.2-0.6 (Arthur, Bennett, Edens & Bell 2003, J. Applied Psychology, d about 0.62; {_DAS}) "
-                          "times a skill CV of about 0.3, shrunk for the small sales-specific "
-                          "effect"),
+                          "Arthur, Bennett, Edens & Bell (2003), J. Applied Psychology, "
+                          "abstract read: sample-weighted mean d 0.62 on results criteria (k = "
+                          "26). Mean 0.10 (assumption): d of 0.2-0.6 times a skill CV of about "
+                          "0.3, shrunk for the small sales-specific effect. The source read "
+                          "gives only a mean: gamma shape 2 is a deliberately wide prior "
+                          "(assumption)"),
     "training_retention": _P(_D("beta", {"a": 14.0, "b": 6.0}),
                              "share of the training stock kept from one month to the next",
                              (0, 1), "", "assumption matching the vendors' claim that most training fades "
                              "within about 4 months: 0.7^4 = 0.24"),
-    "coaching_effect": _P(_D("pert", {"low": 0.0, "mode": 0.08, "high": 0.19}),
+    "coaching_effect": _P(_D("gamma", {"shape": 2.0, "scale": 0.045}),
                           "relative uplift of conversion and follow-up reach while coached",
-                          (-1, 5), "", f"up to about +19% (Sales Executive Council / CEB, "
-                          f"{_DAS}); the mode is an assumption"),
+                          (-1, 5), "", "Sales Executive Council / CEB: a boost of up to 19% "
+                          "for the middle 60% of reps; reps coached 3 or more hours a month "
+                          f"reached 107% of quota against 88% ({_DAS}). One study's "
+                          "comparison, no spread between firms: mean 0.09 and gamma shape 2 "
+                          "are a deliberately wide prior (assumption)"),
     "followup_targeting": _P(_D("lognormal", {"median": 1.5, "sigma": 0.15}),
                              "how much better than random follow-up visits reach distinct "
                              "customers: the slope of the revisit curve, reach = 1 - (1 + "
@@ -123,17 +136,25 @@ PARAMETERS: dict[str, ParameterInfo] = {
                                "share of active customers answering a survey", (0, 1), "",
                                "assumption; at about 100 responses the CSAT standard error is "
                                "about 3 points (binomial sampling at CSAT 90%: sqrt(0.9 x 0.1 / 100) = 0.03)"),
-    "rep_attrition_annual": _P(_D("beta", {"a": 32.0, "b": 68.0}),
+    "rep_attrition_annual": _P(_D("beta", {"a": 4.0, "b": 11.0}),
                                "share of reps leaving in a year", (0, 1), "",
-                               f"25-40% a year, industry surveys (CSO Insights, Bridge Group; "
-                               f"{_DAS})"),
+                               "averages of 20% (Sales Management Association), 25.8% (CSO "
+                               "Insights) and up to 35% a year, as quoted by industry pages "
+                               f"({_DAS}); benchmark bands run from under 15% to 40% and more "
+                               "between firms. Mean 0.27, 90% 0.10-0.47: a deliberately wide "
+                               "prior (assumption)"),
     "hiring_delay_months": _P(_D("triangular", {"low": 1.0, "mode": 2.0, "high": 4.0}),
                               "months a vacated seat stays empty (rounded)", (0, 36), "months",
                               "assumption"),
-    "ramp_months": _P(_D("triangular", {"low": 3.0, "mode": 5.0, "high": 8.0}),
+    "ramp_months": _P(_D("pert", {"low": 1.5, "mode": 4.5, "high": 12.0}),
                       "months for a new rep to reach full productivity (linear ramp)",
                       (0.5, 36), "months",
-                      f"median ramp about 5 months (The Bridge Group 2024 report; {_DAS})"),
+                      "The Bridge Group 2024 SaaS AE report, as quoted by an industry KPI "
+                      "page: median ramp 5.0 months across more than 400 companies; 27% of "
+                      "AEs under 3 months, 38% 3-6, 28% 6-12, 7% 12 or more "
+                      f"({_DAS}). That spread is across AEs, within firms as well as "
+                      "between them: one firm's ramp is taken narrower, 90% 2.4-8.7 months "
+                      "(assumption)"),
     # declared last: the engine draws parameters in this order, so the earlier ones keep
     # their draws under one seed
     "new_customer_dispersion": _P(_D("gamma", {"shape": 2.0, "scale": 0.005}),
