@@ -161,7 +161,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
                             "sd of the model-discrepancy log shock (docs/model.md 5.13): a "
                             "persistent multiplier with mean 1, per path and month, of "
                             "acquisition and of repeat orders (one AR(1) series each); 0 "
-                            "turns it off", (0, 2), "",
+                            "turns it off", (0, 10), "",
                             "assumption, modest (mean 0.075, 90% 0.02-0.16): what the model "
                             "misses is taken as a few per cent a month that lasts a few "
                             "months; calibrate fits it from the history's monthly residuals"),
