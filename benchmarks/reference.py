@@ -7,8 +7,9 @@ defaults, samplers and the monthly step are all its own. That includes capacity 
 priority with the hours diagnostics, covering visits under ``team.vacancy = "shared"``, the
 ramp's share of a book's visits, roster seats with ``vacant_months``, and the ``new_reps``
 lever's seats with ``team.new_reps_month`` and ``team.new_rep_book``, the revisited
-customers' extra repeat orders (``visit_order_effect``) and the revisit curve's shape
-(``revisit_heterogeneity``). It serves twice:
+customers' extra repeat orders (``visit_order_effect``), the revisit curve's shape
+(``revisit_heterogeneity``) and the model discrepancy (5.13: an AR(1) log shock of acquisition
+and one of repeat orders per path). It serves twice:
 
 - as a **correctness oracle** (tests/models/test_reference_oracle.py): on small runs its metric
   distributions and diagnostics must agree with the engine's;
@@ -82,6 +83,8 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "ramp_months": ("pert", {"low": 1.5, "mode": 4.5, "high": 12.0}),
     "new_customer_dispersion": ("gamma", {"shape": 2.0, "scale": 0.005}),
     **{f"season_{k}": ("fixed", {"value": 1.0}) for k in _SEASON_KEYS},
+    "discrepancy_scale": ("gamma", {"shape": 3.0, "scale": 0.025}),
+    "discrepancy_persistence": ("beta", {"a": 6.0, "b": 4.0}),
 }
 
 #: lever defaults (docs/model.md section 4)
@@ -141,6 +144,20 @@ def _market(par: dict[str, float], rng: random.Random) -> float:
     """The month's market shock of acquisition: gamma, mean 1, variance the dispersion."""
     phi = par["new_customer_dispersion"]
     return rng.gammavariate(1.0 / phi, phi) if phi > 1e-12 else 1.0  # 1e-12: the Poisson limit
+
+
+def _discrepancy(par: dict[str, float], z: list[float] | None, rng: random.Random
+                 ) -> tuple[list[float] | None, float, float]:
+    """The month's model-discrepancy multipliers of acquisition and repeat orders (5.13): two
+    AR(1) series of standardised log shocks ``z`` (None before the first month: it starts at
+    the stationary law), each multiplier exp(s z - s^2/2). Nothing is drawn at scale 0."""
+    s, rho = par["discrepancy_scale"], par["discrepancy_persistence"]
+    if s <= 0.0:
+        return z, 1.0, 1.0
+    e = [rng.gauss(0.0, 1.0), rng.gauss(0.0, 1.0)]
+    z = e if z is None else [rho * zi + math.sqrt(1.0 - rho * rho) * ei
+                             for zi, ei in zip(z, e)]
+    return z, math.exp(s * z[0] - s * s / 2.0), math.exp(s * z[1] - s * s / 2.0)
 
 
 def _survey_month(cm: int, per_year: float) -> bool:
@@ -355,7 +372,8 @@ def _seat_month(s: _Seat, work, par, pc: dict[str, float], season: float, market
     hazard = par["churn_base"] * (1.0 - par["churn_revisit_effect"] * rr)
     churned = min(n_a, poisson(A * min(max(hazard, 0.0), 1.0), rng))
     kept, e = A - churned, par["visit_order_effect"]  # min(rev, kept) of them revisited
-    orders = new + poisson(max((kept + e * min(rev, kept)) * season * par["repeat_order_rate"]
+    orders = new + poisson(max((kept + e * min(rev, kept)) * season * pc["d_ord"]
+                               * par["repeat_order_rate"]
                                / (1.0 + e * REF_REVISIT), 0.0), rng)
     revenue = 0.0 if not orders else orders * par["order_value"] if pc["c2"] == 0 else \
         rng.gammavariate(orders / pc["c2"], par["order_value"] * pc["c2"])
@@ -429,6 +447,7 @@ def _simulate_path(plan, par: dict[str, float], rng: random.Random, revisits: st
           "ret": min(max(par["training_retention"], 0.0), 1.0)}
     out: dict[str, list[float]] = {k: [] for k in METRICS}
     cum = [0.0, 0.0]  # cumulative revenue and baseline
+    z = None  # the discrepancy's standardised log shocks of the last month
     for g in range(plan.horizon_months):
         if g == open_g:  # the new_reps seats open, vacant for the hiring delay (5.12)
             for s in seats:
@@ -442,6 +461,9 @@ def _simulate_path(plan, par: dict[str, float], rng: random.Random, revisits: st
         marketing = (1.0 + par["marketing_effect"] * math.log2(
             1.0 + acts["marketing_events_per_quarter"] + (mkt_events if mkt_on else 0.0))
         ) * _market(par, rng)
+        # the discrepancy multiplies acquisition (with marketing) and repeat orders (5.13)
+        z, d_acq, pc["d_ord"] = _discrepancy(par, z, rng)
+        marketing *= d_acq
         completed = _survey_month(cm, acts["csat_surveys_per_year"]) and \
             rng.random() < par["survey_completion"]
         diag["new_rep_months"] += sum(s.new and s.state == 2 for s in seats)

@@ -41,6 +41,9 @@ rep_attrition_annual   0.30      share of reps leaving in a year
 hiring_delay_months    2         months a seat stays vacant (at least 1, so new reps are
                                  told apart from the ones they replace)
 ramp_months            5         months to full productivity
+discrepancy_scale      0         no model discrepancy: the model is the truth here (the file
+                                 predates the discrepancy; at 0 the model draws the same)
+discrepancy_persistence 0.6      (unused at scale 0)
 ====================== ========  ==============================================================
 
 Team and actions: 14 reps with 40 customers each and 24 months of tenure at the start;
@@ -99,6 +102,8 @@ TRUE: dict[str, float] = {
     "rep_attrition_annual": 0.30,
     "hiring_delay_months": 2.0,
     "ramp_months": 5.0,
+    "discrepancy_scale": 0.0,
+    "discrepancy_persistence": 0.6,
 }
 
 ACTIONS = {"prospect_visits_per_week": 7.0, "customer_visits_per_week": 9.0,
@@ -122,6 +127,9 @@ def build_plan(parameters: dict[str, float] | None = None, *, reps: int = REPS,
     true values from them, as the parameter-recovery tests do.
     """
     params = dict(TRUE if parameters is None else parameters)
+    # the histories made here have no model discrepancy unless asked for (the model's prior
+    # would otherwise add one to every generated history)
+    params.setdefault("discrepancy_scale", 0.0)
     return Plan(
         name="Sales history generator", start_month=start_month, horizon_months=months,
         currency="CNY",

@@ -24,6 +24,7 @@ from ._entries import Collector, entry
 from ._features import complete_quarters, crm_effort
 from ._fit_result import FitResult, scenario_baseline
 from ._laplace import laplace
+from ._discrepancy import discrepancy_from_fit
 from ._likelihoods import ACQUISITION, SEASON, AcquisitionData, log_marketing
 from ._priors import is_fixed, model_and_priors, prior_mean
 from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, record_form,
@@ -170,6 +171,8 @@ def _fit_win_rate(col: Collector, win: pd.DataFrame, effort: pd.Series,
             col.prior(n, notes.get(n, ""))
     record_form(col, choice, n_rows, what)
     fit_dispersion(col, acq, th, "close months (team wins vs the fitted rates)")
+    discrepancy_from_fit(col, acq, None, th, "close months (team wins vs the fitted rates: "
+                         "residuals beyond the model's own noise)")
     return acq.skills(th)
 
 

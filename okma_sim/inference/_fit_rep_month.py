@@ -17,6 +17,7 @@ from okma_sim.models import REFERENCE_PROSPECT_VISITS, WEEKS_PER_MONTH, survey_m
 from okma_sim.params import Distribution
 from okma_sim.plan import Plan, Rep
 
+from ._discrepancy import discrepancy_from_fit
 from ._entries import Collector
 from ._features import complete_quarters, rep_month_features
 from ._fit_result import FitResult, scenario_baseline
@@ -191,7 +192,8 @@ def _revenue_data(df: pd.DataFrame, priors: Mapping[str, Any], warn: list[str],
                       keep=rev_rows["keep"].to_numpy(float),
                       rk=_revisited_kept(rev_rows, vary), cm=calendar_month(rev_rows["ym"]),
                       rev=rev_rows["revenue"].to_numpy(float),
-                      v=float(vprior.args["value"]) if is_fixed(vprior) else None)
+                      v=float(vprior.args["value"]) if is_fixed(vprior) else None,
+                      ym=rev_rows["ym"].to_numpy(int))
     return rev, len(rev_rows)
 
 
@@ -243,6 +245,8 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     if th is not None:
         fit_dispersion(col, acq, th, "months (team new customers of the ramped rep-months "
                        "vs the fitted rates)")
+        discrepancy_from_fit(col, acq, rev, th, "months (team new customers and revenue vs "
+                             "the fitted model: residuals beyond its own noise)")
     return skills
 
 

@@ -141,8 +141,10 @@ class RevenueData:
     """
 
     def __init__(self, new: np.ndarray, keep: np.ndarray, rk: np.ndarray, cm: np.ndarray,
-                 rev: np.ndarray, v: float | None, width: int = 48) -> None:
+                 rev: np.ndarray, v: float | None, width: int = 48,
+                 ym: np.ndarray | None = None) -> None:
         self.new, self.keep, self.rk, self.cm, self.rev = new, keep, rk, cm, rev
+        self.ym = ym  # month numbers of the rows (the discrepancy's monthly totals)
         self.logrev = np.log(np.where(rev > 0, rev, 1.0))
         self.width = width
         self._center(v if v is not None else 0.8)
@@ -218,6 +220,10 @@ class RevenueData:
         booked = self.keep[None, :] + e * self.rk[None, :]
         return booked * (th["repeat_order_rate"][:, None] / (1.0 + e * REFERENCE_REVISIT_RATE)) \
             * season
+
+    def expected_repeat(self, th: Mapping[str, float]) -> np.ndarray:
+        """Expected repeat orders of each row at the values ``th``."""
+        return self._mu({k: np.array([float(v)]) for k, v in th.items()})[0]
 
     def window_ok(self, th: Mapping[str, float]) -> bool:
         """Whether every row's window holds its mass at ``th`` (else recentre and refit):

@@ -416,7 +416,7 @@ def test_collapsed_weights_are_reported(case):
 # recommendation
 # --------------------------------------------------------------------------------------------
 def test_recommendation_restores_a_reachable_goal(case):
-    goal = 0.04  # about twice P(all met) after the shipped actuals
+    goal = 0.085  # about twice P(all met) after the shipped actuals (0.043)
     rv = review(case, ACTUALS, n_paths=1500, seed=3, confidence=goal, search_paths=750)
     assert rv.all_met().probability < goal
     rec = rv.recommendation
@@ -455,9 +455,9 @@ def test_recommendation_restores_a_reachable_goal(case):
 
 def test_a_search_cut_short_by_max_steps_says_so(case):
     # a goal the search reaches in more than one step (about three times P(all met) after
-    # the shipped actuals; one step of customer visits reaches 0.05): with one step allowed it
-    # stops short, and must not claim that no lever change can restore it
-    goal = 0.06
+    # the shipped actuals, 0.043; one step of customer visits reaches 0.08): with one step
+    # allowed it stops short, and must not claim that no lever change can restore it
+    goal = 0.12
     rv = review(case, ACTUALS, n_paths=1500, seed=3, confidence=goal, search_paths=750,
                 max_steps=1)
     rec = rv.recommendation

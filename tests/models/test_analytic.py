@@ -36,6 +36,8 @@ Z = 4.0
 
 # fixed values, chosen away from every neutral point (all inside each parameter's bounds)
 VALUES = {k: float(v.prior.mean()) for k, v in PARAMETERS.items()}
+# the laws below are the model's without its discrepancy (tests/models/test_discrepancy.py)
+VALUES["discrepancy_scale"] = 0.0
 VALUES.update(
     skill_cv=0.0,  # skill = 1 exactly
     rep_attrition_annual=0.0,  # the one rep stays all horizon

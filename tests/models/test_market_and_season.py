@@ -37,6 +37,8 @@ MOQ = (0.7, 1.1, 1.2)
 MOY = (1.0, 0.8, 1.1, 1.0, 1.0, 1.2, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0)
 
 VALUES = {k: float(v.prior.mean()) for k, v in PARAMETERS.items()}
+# the laws below are the model's without its discrepancy (tests/models/test_discrepancy.py)
+VALUES["discrepancy_scale"] = 0.0
 VALUES.update(rep_attrition_annual=0.0, base_win_rate=1.5, visit_elasticity=0.4,
               training_effect=0.3, training_retention=0.6, coaching_effect=0.15,
               ramp_months=6.0, quarter_end_uplift=0.2, marketing_effect=0.1,

@@ -35,6 +35,8 @@ CUSTOMERS = 40.0
 VISITS = 6.0  # a week: 26 a month, x = 0.65 at 40 customers
 
 VALUES = {k: float(v.prior.mean()) for k, v in PARAMETERS.items()}
+# the laws below are the model's without its discrepancy (tests/models/test_discrepancy.py)
+VALUES["discrepancy_scale"] = 0.0
 VALUES.update(skill_cv=0.0, rep_attrition_annual=0.0, followup_targeting=1.5,
               churn_base=0.05)
 KEEP = ["active_customers", "revisited_customers", "customer_visits", "headcount"]

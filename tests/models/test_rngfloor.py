@@ -49,8 +49,10 @@ def test_every_draw_is_recorded_and_the_samplers_are_restored():
     assert counts["inverted:binomial"] == seat_months + 2 * N * S * n_survey
     # order values, and the market shock of each path and month
     assert counts["raw:standard_gamma"] == seat_months + N * H
-    # uniforms: acquisition, churn, orders, attrition, two CSAT draws, survey completion
-    assert counts["raw:random"] == 4 * seat_months + 2 * N * S * n_survey + N * n_survey
+    # uniforms: acquisition, churn, orders, attrition, two CSAT draws, survey completion,
+    # and the model discrepancy's two of each path and month (on in the case study)
+    assert counts["raw:random"] == 4 * seat_months + 2 * N * S * n_survey + N * n_survey \
+        + 2 * N * H
     # normals: skill at the start, revisits and replacement skills every month
     assert counts["raw:standard_normal"] == N * S + 2 * seat_months
     # each inverted count stands for one raw uniform or normal call of its shape

@@ -26,6 +26,8 @@ Z = 4.0
 W = 52.0 / 12.0
 
 VALUES = {k: float(v.prior.mean()) for k, v in PARAMETERS.items()}
+# the laws below are the model's without its discrepancy (tests/models/test_discrepancy.py)
+VALUES["discrepancy_scale"] = 0.0
 VALUES.update(skill_cv=0.0, rep_attrition_annual=0.0, order_value_cv=0.0, churn_base=0.05,
               hiring_delay_months=2.0, ramp_months=4.0, base_win_rate=1.2,
               repeat_order_rate=0.5, quarter_end_uplift=0.2, followup_targeting=1.5)

@@ -31,6 +31,8 @@ SEED = 20270303
 Z = 4.0
 
 VALUES = {k: float(v.prior.mean()) for k, v in PARAMETERS.items()}
+# the laws below are the model's without its discrepancy (tests/models/test_discrepancy.py)
+VALUES["discrepancy_scale"] = 0.0
 VALUES.update(skill_cv=0.0, rep_attrition_annual=0.0, order_value_cv=0.0, order_value=1000.0,
               repeat_order_rate=0.5, visit_order_effect=0.6, quarter_end_uplift=0.2,
               churn_base=0.08, base_win_rate=0.9)

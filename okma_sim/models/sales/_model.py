@@ -173,6 +173,7 @@ class SalesTeamModel:
         for j in range(run.M):
             m = month.start_month(run, st, j, diag)
             effort(run, st, m, diag)
+            month.discrepancy(run, st, m, streams["discrepancy"])
             month.acquisition(run, st, m, streams["acquisition"], streams["market"])
             month.follow_ups(run, st, m, streams["revisit"])
             month.churn(run, m, streams["churn"])

@@ -4,6 +4,9 @@ Each month, on every path and seat (arrays of shape paths x seats):
 
 effort
     visits and training/coaching hours, visits capped by the selling hours left;
+discrepancy
+    the month's model-discrepancy multipliers of acquisition and repeat orders (AR(1), per
+    path);
 acquisition
     new customers, Poisson around a rate set by skill, ramp, training, coaching, prospect
     visits, season and marketing;
@@ -33,6 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 from scipy import special
+from scipy.special import ndtri
 
 from okma_sim._core.calendar import month_number
 from okma_sim._core.counts import binomial_icdf, binomial_normal_icdf, poisson_icdf
@@ -45,8 +49,8 @@ from ._priors import (METRICS, REFERENCE_PROSPECT_VISITS, REFERENCE_REVISIT_RATE
 from ._reach import revisit_reach
 from ._state import SalesState
 
-__all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "follow_ups",
-           "hiring_delay", "market_shock", "new_outputs", "record_month", "revenue",
+__all__ = ["Month", "REP_COLUMNS", "Run", "acquisition", "carry_over", "churn", "discrepancy",
+           "follow_ups", "hiring_delay", "market_shock", "new_outputs", "record_month", "revenue",
            "season_factor", "season_factors", "setup_run", "start_month", "survey",
            "survey_month"]
 
@@ -118,6 +122,27 @@ def market_shock(run: "Run", stream) -> np.ndarray | float:
     return np.where(phi > PHI_POISSON, stream.standard_gamma(run.inv_phi) * phi, 1.0)[:, None]
 
 
+def discrepancy(run: "Run", st: SalesState, m: "Month", stream) -> None:
+    """Sets ``m.disc_acq`` and ``m.disc_ord``: the month's model-discrepancy multipliers of
+    acquisition and of repeat orders (docs/model.md 5.13), per path, ``exp(s z - s^2 / 2)``
+    (mean 1) with ``z`` a standardised AR(1) of persistence ``rho``, one series each:
+    ``z_t = rho z_(t-1) + sqrt(1 - rho^2) e_t``, the first month at the stationary law
+    ``z = e``. Each ``e`` is the inverse normal CDF of one uniform of the discrepancy's own
+    stream, two a path and month whatever the levers, so plans run under one seed share them.
+    Nothing is drawn when the scale is 0 on every path (the multipliers are then 1 and every
+    other stream draws what it drew before the discrepancy existed)."""
+    if run.disc_scale is None:
+        return
+    # a uniform of exactly 0 (chance 2^-53) would be an infinite shock
+    e = ndtri(np.maximum(stream.random((run.n, 2)), np.finfo(float).tiny))
+    rho = run.disc_rho
+    z = e if st.discrepancy is None else rho * st.discrepancy + np.sqrt(1.0 - rho * rho) * e
+    st.discrepancy = z
+    s = run.disc_scale
+    mult = np.exp(s * z - 0.5 * s * s)  # exactly 1 on a path whose scale is 0
+    m.disc_acq, m.disc_ord = mult[:, 0:1], mult[:, 1:2]
+
+
 def survey_month(calendar_month: int, per_year: float) -> bool:
     """Whether a survey is scheduled in a calendar month (evenly spaced, ending in December)."""
     k = int(round(per_year))
@@ -171,6 +196,9 @@ class Run:
     season_of: dict[int, np.ndarray]  # season factor (paths, 1) of each calendar month
     # 1 / new_customer_dispersion per path (where positive); None: 0 on every path (Poisson)
     inv_phi: np.ndarray | None
+    # (paths, 1): the discrepancy's scale and persistence; None: scale 0 on every path
+    disc_scale: np.ndarray | None
+    disc_rho: np.ndarray | None
     ramp_den: np.ndarray
     # row sums of integer-valued (paths, seats) arrays as a matrix-vector product: several
     # times faster than .sum(1) over 12 seats, and exact for integers in any order
@@ -216,6 +244,8 @@ def setup_run(plan, p: Mapping[str, np.ndarray], st: SalesState, levers: Mapping
         mkt_mult_plan=1.0 + p["marketing_effect"] * np.log2(1.0 + mkt_plan),
         season_of=dict(zip(range(1, 13), np.moveaxis(season_factors(p)[:, None, :], -1, 0))),
         inv_phi=_inverse_dispersion(p),
+        disc_scale=_discrepancy(p, "discrepancy_scale"),
+        disc_rho=_discrepancy(p, "discrepancy_persistence"),
         ramp_den=np.maximum(col["ramp_months"], 1e-9),
         ones=np.ones(S), ones_q=np.ones(st.quarters_done.shape[1]),
         shared=team.vacancy == "shared", share_books=team.new_rep_book == "share",
@@ -233,6 +263,16 @@ def _inverse_dispersion(p: Mapping[str, np.ndarray]) -> np.ndarray | None:
     if not live.any():
         return None
     return 1.0 / np.where(live, phi, 1.0)
+
+
+def _discrepancy(p: Mapping[str, np.ndarray], name: str) -> np.ndarray | None:
+    """A discrepancy parameter as (paths, 1), or None when the scale is 0 (or absent) on
+    every path."""
+    scale = np.asarray(p.get("discrepancy_scale", 0.0), dtype=float)
+    if not (scale > 0).any():
+        return None
+    v = np.broadcast_to(np.asarray(p.get(name, 0.0), dtype=float), scale.shape)
+    return np.clip(v, 0.0, 1.0 if name == "discrepancy_persistence" else np.inf)[:, None]
 
 
 def new_outputs(run: Run, plan, record_reps: bool
@@ -295,6 +335,9 @@ class Month:
     # training and coaching hours received
     trh: Any = None
     trh_sum: Any = None  # per path
+    # the model-discrepancy multipliers of acquisition and repeat orders, (paths, 1)
+    disc_acq: Any = 1.0
+    disc_ord: Any = 1.0
 
 
 def start_month(run: Run, st: SalesState, j: int, diag: dict[str, float]) -> Month:
@@ -329,7 +372,7 @@ def acquisition(run: Run, st: SalesState, m: Month, stream, market) -> None:
     mkt_mult = _marketing_multiplier(run, st)
     lam = (col["base_win_rate"] * st.skill * ramp * (1.0 + uplift) * m.coach_mult
            * (m.pv / REFERENCE_PROSPECT_VISITS) ** col["visit_elasticity"]
-           * (m.season * market_shock(run, market)) * mkt_mult[:, None])
+           * (m.season * market_shock(run, market)) * mkt_mult[:, None] * m.disc_acq)
     # empty seats win nothing (also when the elasticity is 0, where 0**0 = 1)
     lam = np.maximum(lam, 0.0) * m.f_filled
     m.new = poisson_icdf(stream.random((run.n, run.S)), lam)
@@ -368,7 +411,7 @@ def revenue(run: Run, m: Month, orders_stream, value_stream) -> None:
     # inverse CDF (not Generator.poisson, whose rejection sampler desynchronises the
     # stream when a rate changes): keeps revenue coupled across plans under one seed
     orders = m.new + poisson_icdf(orders_stream.random((run.n, run.S)), np.maximum(
-        boosted * (run.unvisited_rate * m.season), 0.0))
+        boosted * (run.unvisited_rate * (m.season * m.disc_ord)), 0.0))
     c2, exact = run.vcv2[:, None], run.exact_value
     if exact is None:
         shape = orders / c2

@@ -177,6 +177,21 @@ PARAMETERS: dict[str, ParameterInfo] = {
              "neutral unless calibrate selects the month-of-year form (fitted from the "
              "history, its prior centred on the quarter-end form)")
        for k in SEASON_YEAR},
+    # declared last (after the issue-13 parameters): earlier parameters keep their places
+    "discrepancy_scale": _P(_D("gamma", {"shape": 3.0, "scale": 0.025}),
+                            "sd of the model-discrepancy log shock (docs/model.md 5.13): a "
+                            "persistent multiplier with mean 1, per path and month, of "
+                            "acquisition and of repeat orders (one AR(1) series each); 0 "
+                            "turns it off", (0, 10), "",
+                            "assumption, modest (mean 0.075, 90% 0.02-0.16): what the model "
+                            "misses is taken as a few per cent a month that lasts a few "
+                            "months; calibrate fits it from the history's monthly residuals"),
+    "discrepancy_persistence": _P(_D("beta", {"a": 6.0, "b": 4.0}),
+                                  "month-to-month autocorrelation of the discrepancy's log "
+                                  "shock (AR(1))", (0, 1), "",
+                                  "assumption (mean 0.6, 90% 0.34-0.83): a missing mechanism "
+                                  "(a lost account, a competitor, a budget freeze) lasts "
+                                  "months, not one; calibrate fits it with the scale"),
 }
 
 _M = MetricInfo

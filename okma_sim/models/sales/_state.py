@@ -49,6 +49,10 @@ class SalesState:
     # per seat: a new rep's seat never filled yet (takes a share of the books when first
     # filled, under team.new_rep_book = "share"); None: no such seat
     fresh: np.ndarray | None = None
+    # per path: the model discrepancy's standardised AR(1) log shocks of the last month
+    # (columns: acquisition, repeat orders); None: none drawn yet (the next month starts the
+    # series at its stationary law)
+    discrepancy: np.ndarray | None = None
 
     def tick_timers(self, idle: frozenset[str] = frozenset()) -> None:
         """Advance every response timer by one month (after the month they covered).

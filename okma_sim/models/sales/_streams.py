@@ -69,8 +69,9 @@ def spawn_streams(rng: np.random.Generator, n_roster: int, n_seats: int,
     """
     streams = dict(zip(STREAMS, rng.spawn(len(STREAMS))))
     # the month's market shock (one draw per path): a child of the acquisition stream, which
-    # spawning leaves unchanged, so adding it changed no other draw, whatever the seats
-    market = streams["acquisition"].spawn(1)[0]
+    # spawning leaves unchanged, so adding it changed no other draw, whatever the seats; the
+    # model discrepancy's shocks (two a path) are its second child, which leaves the first
+    market, discrepancy = streams["acquisition"].spawn(2)
     if n_seats > n_roster:
         extra = dict(zip(STREAMS, rng.spawn(len(STREAMS))))
         own: dict[str, list] = {k: [] for k in STREAMS}
@@ -80,4 +81,5 @@ def spawn_streams(rng: np.random.Generator, n_roster: int, n_seats: int,
         H = n_seats - n_roster - n_new
         streams = {k: SeatStreams(streams[k], extra[k], n_roster, H, own[k]) for k in STREAMS}
     streams["market"] = market
+    streams["discrepancy"] = discrepancy
     return streams
