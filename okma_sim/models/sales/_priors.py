@@ -155,8 +155,9 @@ PARAMETERS: dict[str, ParameterInfo] = {
                       f"({_DAS}). That spread is across AEs, within firms as well as "
                       "between them: one firm's ramp is taken narrower, 90% 2.4-8.7 months "
                       "(assumption)"),
-    # declared last: the engine draws parameters in this order, so the earlier ones keep
-    # their draws under one seed
+    # declared after the original parameters, so the table keeps its order; note that the
+    # engine's plain Monte Carlo draws one (paths x parameters) array of uniforms, row by
+    # row, so a new parameter still moves every other parameter's draws under a seed
     "new_customer_dispersion": _P(_D("gamma", {"shape": 2.0, "scale": 0.005}),
                                   "variance of the month's market shock shared by a team's "
                                   "acquisition (gamma, mean 1): a team's new customers in a "
@@ -177,7 +178,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
              "neutral unless calibrate selects the month-of-year form (fitted from the "
              "history, its prior centred on the quarter-end form)")
        for k in SEASON_YEAR},
-    # declared last (after the issue-13 parameters): earlier parameters keep their places
+    # declared last (after the issue-13 parameters)
     "discrepancy_scale": _P(_D("gamma", {"shape": 3.0, "scale": 0.025}),
                             "sd of the model-discrepancy log shock (docs/model.md 5.13): a "
                             "persistent multiplier with mean 1, per path and month, of "
