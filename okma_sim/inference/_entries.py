@@ -121,6 +121,12 @@ class Collector:
         """Report a fitted group: each parameter fitted (written from its line marginal) or
         kept at its prior, and the group's correlations when any was fitted."""
         m = len(lap.names)
+        if not lap.ok:
+            # a failed fit is not "no information": say so, in the report and as a warning
+            self.warnings.append(
+                f"the joint fit of {', '.join(lap.names)} failed (its curvature at the mode is "
+                "not positive definite): they keep their priors")
+            notes = {n: "the joint fit failed: prior kept" for n in lap.names}
         allowed = np.array([lap.ok and rows.get(n, 0) > 0 and
                             (require is None or require.get(n, True)) for n in lap.names])
         fit_mask, partner, corr = _fit_mask(lap, allowed)
