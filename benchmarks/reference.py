@@ -83,7 +83,7 @@ PRIORS: dict[str, tuple[str, dict[str, float]]] = {
     "ramp_months": ("pert", {"low": 1.5, "mode": 4.5, "high": 12.0}),
     "new_customer_dispersion": ("gamma", {"shape": 2.0, "scale": 0.005}),
     **{f"season_{k}": ("fixed", {"value": 1.0}) for k in _SEASON_KEYS},
-    "discrepancy_scale": ("gamma", {"shape": 3.0, "scale": 0.025}),
+    "discrepancy_scale": ("gamma", {"shape": 1.0, "scale": 0.075}),
     "discrepancy_persistence": ("beta", {"a": 6.0, "b": 4.0}),
 }
 
