@@ -45,11 +45,11 @@ class FitEntry:
     >>> import okma_sim
     >>> from okma_sim.inference import fit_history, load_history
     >>> fit = fit_history(load_history(okma_sim.data_path("sales_history.csv")))
-    >>> e = fit.entry("base_win_rate")
+    >>> e = fit.entry("order_value")
     >>> e.source, round(e.width_ratio, 2), e.identified
-    ('fitted', 0.47, True)
+    ('fitted', 0.38, True)
     >>> e.identification()
-    'identified: narrowed to 47% of prior'
+    'identified: narrowed to 38% of prior'
     """
 
     name: str
@@ -246,9 +246,9 @@ class FitResult:
         >>> text = fit.scenario_toml(plan)
         >>> loads_plan(text) == loads_plan(okma_sim.dumps_plan(plan))
         True
-        >>> above = text.split("[parameters.base_win_rate]")[0].splitlines()[-1]
+        >>> above = text.split("[parameters.order_value]")[0].splitlines()[-1]
         >>> above.split(": ")[-1]
-        'width_ratio = 0.47, identified = true'
+        'width_ratio = 0.38, identified = true'
         """
         by_name = {e.name: e for e in self.entries}
         header = re.compile(r"^\[parameters\.([A-Za-z_][A-Za-z0-9_]*)\]$")
