@@ -1,6 +1,7 @@
 """Make ``data/case_study_actuals.csv``: the first five months (2027-01 to 2027-05) of the
-bundled case study as rep-month actuals, somewhat behind plan. ``okma-sim review`` uses it as
-its worked example.
+bundled case study as rep-month actuals. ``okma-sim review`` uses it as its worked example.
+They were made from the model's priors before forecasts were anchored to the baseline year
+(docs/model.md section 11): against the anchored forecast they run ahead of plan on revenue.
 
 How it is made: the case study is simulated for one path by the model itself, with every
 uncertain parameter pinned at a quantile of its prior a little on the bad side of the median

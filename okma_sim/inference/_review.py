@@ -221,8 +221,10 @@ class ReviewResult:
                 ch = ", ".join(f"{k} {rec['from'][k]:g} -> {v:g}"
                                for k, v in rec["actions"].items())
                 ok = "restores" if rec["reached"] else "does not reach"
+                money = (f"+{rec['cost']:,.0f} {cur}" if rec["cost"] >= 0
+                         else f"saves {-rec['cost']:,.0f} {cur}")
                 lines.append(f"recommendation: {ch} for the remaining months "
-                             f"(+{rec['cost']:,.0f} {cur}); P(all objectives met) = "
+                             f"({money}); P(all objectives met) = "
                              f"{rec['probability']:.3f} ± {rec['stderr']:.3f}, {ok} the goal "
                              f"{rec['goal']:.3f}")
         for w in self.warnings:

@@ -398,6 +398,12 @@ def test_table_figures_are_readable(case):
     assert "rep02      revisit_rate           0.798 vs 0.8" in rv.table()
     big = dataclasses.replace(rv, to_date={**to_date, "revenue": 36_150_000.0})
     assert "36.15M" in big.table()
+    # a recommendation that costs less than the current actions says what it saves
+    rec = {"actions": {"customer_visits_per_week": 9.0}, "from": {"customer_visits_per_week": 5.0},
+           "reached": True, "probability": 0.05, "stderr": 0.01, "goal": 0.05}
+    for cost, text in ((-62_394.0, "(saves 62,394 CNY)"), (1200.0, "(+1,200 CNY)")):
+        t = dataclasses.replace(rv, recommendation={**rec, "cost": cost}).table()
+        assert text in t and "+-" not in t
 
 
 def test_collapsed_weights_are_reported(case):
