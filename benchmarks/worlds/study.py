@@ -26,8 +26,7 @@ For each configuration of :mod:`generator` and each seed 0..N-1:
    Means over seeds, with SE = the sd across seeds / sqrt(N).
 
 Nothing is tuned per configuration or against the forward runs. ``--discrepancy off``
-forecasts with the model's discrepancy term switched off (:func:`discrepancy_switch`); the
-model at f8ba13c has none, and the table says so.
+forecasts with the model's discrepancy term switched off (:func:`discrepancy_switch`).
 
 Run from the repository root, e.g.::
 
