@@ -195,9 +195,13 @@ def test_case_study_answer_verified_with_a_fresh_seed():
     # hours allowed, a new rep's months on payroll / 12
     d, n = res.diagnostics, res.n_paths
     assert sol.capacity["share_rep_months_capped"] <= 0.05
-    done = {"prospect_visits_per_week": d["prospect_visits_executed"] / d["prospect_visits_planned"],
-            "customer_visits_per_week": d["customer_visits_executed"] / d["customer_visits_planned"],
-            "training_hours_per_month": d["training_hours_executed"] / d["training_hours_planned"]}
+    def share(unit):  # executed / planned; a lever at 0 plans nothing and costs nothing
+        planned = d[f"{unit}_planned"]
+        return d[f"{unit}_executed"] / planned if planned else 1.0
+
+    done = {"prospect_visits_per_week": share("prospect_visits"),
+            "customer_visits_per_week": share("customer_visits"),
+            "training_hours_per_month": share("training_hours")}
     units = {k: sol.plan.actions[k] * done.get(k, 1.0) for k in plan.levers}
     units["new_reps"] = d["new_rep_months"] / n / 12
     assert units["new_reps"] <= sol.plan.actions["new_reps"]
