@@ -127,54 +127,44 @@ class WorldParams:
     action_month_sd: float = 0.08
 
 
-#: configuration -> parameter -> (low, high) uniform, (low, high, "log") log-uniform, or a
-#: value. The ranges are at least as wide as the model's priors where a parameter has a
-#: counterpart there (docs/calibration.md, "Independent worlds").
+#: parameter -> (low, high) uniform, (low, high, "log") log-uniform, or a value: the ranges
+#: every configuration shares. They are at least as wide as the model's priors where a
+#: parameter has a counterpart there (docs/calibration.md, "Independent worlds").
+_SHARED: dict[str, Any] = {
+    "seats": (8, 16), "book0": (20, 60), "elasticity_ref": (0.05, 0.75),
+    "skill_cv": (0.1, 0.6), "ramp_tau": (1.0, 4.0), "training_effect": (0.0, 0.3),
+    "training_fade": (2, 8), "purchase_mean": (0.25, 1.0, "log"),
+    "order_value": (1000.0, 4000.0, "log"), "value_sd": (0.2, 0.7), "order_cv": (0.5, 1.2),
+    "visit_boost": (0.0, 0.6), "boost_tau": (0.5, 3.0), "account_sd": (0.2, 1.0),
+    "neglect_priority": (0.0, 1.5), "season_peak": (1.0, 12.0), "holiday_month": (1, 12),
+    "shock_rho": (0.0, 0.7), "pv_ref": (15.0, 40.0), "cv_ref": (20.0, 60.0),
+    "th_ref": (2.0, 12.0),
+}
+
+#: configuration -> parameter -> range or value (as :data:`_SHARED`): the shared ranges and
+#: what sets each configuration apart (acquisition, attrition and vacancies, the purchase
+#: rates' spread, churn, seasonality, the market shock)
 CONFIGS: dict[str, dict[str, Any]] = {
     "steady": {
-        "seats": (8, 16), "book0": (20, 60), "acq_base": (0.4, 2.0, "log"),
-        "elasticity_ref": (0.05, 0.75), "skill_cv": (0.1, 0.6), "ramp_tau": (1.0, 4.0),
-        "attrition_annual": (0.1, 0.4), "vacancy_mean": (1.0, 3.0),
-        "training_effect": (0.0, 0.3), "training_fade": (2, 8),
-        "purchase_mean": (0.25, 1.0, "log"), "purchase_shape": (1.0, 5.0),
-        "order_value": (1000.0, 4000.0, "log"), "value_sd": (0.2, 0.7),
-        "order_cv": (0.5, 1.2), "visit_boost": (0.0, 0.6), "boost_tau": (0.5, 3.0),
-        "account_sd": (0.2, 1.0), "neglect_priority": (0.0, 1.5),
+        **_SHARED, "acq_base": (0.4, 2.0, "log"), "attrition_annual": (0.1, 0.4),
+        "vacancy_mean": (1.0, 3.0), "purchase_shape": (1.0, 5.0),
         "churn_min": (0.002, 0.015), "churn_max": (0.03, 0.08), "churn_tau": (2.0, 6.0),
-        "season_amp": (0.0, 0.10), "season_peak": (1.0, 12.0), "holiday_month": (1, 12),
-        "holiday_dip": 0.0, "purchase_lag": 0, "shock_sd": (0.0, 0.05),
-        "shock_rho": (0.0, 0.7), "pv_ref": (15.0, 40.0), "cv_ref": (20.0, 60.0),
-        "th_ref": (2.0, 12.0),
+        "season_amp": (0.0, 0.10), "holiday_dip": 0.0, "purchase_lag": 0,
+        "shock_sd": (0.0, 0.05),
     },
     "churny": {
-        "seats": (8, 16), "book0": (20, 60), "acq_base": (0.6, 2.5, "log"),
-        "elasticity_ref": (0.05, 0.75), "skill_cv": (0.1, 0.6), "ramp_tau": (1.0, 4.0),
-        "attrition_annual": (0.25, 0.6), "vacancy_mean": (2.0, 5.0),
-        "training_effect": (0.0, 0.3), "training_fade": (2, 8),
-        "purchase_mean": (0.25, 1.0, "log"), "purchase_shape": (0.5, 3.0),
-        "order_value": (1000.0, 4000.0, "log"), "value_sd": (0.2, 0.7),
-        "order_cv": (0.5, 1.2), "visit_boost": (0.0, 0.6), "boost_tau": (0.5, 3.0),
-        "account_sd": (0.2, 1.0), "neglect_priority": (0.0, 1.5),
+        **_SHARED, "acq_base": (0.6, 2.5, "log"), "attrition_annual": (0.25, 0.6),
+        "vacancy_mean": (2.0, 5.0), "purchase_shape": (0.5, 3.0),
         "churn_min": (0.005, 0.02), "churn_max": (0.08, 0.25), "churn_tau": (1.0, 3.0),
-        "season_amp": (0.0, 0.15), "season_peak": (1.0, 12.0), "holiday_month": (1, 12),
-        "holiday_dip": (0.0, 0.15), "purchase_lag": 0, "shock_sd": (0.0, 0.05),
-        "shock_rho": (0.0, 0.7), "pv_ref": (15.0, 40.0), "cv_ref": (20.0, 60.0),
-        "th_ref": (2.0, 12.0),
+        "season_amp": (0.0, 0.15), "holiday_dip": (0.0, 0.15), "purchase_lag": 0,
+        "shock_sd": (0.0, 0.05),
     },
     "seasonal-heavy": {
-        "seats": (8, 16), "book0": (20, 60), "acq_base": (0.4, 2.0, "log"),
-        "elasticity_ref": (0.05, 0.75), "skill_cv": (0.1, 0.6), "ramp_tau": (1.0, 4.0),
-        "attrition_annual": (0.1, 0.5), "vacancy_mean": (1.0, 4.0),
-        "training_effect": (0.0, 0.3), "training_fade": (2, 8),
-        "purchase_mean": (0.25, 1.0, "log"), "purchase_shape": (1.0, 5.0),
-        "order_value": (1000.0, 4000.0, "log"), "value_sd": (0.2, 0.7),
-        "order_cv": (0.5, 1.2), "visit_boost": (0.0, 0.6), "boost_tau": (0.5, 3.0),
-        "account_sd": (0.2, 1.0), "neglect_priority": (0.0, 1.5),
+        **_SHARED, "acq_base": (0.4, 2.0, "log"), "attrition_annual": (0.1, 0.5),
+        "vacancy_mean": (1.0, 4.0), "purchase_shape": (1.0, 5.0),
         "churn_min": (0.002, 0.015), "churn_max": (0.03, 0.12), "churn_tau": (2.0, 6.0),
-        "season_amp": (0.15, 0.35), "season_peak": (1.0, 12.0), "holiday_month": (1, 12),
-        "holiday_dip": (0.2, 0.5), "purchase_lag": (0, 2), "shock_sd": (0.0, 0.08),
-        "shock_rho": (0.0, 0.7), "pv_ref": (15.0, 40.0), "cv_ref": (20.0, 60.0),
-        "th_ref": (2.0, 12.0),
+        "season_amp": (0.15, 0.35), "holiday_dip": (0.2, 0.5), "purchase_lag": (0, 2),
+        "shock_sd": (0.0, 0.08),
     },
 }
 
