@@ -325,15 +325,20 @@ def test_the_components_fire(cases, name):
      "discrepancy": _fires_discrepancy}[name](*cases(name))
 
 
-def test_monthly_new_customers_agree_under_the_market_shock(cases):
-    # month by month, the team's new customers and revenue: the shock's gamma-Poisson law and
-    # the seasonal factors of each calendar month
-    plan, eng, ref = cases("market")
+def _monthly_totals_agree(name: str, plan, eng, ref) -> None:
+    """The team's new customers and revenue follow the same law in the engine and the
+    reference, month by month."""
     for metric in ("new_customers", "revenue"):
         a = np.asarray(ref["metrics"][metric], dtype=np.float32)
         b = np.asarray(eng.monthly[metric], dtype=np.float32)
         for j in range(plan.horizon_months):
-            _same_law(f"market: {metric} in month {j + 1}", a[:, j], b[:, j])
+            _same_law(f"{name}: {metric} in month {j + 1}", a[:, j], b[:, j])
+
+
+def test_monthly_new_customers_agree_under_the_market_shock(cases):
+    # month by month, the team's new customers and revenue: the shock's gamma-Poisson law and
+    # the seasonal factors of each calendar month
+    _monthly_totals_agree("market", *cases("market"))
 
 
 def test_monthly_totals_agree_under_the_discrepancy(cases, reference):
@@ -341,12 +346,7 @@ def test_monthly_totals_agree_under_the_discrepancy(cases, reference):
     # and the shock's persistence: the correlation of a path's log revenue in two consecutive
     # months (the same within the SE of the two estimates), far above the run without it
     # (0.8 x the share of the month's variance the shock makes, against the books' little)
-    plan, eng, ref = cases("discrepancy")
-    for metric in ("new_customers", "revenue"):
-        a = np.asarray(ref["metrics"][metric], dtype=np.float32)
-        b = np.asarray(eng.monthly[metric], dtype=np.float32)
-        for j in range(plan.horizon_months):
-            _same_law(f"discrepancy: {metric} in month {j + 1}", a[:, j], b[:, j])
+    _monthly_totals_agree("discrepancy", *cases("discrepancy"))
     corr = {}
     for who, on, off in _against_flat(cases, reference, "discrepancy", "revenue",
                                       discrepancy_scale=0.0):
