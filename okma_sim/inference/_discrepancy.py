@@ -36,7 +36,7 @@ from okma_sim.params import Distribution
 
 from ._entries import entry
 from ._seasonal import fitted_totals
-from ._priors import frozen, is_fixed, ppf
+from ._priors import _beta_from_quantiles, frozen, is_fixed, ppf
 
 __all__ = ["Residuals", "acquisition_residuals", "discrepancy_from_fit", "fit_discrepancy",
            "gamma_from_quantiles", "revenue_residuals"]
@@ -198,17 +198,6 @@ def _quantiles(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     cdf = np.concatenate([[0.0], c])
     lo, hi = np.interp([0.05, 0.95], cdf, edges)
     return max(float(lo), float(x[0]) / 2.0), float(hi)
-
-
-def _beta_from_quantiles(q05: float, q95: float) -> Distribution:
-    """The beta distribution whose 5% and 95% points are ``q05`` and ``q95``."""
-    def gap(x: np.ndarray) -> np.ndarray:
-        a, b = np.exp(x)
-        return np.array([stats.beta.ppf(0.05, a, b) - q05, stats.beta.ppf(0.95, a, b) - q95])
-    m = (q05 + q95) / 2.0
-    sol = optimize.root(gap, np.log([4.0 * m + 0.5, 4.0 * (1 - m) + 0.5]))
-    a, b = np.exp(sol.x)
-    return Distribution("beta", {"a": float(a), "b": float(b)})
 
 
 def _write(col: Any, name: str, post: Distribution, months: int, what: str,
