@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generator  # noqa: E402  (the world generator, beside this file)
 
 import okma_sim  # noqa: E402
+from okma_sim._core.files import atomic_write  # noqa: E402
 from okma_sim.models import SalesTeamModel  # noqa: E402
 from okma_sim.params import Distribution  # noqa: E402
 from okma_sim.plan import loads_plan  # noqa: E402
@@ -273,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--rows", type=Path, default=None, help="also write every seed's scores "
                     "(JSON)")
+    ap.add_argument("--force", action="store_true", help="replace existing --out/--rows files")
     args = ap.parse_args(argv)
+    for f in (args.out, args.rows):  # before half an hour of work, not after it
+        if f is not None and f.exists() and not args.force:
+            ap.error(f"{f} exists (--force replaces it)")
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for cfg in args.configs:
@@ -293,10 +298,10 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
     text = markdown(results, args)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write(args.out, text, overwrite=args.force)
     if args.rows:
-        args.rows.write_text(json.dumps({c: r["rows"] for c, r in results.items()}, indent=1),
-                             encoding="utf-8")
+        atomic_write(args.rows, json.dumps({c: r["rows"] for c, r in results.items()},
+                                           indent=1), overwrite=args.force)
     print(text)
     return 0
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import okma_sim  # noqa: E402
+from okma_sim._core.files import atomic_write  # noqa: E402
 from okma_sim.inference import history_from_simulation  # noqa: E402
 from okma_sim.params import Distribution  # noqa: E402
 
@@ -73,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--paths", type=int, default=2000)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--force", action="store_true", help="replace an existing --out file")
     args = ap.parse_args(argv)
+    if args.out is not None and args.out.exists() and not args.force:
+        ap.error(f"{args.out} exists (--force replaces it)")
     gen = _generator()
     t0 = time.perf_counter()
     rows = []
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write(args.out, text, overwrite=args.force)
     return 0
 
 
