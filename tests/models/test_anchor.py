@@ -98,6 +98,14 @@ def test_anchoring_removes_the_ignorance_of_the_scale(plan):
     assert anchored <= 1.1 * noise < loose
 
 
+def test_a_plan_starting_in_the_year_1_is_anchored_too(plan):
+    # the baseline year needs only the plan's calendar months, never a date before the year 1
+    early = okma_sim.simulate(plan.replace(start_month="0001-01"), n_paths=200, seed=2)
+    same = okma_sim.simulate(plan.replace(start_month="2027-01"), n_paths=200, seed=2)
+    assert early.extra["anchor"] == same.extra["anchor"]
+    assert early.params.equals(same.params)
+
+
 def test_the_draws_do_not_move_with_this_years_levers(plan):
     a = draw_parameters(plan, 500, 5)
     b = draw_parameters(plan.with_actions(prospect_visits_per_week=12), 500, 5)

@@ -52,16 +52,16 @@ def anchor_figures(plan: Any) -> dict[str, float]:
 
 
 def baseline_plan(plan: Any, levers: Mapping[str, Any]) -> Any:
-    """The baseline year as a plan: the 12 months before the plan starts, the plan's team at
-    last year's actions (the levers' defaults where neither names one), no new reps and no
-    management rules (this year's rules need not have run last year)."""
+    """The baseline year as a plan: 12 months in the plan's calendar (the same calendar months,
+    so the same seasons and survey months, as the year before the plan; only they matter to
+    the model, and no date before the year 1 is needed), the plan's team at last year's
+    actions (the levers' defaults where neither names one), no new reps and no management
+    rules (this year's rules need not have run last year)."""
     acts = {k: v.default for k, v in levers.items()}
     acts.update(plan.baseline.actions)
     acts["new_reps"] = 0
-    y, m = map(int, plan.start_month.split("-"))
-    start = f"{y - 1:04d}-{m:02d}"
     return dataclasses.replace(
-        plan, start_month=start, horizon_months=12, actions=acts, objectives=(),
+        plan, horizon_months=12, actions=acts, objectives=(),
         key_results=(), management=dataclasses.replace(plan.management, rules=()),
         team=dataclasses.replace(plan.team, new_reps_month=None))
 
