@@ -215,12 +215,19 @@ class SobolIndices:
     nan_paths: int = 0
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per parameter: first, first_stderr, total, total_stderr."""
-        return pd.DataFrame({"parameter": list(self.first),
-                             "first": list(self.first.values()),
-                             "first_stderr": [self.first_stderr[k] for k in self.first],
-                             "total": [self.total[k] for k in self.first],
-                             "total_stderr": [self.total_stderr[k] for k in self.first]})
+        """One row per parameter: first, first_stderr, total, total_stderr, and the 95%
+        intervals first_low, first_high, total_low, total_high (estimate ± 1.96 SE, not
+        clipped: an estimate below 0 is sampling noise around a small index, shown as
+        estimated)."""
+        df = pd.DataFrame({"parameter": list(self.first),
+                           "first": list(self.first.values()),
+                           "first_stderr": [self.first_stderr[k] for k in self.first],
+                           "total": [self.total[k] for k in self.first],
+                           "total_stderr": [self.total_stderr[k] for k in self.first]})
+        for kind in ("first", "total"):
+            df[f"{kind}_low"] = df[kind] - 1.96 * df[f"{kind}_stderr"]
+            df[f"{kind}_high"] = df[kind] + 1.96 * df[f"{kind}_stderr"]
+        return df
 
     def to_dict(self) -> dict[str, Any]:
         return {"first": dict(self.first), "total": dict(self.total),
@@ -480,6 +487,10 @@ def kr_importance(result: SimulationResult) -> pd.DataFrame:
                                        "p_given_met", "p_given_missed", "p_kr"])
 
 
+def _interval(row: Mapping[str, float], kind: str) -> str:
+    return f"[{row[f'{kind}_low']:+.3f}, {row[f'{kind}_high']:+.3f}]"
+
+
 # --------------------------------------------------------------------------------------------
 # all together
 # --------------------------------------------------------------------------------------------
@@ -523,11 +534,16 @@ class SensitivityResult:
         for oid, s in self.sobol.items():
             lines += ["", f"Sobol' indices of {oid} ({s.metric}), n = {s.n}; unexplained "
                           f"(monthly randomness) {s.unexplained:.3f} ± {s.unexplained_stderr:.3f}",
-                      f"  {'parameter':<24}{'first':>8}{'± se':>7}{'total':>8}{'± se':>7}"]
-            order = sorted(s.first, key=lambda k: -s.total[k])
-            for k in order:
-                lines.append(f"  {k:<24}{s.first[k]:>8.3f}{s.first_stderr[k]:>7.3f}"
-                             f"{s.total[k]:>8.3f}{s.total_stderr[k]:>7.3f}")
+                      f"  {'parameter':<24}{'first':>8}{'95% interval':>18}{'total':>8}"
+                      f"{'95% interval':>18}"]
+            f = s.to_frame().set_index("parameter")
+            for k in sorted(s.first, key=lambda k: -s.total[k]):
+                r = f.loc[k]
+                lines.append(f"  {k:<24}{r['first']:>8.3f}{_interval(r, 'first'):>18}"
+                             f"{r['total']:>8.3f}{_interval(r, 'total'):>18}")
+            if (f[["first", "total"]] < 0).any().any():
+                lines.append("  (an index below 0 is shown as estimated: sampling noise around "
+                             "a small index; its interval says how small)")
         lines += ["", "KR importance: P(objective | KR met) - P(objective | KR missed)"]
         for _, r in self.kr_importance.iterrows():
             lines.append(f"  {r['objective']:<12}{r['key_result']:<22}"
