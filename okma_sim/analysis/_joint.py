@@ -60,20 +60,36 @@ def check_weights(plan: Plan, weights: Mapping[str, Any] | None,
     return out
 
 
-def _targets_at(result: SimulationResult, u: float, weights: Mapping[str, float]
-                ) -> dict[str, float]:
-    """Each objective's target met on its own with probability u ** weight, at most with the
-    share of runs that have a value (a run without one, e.g. no CSAT survey, meets no
-    target): the least ambitious target then stands for every higher level, so the targets
-    move monotonically with u."""
-    w_all = np.ones(result.n_paths) if result.weights is None else \
-        np.asarray(result.weights, dtype=float)
-    out = {}
-    for i, w in weights.items():
-        has = w_all[~np.isnan(np.asarray(result.values[i], dtype=float))].sum() / w_all.sum()
-        q = min(max(u ** w, 1e-12), 1 - 1e-12, has)
-        out[i] = achievable_target(result, i, q) if has > 0 else math.nan
-    return out
+class _Ladder:
+    """One objective's values in the order they meet targets (the most ambitious first) with
+    the cumulative share of runs: the target met with probability q is the first value whose
+    share reaches q, as :func:`okma_sim.results.achievable_target` reads it, without sorting
+    again at every step of the bisection."""
+
+    def __init__(self, result: SimulationResult, id: str) -> None:
+        x = np.asarray(result.values[id], dtype=float)
+        w = np.ones(x.size) if result.weights is None else np.asarray(result.weights, float)
+        ok = ~np.isnan(x)
+        total = w.sum()
+        x, w = x[ok], w[ok]
+        t = result.plan.target(id)
+        # as Objective.met compares: a share_of_months target is a share to reach
+        larger = t.aggregate == "share_of_months" or t.comparison == ">="
+        order = np.argsort(-x if larger else x, kind="stable")
+        self.values = x[order]
+        self.cum = np.cumsum(w[order]) / total
+        # a run without a value (e.g. no CSAT survey) meets no target: beyond this share the
+        # least ambitious target stands for every level, so targets move monotonically with u
+        self.top = float(self.cum[-1]) if x.size else 0.0
+
+    def level(self, q: float) -> float:
+        return min(max(q, 1e-12), 1 - 1e-12, self.top)
+
+    def target(self, q: float) -> float:
+        if self.top <= 0:
+            return math.nan
+        i = int(np.searchsorted(self.cum, self.level(q) * (1 - 1e-12), side="left"))
+        return float(self.values[min(i, self.values.size - 1)])
 
 
 def _all_met(result: SimulationResult, targets: Mapping[str, float]) -> np.ndarray:
@@ -115,9 +131,10 @@ def joint_level(result: SimulationResult, confidence: float,
     """
     c = check_confidence(confidence)
     w = check_weights(result.plan, weights)
+    ladders = {i: _Ladder(result, i) for i in w}
 
     def p_all(u: float) -> float:
-        t = _targets_at(result, u, w)
+        t = {i: ladders[i].target(u ** w[i]) for i in w}
         if any(math.isnan(v) for v in t.values()):
             return 0.0
         return estimate(_all_met(result, t), result.replicate_index, result.weights).probability
@@ -133,7 +150,7 @@ def joint_level(result: SimulationResult, confidence: float,
             hi = mid
         else:
             lo = mid
-    return hi, _targets_at(result, hi, w)
+    return hi, {i: achievable_target(result, i, ladders[i].level(hi ** w[i])) for i in w}
 
 
 @dataclass(frozen=True)
@@ -219,8 +236,9 @@ class JointTargets:
                             key="grid", value=len(self.targets))
         a, b = list(self.targets)[:2]
         levels = np.linspace(max(0.02, self.confidence - 0.3), 0.995, int(n))
-        x = np.sort([achievable_target(res, a, q) for q in levels])
-        y = np.sort([achievable_target(res, b, q) for q in levels])
+        la, lb = _Ladder(res, a), _Ladder(res, b)
+        x = np.sort([la.target(q) for q in levels])
+        y = np.sort([lb.target(q) for q in levels])
         oa, ob = res.plan.target(a), res.plan.target(b)
         rest = {k: v for k, v in self.targets.items() if k not in (a, b)}
         base = _all_met(res, rest) if rest else np.ones(res.n_paths, dtype=bool)
