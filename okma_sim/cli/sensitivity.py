@@ -89,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _lever_names(text: str | None, plan) -> list[str] | None:
-    """``--levers``: None (every lever with bounds) for a bare flag, else the names, checked
-    before anything runs."""
-    if not text:
+    """``--levers``: the lever names (every lever with bounds for a bare flag), checked before
+    anything runs; None without the flag."""
+    if text is None:
         return None
     from okma_sim.analysis import solver_levers
     from okma_sim.models import get_model
-    return solver_levers(plan, get_model(plan.model), text.split(","), "--levers")
+    return solver_levers(plan, get_model(plan.model), text.split(",") if text else None,
+                         "--levers")

@@ -125,3 +125,13 @@ def test_sensitivity_named_levers_and_their_table():
 def test_sensitivity_bad_levers_give_one_error_line(value, shown):
     proc = run_cli("sensitivity", "--levers", value, "--sobol-n", "0", "--paths", "50")
     one_error_line(proc, "--levers", shown)
+
+
+def test_sensitivity_levers_on_a_scenario_without_lever_bounds(tmp_path):
+    # checked before anything runs: the file and what it lacks
+    path = tmp_path / "nolevers.toml"
+    path.write_text('schema_version = 1\nname = "Toy"\nstart_month = "2027-01"\n'
+                    'horizon_months = 12\nmodel = "linear_toy"\n\n[[objectives]]\n'
+                    'id = "score"\nmetric = "score"\naggregate = "mean"\ntarget = 1.2\n')
+    proc = run_cli("sensitivity", path, "--levers", "--sobol-n", "0", "--paths", "50")
+    one_error_line(proc, str(path), "no lever has bounds")
