@@ -203,7 +203,7 @@ class JointTargets:
         names = [self.statement(i) for i in ids]
         together = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         verb = "holds" if len(names) == 1 else "hold together"
-        lines = [f"Targets that hold together at {self.confidence:.0%} confidence:",
+        lines = [f"Targets that hold together at {100 * self.confidence:g}% confidence:",
                  f"  {together} {verb} in {format_share(self.probability)} of simulated runs "
                  f"(± {format_share(self.stderr)}).",
                  "  Each on its own: " + "; ".join(

@@ -60,7 +60,7 @@ def joint_heatmap(joint: Any, *, ax=None, n: int = 41):
     format_metric_axis(ax, ma, "x")
     format_metric_axis(ax, mb, "y")
     ax.set_title(f"How often the targets hold together (white line: "
-                 f"{joint.confidence:.0%})")
+                 f"{100 * joint.confidence:g}%)")
     # below the map, outside the data
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     return ax
