@@ -20,8 +20,8 @@ from okma_sim.results import (Estimate, SimulationResult, achievability_curve, a
                               achievable_targets, grade)
 from okma_sim.engine import simulate
 # analysis: questions asked over many runs
-from okma_sim.analysis import (compare, kr_importance, sensitivity, sobol, solve_actions, sweep,
-                               tornado)
+from okma_sim.analysis import (compare, joint_targets, kr_importance, lever_effects, sensitivity,
+                               sobol, solve_actions, sweep, tornado)
 from okma_sim.inference import (backtest, calibrate, fit_history, load_history, review,
                                 rolling_backtest)
 # the .plot accessors are registered from above; matplotlib loads on the first figure
@@ -39,6 +39,7 @@ __all__ = [
     "achievable_target", "achievable_targets", "achievability_curve", "solve_actions",
     "tornado", "sobol", "kr_importance", "sensitivity", "calibrate", "fit_history",
     "load_history", "backtest", "rolling_backtest", "review", "compare", "sweep",
+    "joint_targets", "lever_effects",
     # errors
     "OkmaError", "PlanError", "DataError", "__version__",
 ]

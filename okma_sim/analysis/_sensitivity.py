@@ -64,6 +64,40 @@ def _median(v: np.ndarray) -> float:
     return float(np.median(v)) if v.size else math.nan
 
 
+def _swing_row(plan: Plan, r_lo: SimulationResult, r_hi: SimulationResult) -> dict[str, float]:
+    """Two runs under one seed (common random numbers), one at each end of a swing:
+    p_low, p_high, swing = p_high - p_low, stderr_low, stderr_high, swing_stderr (paired, from
+    the per-path differences of the all-met flags), and each objective's
+    ``median_low:o``, ``median_high:o``, ``median_swing:o``."""
+    f_lo, f_hi = r_lo.all_met_flags(), r_hi.all_met_flags()
+    e_lo, e_hi = r_lo.all_met(), r_hi.all_met()
+    _, sw_se = mean_stderr(f_hi.astype(float) - f_lo, r_lo.replicate_index)
+    row = {"p_low": e_lo.probability, "p_high": e_hi.probability,
+           "swing": e_hi.probability - e_lo.probability, "stderr_low": e_lo.stderr,
+           "stderr_high": e_hi.stderr, "swing_stderr": sw_se}
+    for o in plan.objectives:
+        m_lo, m_hi = _median(r_lo.values[o.id]), _median(r_hi.values[o.id])
+        row[f"median_low:{o.id}"] = m_lo
+        row[f"median_high:{o.id}"] = m_hi
+        row[f"median_swing:{o.id}"] = m_hi - m_lo
+    return row
+
+
+def _swing_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A tornado row (:func:`_swing_row` plus parameter, low, high) as its JSON entry: the
+    numbers as floats, the medians grouped as ``median: {objective: {low, high, swing}}``."""
+    e = {k: (row[k] if k == "parameter" else float(row[k]))
+         for k in ("parameter", "low", "high", "p_low", "p_high", "swing", "stderr_low",
+                   "stderr_high", "swing_stderr")}
+    med: dict[str, dict[str, float]] = {}
+    for c in row.keys():
+        if c.startswith("median_"):
+            kind, oid = c.split(":", 1)
+            med.setdefault(oid, {})[kind.replace("median_", "")] = float(row[c])
+    e["median"] = med
+    return e
+
+
 def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = None,
             sampler: str | None = None, parameters: Sequence[str] | None = None,
             quantiles: tuple[float, float] = (0.1, 0.9), executor: Any = None,
@@ -138,18 +172,7 @@ def tornado(plan: Plan, n_paths: int = 2000, seed: Any = None, *, model: Any = N
         lo, hi = float(np.asarray(d.ppf(qlo))), float(np.asarray(d.ppf(qhi)))
         r_lo = simulate(plan, pinned={k: lo}, **kw)
         r_hi = simulate(plan, pinned={k: hi}, **kw)
-        f_lo, f_hi = r_lo.all_met_flags(), r_hi.all_met_flags()
-        e_lo, e_hi = r_lo.all_met(), r_hi.all_met()
-        _, sw_se = mean_stderr(f_hi.astype(float) - f_lo, r_lo.replicate_index)
-        row = {"parameter": k, "low": lo, "high": hi, "p_low": e_lo.probability,
-               "p_high": e_hi.probability, "swing": e_hi.probability - e_lo.probability,
-               "stderr_low": e_lo.stderr, "stderr_high": e_hi.stderr, "swing_stderr": sw_se}
-        for o in plan.objectives:
-            m_lo, m_hi = _median(r_lo.values[o.id]), _median(r_hi.values[o.id])
-            row[f"median_low:{o.id}"] = m_lo
-            row[f"median_high:{o.id}"] = m_hi
-            row[f"median_swing:{o.id}"] = m_hi - m_lo
-        rows.append(row)
+        rows.append({"parameter": k, "low": lo, "high": hi, **_swing_row(plan, r_lo, r_hi)})
     # the columns even without rows (a plan with no uncertain parameter)
     cols = ["parameter", "low", "high", "p_low", "p_high", "swing", "stderr_low",
             "stderr_high", "swing_stderr"]
@@ -192,12 +215,19 @@ class SobolIndices:
     nan_paths: int = 0
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per parameter: first, first_stderr, total, total_stderr."""
-        return pd.DataFrame({"parameter": list(self.first),
-                             "first": list(self.first.values()),
-                             "first_stderr": [self.first_stderr[k] for k in self.first],
-                             "total": [self.total[k] for k in self.first],
-                             "total_stderr": [self.total_stderr[k] for k in self.first]})
+        """One row per parameter: first, first_stderr, total, total_stderr, and the 95%
+        intervals first_low, first_high, total_low, total_high (estimate ± 1.96 SE, not
+        clipped: an estimate below 0 is sampling noise around a small index, shown as
+        estimated)."""
+        df = pd.DataFrame({"parameter": list(self.first),
+                           "first": list(self.first.values()),
+                           "first_stderr": [self.first_stderr[k] for k in self.first],
+                           "total": [self.total[k] for k in self.first],
+                           "total_stderr": [self.total_stderr[k] for k in self.first]})
+        for kind in ("first", "total"):
+            df[f"{kind}_low"] = df[kind] - 1.96 * df[f"{kind}_stderr"]
+            df[f"{kind}_high"] = df[kind] + 1.96 * df[f"{kind}_stderr"]
+        return df
 
     def to_dict(self) -> dict[str, Any]:
         return {"first": dict(self.first), "total": dict(self.total),
@@ -457,6 +487,10 @@ def kr_importance(result: SimulationResult) -> pd.DataFrame:
                                        "p_given_met", "p_given_missed", "p_kr"])
 
 
+def _interval(row: Mapping[str, float], kind: str) -> str:
+    return f"[{row[f'{kind}_low']:+.3f}, {row[f'{kind}_high']:+.3f}]"
+
+
 # --------------------------------------------------------------------------------------------
 # all together
 # --------------------------------------------------------------------------------------------
@@ -475,18 +509,7 @@ class SensitivityResult:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``sensitivity --json`` document (without the common CLI keys)."""
-        torn = []
-        med_cols = [c for c in self.tornado.columns if c.startswith("median_")]
-        for _, r in self.tornado.iterrows():
-            e = {k: (r[k] if k == "parameter" else float(r[k]))
-                 for k in ("parameter", "low", "high", "p_low", "p_high", "swing",
-                           "stderr_low", "stderr_high", "swing_stderr")}
-            med: dict[str, dict[str, float]] = {}
-            for c in med_cols:
-                kind, oid = c.split(":", 1)
-                med.setdefault(oid, {})[kind.replace("median_", "")] = float(r[c])
-            e["median"] = med
-            torn.append(e)
+        torn = [_swing_entry(r) for _, r in self.tornado.iterrows()]
         return {"tornado": torn,
                 "sobol": {k: v.to_dict() for k, v in self.sobol.items()},
                 "kr_importance": [
@@ -511,11 +534,16 @@ class SensitivityResult:
         for oid, s in self.sobol.items():
             lines += ["", f"Sobol' indices of {oid} ({s.metric}), n = {s.n}; unexplained "
                           f"(monthly randomness) {s.unexplained:.3f} ± {s.unexplained_stderr:.3f}",
-                      f"  {'parameter':<24}{'first':>8}{'± se':>7}{'total':>8}{'± se':>7}"]
-            order = sorted(s.first, key=lambda k: -s.total[k])
-            for k in order:
-                lines.append(f"  {k:<24}{s.first[k]:>8.3f}{s.first_stderr[k]:>7.3f}"
-                             f"{s.total[k]:>8.3f}{s.total_stderr[k]:>7.3f}")
+                      f"  {'parameter':<24}{'first':>8}{'95% interval':>18}{'total':>8}"
+                      f"{'95% interval':>18}"]
+            f = s.to_frame().set_index("parameter")
+            for k in sorted(s.first, key=lambda k: -s.total[k]):
+                r = f.loc[k]
+                lines.append(f"  {k:<24}{r['first']:>8.3f}{_interval(r, 'first'):>18}"
+                             f"{r['total']:>8.3f}{_interval(r, 'total'):>18}")
+            if (f[["first", "total"]] < 0).any().any():
+                lines.append("  (an index below 0 is shown as estimated: sampling noise around "
+                             "a small index; its interval says how small)")
         lines += ["", "KR importance: P(objective | KR met) - P(objective | KR missed)"]
         for _, r in self.kr_importance.iterrows():
             lines.append(f"  {r['objective']:<12}{r['key_result']:<22}"

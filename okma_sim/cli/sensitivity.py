@@ -1,5 +1,6 @@
 """``okma-sim sensitivity [SCENARIO]``: tornado (p10/p90 swings), Sobol' indices of each
-objective metric, and KR importance."""
+objective metric, and KR importance; with ``--levers``, what each lever a manager controls
+changes, from its low to its high bound."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def register(sub) -> None:
                         "512; the model runs (parameters + 3) x N paths)")
     p.add_argument("--parameters", default=None, metavar="a,b,...",
                    help="tornado only these uncertain parameters")
+    p.add_argument("--levers", nargs="?", const="", default=None, metavar="a,b,...",
+                   help="also move each lever (default: every lever with bounds, new_reps "
+                        "included) from its low to its high bound alone, on the same simulated "
+                        "runs: the chance of each objective and the cost at each end")
     p.add_argument("--figure", type=nonempty, metavar="FILE.png", default=None,
                    help="write the tornado chart")
     p.add_argument("--force", action="store_true", help="overwrite an existing --figure")
@@ -52,11 +57,18 @@ def run(args: argparse.Namespace) -> int:
         if len(set(params)) != len(params):
             dup = next(k for k in params if params.count(k) > 1)
             raise OkmaError("parameter listed twice", key="--parameters", value=dup)
+    levers = _lever_names(args.levers, plan)
     if args.figure is not None:
         check_output_path(args.figure, args.force, "--figure", inputs=[("scenario", path)])
     with executor_from_args(args) as ex:
         s = sensitivity(plan, args.paths or DEFAULT_PATHS, args.seed, sampler=args.sampler,
                         sobol_n=n, tornado_parameters=params, executor=ex)
+        le = None
+        if args.levers is not None:
+            from okma_sim.analysis import lever_effects
+            le = lever_effects(plan, levers=levers, n_paths=s.n_paths, seed=s.seed,
+                               sampler=args.sampler, executor=ex,
+                               progress=False if args.no_progress else None)
     written = []
     if args.figure is not None:
         import matplotlib
@@ -68,4 +80,20 @@ def run(args: argparse.Namespace) -> int:
                                 bbox_inches="tight"))
     doc = envelope(path, sha, s.n_paths, s.seed, list(s.warnings))
     doc.update(s.to_json_dict())
-    return emit_result(args, doc, s.table(), written)
+    text = s.table()
+    if le is not None:
+        doc["levers"] = le.to_dict()
+        doc["warnings"] += [w for w in le.warnings if w not in doc["warnings"]]
+        text += "\n\n" + le.text()
+    return emit_result(args, doc, text, written)
+
+
+def _lever_names(text: str | None, plan) -> list[str] | None:
+    """``--levers``: the lever names (every lever with bounds for a bare flag), checked before
+    anything runs; None without the flag."""
+    if text is None:
+        return None
+    from okma_sim.analysis import solver_levers
+    from okma_sim.models import get_model
+    return solver_levers(plan, get_model(plan.model), text.split(",") if text else None,
+                         "--levers")

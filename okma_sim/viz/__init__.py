@@ -8,6 +8,8 @@ One simulation
     fan_chart, probability_bars, histogram, achievability_curve
 Analyses
     tornado, cost_frontier, policy_comparison
+Joint targets
+    joint_heatmap
 Backtests
     pit_histogram, coverage_chart
 Files
@@ -17,10 +19,11 @@ Files
 from ._analysis_figures import cost_frontier, policy_comparison, tornado
 from ._backtest_figures import coverage_chart, pit_histogram
 from ._files import check_figures, save_png
+from ._joint_figure import joint_heatmap
 from ._labels import PERCENT_METRICS, SYMBOL, fmt_level, main_target, metric_label
 from ._result_figures import achievability_curve, fan_chart, histogram, probability_bars
 
 __all__ = ["PERCENT_METRICS", "SYMBOL", "achievability_curve", "check_figures",
            "cost_frontier", "coverage_chart", "fan_chart", "fmt_level", "histogram",
-           "main_target", "metric_label", "pit_histogram", "policy_comparison",
+           "joint_heatmap", "main_target", "metric_label", "pit_histogram", "policy_comparison",
            "probability_bars", "save_png", "tornado"]
