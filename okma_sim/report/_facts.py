@@ -54,27 +54,35 @@ def target_rows(result: Any) -> pd.DataFrame:
 
 def per_rep_rows(result: Any) -> pd.DataFrame | None:
     """Each seat's outlook over the horizon (None when the run kept no per-rep history:
-    ``simulate(..., record_reps=True)``): the share of months the seat is filled, its revenue
-    over the horizon (p05/p50/p95 over the runs), its new customers a month and its revisit
-    rate (medians over the runs)."""
+    ``simulate(..., record_reps=True)``): the share of months the seat is filled, the revenue
+    its book brings over the horizon (p05/p50/p95 over the runs; a vacant seat's customers
+    still order, so the seats add up to the team's revenue), its new customers a month and
+    its revisit rate (medians over the runs). A seat is named after its first rep.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 200, seed=1,
+    ...                         record_reps=True)
+    >>> list(per_rep_rows(res)["rep"][:2])
+    ['rep01', 'rep02']
+    """
     pr = getattr(result, "per_rep", None)
     if not pr:
         return None
     ids = list(result.plan.team.rep_ids)
     n_seats = pr["revenue"].shape[1]
     ids += [f"new seat {i + 1}" for i in range(n_seats - len(ids))]
-    filled = pr["filled"]
-    revenue = np.nansum(pr["revenue"] * filled, axis=2)
-    months = np.maximum(filled.sum(axis=2), 1e-12)
-    new = np.nansum(pr["new_customers"] * filled, axis=2) / months
+    revenue = np.nansum(pr["revenue"], axis=2)
+    new = np.nansum(pr["new_customers"], axis=2) / pr["new_customers"].shape[2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = (np.nansum(pr["revisited_customers"] * filled, axis=2)
-                / np.nansum(pr["active_customers"] * filled, axis=2))
+        rate = (np.nansum(pr["revisited_customers"], axis=2)
+                / np.nansum(pr["active_customers"], axis=2))
     rows = []
     for j, rep in enumerate(ids[:n_seats]):
         r05, r50, r95 = np.quantile(revenue[:, j], (0.05, 0.5, 0.95))
         ok = np.isfinite(rate[:, j])
-        rows.append({"rep": rep, "share_of_months_filled": float(filled[:, j].mean()),
+        rows.append({"rep": rep, "share_of_months_filled": float(pr["filled"][:, j].mean()),
                      "revenue_p05": r05, "revenue_p50": r50, "revenue_p95": r95,
                      "new_customers_per_month": float(np.median(new[:, j])),
                      "revisit_rate": float(np.median(rate[ok, j])) if ok.any() else math.nan})

@@ -13,9 +13,9 @@ GLOSSARY: dict[str, str] = {
     "probability": "The share of simulated runs in which a target is met. 40% means the "
                    "target was met in 4 runs out of 10.",
     "standard error (±)": "How much a probability could move if the simulation were run again "
-                          "with other random draws. 4% (± 0.4%) means the true share of the "
-                          "model is almost surely between about 3.2% and 4.8%; more simulated "
-                          "runs make it smaller.",
+                          "with other random draws. 4% (± 0.4%): the model's chance is very "
+                          "likely between 3.2% and 4.8% (two standard errors either side); "
+                          "more simulated runs make it smaller.",
     "80% range": "The range that holds the middle 80% of the simulated runs: one run in ten "
                  "ends below it and one in ten above it.",
     "p05/p50/p95": "Percentiles over the simulated runs: 5% of the runs end below p05, half "

@@ -138,10 +138,11 @@ def per_rep(result: Any) -> Section | None:
                   format_share(r.revisit_rate) if math.isfinite(r.revisit_rate) else "none")
                  for r in df.itertuples())
     return Section("per_rep", "Per rep outlook", (
-        Paragraph("Each seat over the period, across the simulated runs: revenue booked "
-                  "(90% range and middle), new customers a month and revisit rate (middle "
-                  "run). A seat is empty while its rep is replaced."),
-        Table(("Rep", "Months in seat", "Revenue, 90% range", "Revenue, middle",
+        Paragraph("Each seat over the period, across the simulated runs: the revenue its "
+                  "customers bring (90% range and middle), its new customers a month and its "
+                  "revisit rate (middle run). A seat is named after its rep today; it stands "
+                  "empty for a while when the rep leaves, and its customers still order."),
+        Table(("Seat (rep today)", "Months filled", "Revenue, 90% range", "Revenue, middle",
                "New customers a month", "Revisit rate"), rows, numeric=(1, 2, 3, 4, 5))))
 
 
