@@ -19,7 +19,7 @@ from okma_sim.viz import metric_label
 
 from ._text import baseline_revenue, statement, unit_of
 
-__all__ = ["target_rows", "per_rep_rows", "band_rows", "assumption_rows"]
+__all__ = ["target_rows", "per_rep_rows", "band_rows", "assumption_rows", "has_reps"]
 
 
 def target_rows(result: Any) -> pd.DataFrame:
@@ -50,6 +50,19 @@ def target_rows(result: Any) -> pd.DataFrame:
                         (("target", t.target), *q.items())})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def has_reps(plan: Any) -> bool:
+    """Whether the plan's model keeps a per-rep history (``simulate(..., record_reps=True)``),
+    which the per-rep outlook reads.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> has_reps(okma_sim.load_plan(okma_sim.case_study_path()))
+    True
+    """
+    return any(getattr(m, "per_rep", False) for m in get_model(plan.model).metrics.values())
 
 
 def per_rep_rows(result: Any) -> pd.DataFrame | None:

@@ -12,7 +12,7 @@ from okma_sim.viz import fan_chart, probability_bars
 
 from ._blocks import Bullets, Paragraph, Section, Table, draw
 from ._sections import CONFIDENCE, glossary_section
-from ._text import chance, level, money, statement, verdict
+from ._text import baseline_revenue, chance, level, money, statement, verdict
 
 __all__ = ["REVIEW_SECTIONS"]
 
@@ -28,13 +28,14 @@ def review_verdicts(rv: Any) -> Section:
     """Each objective's and KR's chance now, beside its chance at plan time."""
     plan = rv.plan
     cur = plan.currency
+    base = None if rv.complete else baseline_revenue(rv.result)
     head = Paragraph(f"After {rv.months_observed} of {plan.horizon_months} months" + (
         ": the period is over, these are the observed results." if rv.complete else
         f", re-forecast from the actuals over {rv.n_paths:,} simulated runs of the months "
         "left."))
     rows, lines = [], []
     for t in plan.targets:
-        text = statement(t, cur)
+        text = statement(t, cur, base)
         if rv.complete:
             rows.append((text, _value(t, rv.to_date.get(t.id), cur),
                          "met" if rv.met(t.id) else "missed"))

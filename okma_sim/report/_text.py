@@ -15,8 +15,7 @@ __all__ = ["chance", "odds", "money", "level", "statement", "verdict", "unit_of"
 #: metrics whose values are amounts of money
 MONEY = ("revenue", "cumulative_revenue", "cost")
 _AGGREGATE = {"final": "at the end of the period", "mean": "monthly average",
-              "sum": "total over the period", "min": "in every month (lowest month)",
-              "max": "in the best month"}
+              "sum": "total over the period", "min": "lowest month", "max": "best month"}
 
 
 def chance(p: float, se: float | None = None) -> str:

@@ -114,3 +114,27 @@ def test_atomic_write_many_takes_back_the_first_file_when_the_second_fails(tmp_p
     with pytest.raises(OkmaError, match="No space"):
         atomic_write_many([(tmp_path / "a.html", "A"), (tmp_path / "b.xlsx", b"B")])
     assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_model_without_reps_or_hours(tmp_path):
+    """The linear toy model keeps no per-rep history and has no hours or anchor: the report
+    leaves those parts out and the workbook still has every sheet."""
+    import io
+
+    import openpyxl
+    from cli_helpers import TOY
+    from okma_sim.report import has_reps, workbook_bytes
+
+    path = tmp_path / "toy.toml"
+    path.write_text(TOY.format(low=0, high=5, cost=100, sampler="mc", extra=""))
+    plan = okma_sim.load_plan(path)
+    assert not has_reps(plan)
+    res = okma_sim.simulate(plan, 400, seed=2)
+    report = plan_report(res)
+    assert "per_rep" not in [s.key for s in report.sections]
+    assert len(report.figures) == 3  # bars, one fan chart, one curve
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(res)))
+    assert wb["Per rep"]["A2"].value == "the run kept no per-rep history"
+    rows = {r[0].value: r for r in wb["Assumptions"].iter_rows(min_row=2)}
+    assert set(rows) == set(res.params.columns)
+    assert rows["noise"][7].value == "the scenario file"
