@@ -82,16 +82,13 @@ def draw(caption: str, plot: Callable[..., Any], *args: Any, size: Sequence[floa
     >>> draw("odds", probability_bars, res).png[:4]
     b'\\x89PNG'
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure without pyplot: no backend is switched and no global figure is kept (a
+    # notebook's inline plots are left alone)
+    from matplotlib.figure import Figure as MplFigure
 
-    fig, ax = plt.subplots(figsize=tuple(size))
-    try:
-        plot(*args, ax=ax, **kwargs)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-    finally:
-        plt.close(fig)
+    fig = MplFigure(figsize=tuple(size))
+    plot(*args, ax=fig.subplots(), **kwargs)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
     return Figure(caption, buf.getvalue())
