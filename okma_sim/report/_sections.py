@@ -8,7 +8,8 @@ import math
 from typing import Any, Callable
 
 from okma_sim._core.formatting import format_number, format_share
-from okma_sim.analysis import action_cost
+from okma_sim.analysis import action_cost, lever_level
+from okma_sim.models import get_model
 from okma_sim.results import achievable_target, capacity_text
 from okma_sim.viz import achievability_curve, fan_chart, probability_bars
 
@@ -152,7 +153,14 @@ def assumptions(result: Any) -> Section:
     cur = result.plan.currency
     rows = tuple((r.parameter, r.description, r.distribution, _range(r, cur), r.source)
                  for r in df.itertuples())
+    plan = result.plan
+    model = get_model(plan.model)
+    actions = tuple((k.replace("_", " "), model.levers[k].description,
+                     f"{format_number(lever_level(plan, model, k))} {model.levers[k].unit}")
+                    for k in model.levers)
     return Section("assumptions", "The plan's assumptions", (
+        Paragraph("What the plan has the team do (its levers):"),
+        Table(("Lever", "What it is", "Level"), actions, numeric=(2,)),
         Paragraph("Every uncertain figure the model draws, its distribution, its 90% range "
                   "and where it comes from. Each simulated run draws its own values."),
         Table(("Parameter", "What it is", "Distribution", "90% range", "Source"), rows)))

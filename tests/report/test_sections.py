@@ -42,6 +42,10 @@ def test_verdicts_are_the_results_probabilities(res):
         e = res.probability(t.id)
         line = verdict(statement(t, "CNY", 27.81e6), e.probability, e.stderr)
         assert line in page, line
+    # the assumptions hold the plan's lever levels, in the model's units
+    model = okma_sim.get_model(res.plan.model)
+    for k, v in res.plan.actions.items():
+        assert f"<td class=num>{v:g} {model.levers[k].unit}</td>" in page, k
     # p = 0.0x reads as "about 1 in 1/p"
     assert odds(0.04) == "about 1 in 25" and odds(0.2) == "about 1 in 5"
     assert verdict("x", 0.041, 0.0044) == "x: 4% chance (± 0.4%), about 1 in 24"
