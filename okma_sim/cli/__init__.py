@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "compare": "okma_sim.cli.compare",
     "review": "okma_sim.cli.review",
     "sweep": "okma_sim.cli.sweep",
+    "report": "okma_sim.cli.report",
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_extrapolation, add_json, add_sim_options, emit_json, envelope,
-                     executor_from_args, load_scenario, positive_int, probability_arg,
-                     sim_kwargs, unit_arg)
+from .common import (add_extrapolation, add_json, add_sim_options, check_output_path,
+                     emit_json, envelope, executor_from_args, load_scenario, nonempty,
+                     positive_int, probability_arg, sim_kwargs, unit_arg)
 
 
 def register(sub) -> None:
@@ -36,6 +36,9 @@ def register(sub) -> None:
                    help="skip the search for a lever change (the slow part)")
     p.add_argument("--search-paths", type=positive_int, default=2048, metavar="N",
                    help="paths per evaluation of the lever search (default 2048)")
+    p.add_argument("--report", type=nonempty, default=None, metavar="FILE.html",
+                   help="also write the review as one self-contained HTML report")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --report file")
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     plan, path, sha = load_scenario(args.scenario)
     act = load_actuals(args.actuals, plan)  # bad actuals fail before any simulation
+    report = None if args.report is None else check_output_path(
+        args.report, args.force, "--report", inputs=[("scenario", path),
+                                                      ("--actuals", args.actuals)])
     kw = sim_kwargs(args, plan)
     with executor_from_args(args) as ex:
         rv = review(plan, act, n_paths=kw["n_paths"], seed=kw["seed"],
@@ -53,12 +59,19 @@ def run(args: argparse.Namespace) -> int:
                     executor=ex, progress=kw["progress"])
     doc = envelope(path, sha, rv.n_paths, rv.seed, list(rv.warnings))
     extra = add_extrapolation(doc, _extrapolation(rv))
+    written = []
+    if report is not None:
+        from okma_sim._core.files import atomic_write
+        from okma_sim.report import render_html, review_report
+        written.append(str(atomic_write(report, render_html(review_report(rv)),
+                                        overwrite=args.force)))
     if args.json:
         doc["actuals"] = str(args.actuals)
         doc.update(rv.to_json_dict())
+        doc["outputs"] = written
         emit_json(doc)
     else:
-        print("\n".join([rv.table(), *extra]))
+        print("\n".join([rv.table(), *extra, *(f"wrote {w}" for w in written)]))
     return 0
 
 

@@ -1,0 +1,144 @@
+"""The report's content: the glossary matches docs/glossary.md, the section registry builds
+what it lists, verdicts carry the result's numbers with their SE, and the page is
+self-contained (checked in the text here, in a browser in test_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import okma_sim
+from okma_sim._core.errors import OkmaError
+from okma_sim._core.files import atomic_write_many
+from okma_sim.report import (GLOSSARY, SECTIONS, Paragraph, Section, plan_report, render_html)
+from okma_sim.report._facts import target_rows
+from okma_sim.report._text import odds, statement, verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def res():
+    return okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 1000, seed=4,
+                             record_reps=True)
+
+
+def test_every_glossary_term_is_in_docs_glossary():
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    terms = re.findall(r"^- \*\*(.+?)\*\*:", text, flags=re.M)
+    assert terms == list(GLOSSARY)
+    for required in ("simulated run", "probability", "standard error (±)", "80% range",
+                     "p05/p50/p95", "objective", "key result", "joint target", "lever",
+                     "anchoring", "calibration", "backtest", "coverage"):
+        assert required in GLOSSARY
+
+
+def test_verdicts_are_the_results_probabilities(res):
+    page = render_html(plan_report(res))
+    for t in res.plan.targets:
+        e = res.probability(t.id)
+        line = verdict(statement(t, "CNY", 27.81e6), e.probability, e.stderr)
+        assert line in page, line
+    # the assumptions hold the plan's lever levels, in the model's units
+    model = okma_sim.get_model(res.plan.model)
+    for k, v in res.plan.actions.items():
+        assert f"<td class=num>{v:g} {model.levers[k].unit}</td>" in page, k
+    # p = 0.0x reads as "about 1 in 1/p"
+    assert odds(0.04) == "about 1 in 25" and odds(0.2) == "about 1 in 5"
+    assert verdict("x", 0.041, 0.0044) == "x: 4% chance (± 0.4%), about 1 in 24"
+
+
+def test_growth_targets_read_as_revenue_amounts(res):
+    df = target_rows(res).set_index("id")
+    base = res.extra["anchor"]["figures"]["revenue"]
+    assert df.loc["revenue", "statement"] == "+30% revenue (36.15M CNY or more)"
+    growth = np.quantile(res.values["revenue"], 0.5)
+    assert df.loc["revenue", "p50_amount"] == pytest.approx(base * (1 + growth))
+
+
+def test_the_registry_is_the_section_list(res):
+    report = plan_report(res)
+    assert [s.key for s in report.sections] == ["verdicts", "odds", "outlook", "curves",
+                                                "capacity", "per_rep", "assumptions",
+                                                "glossary"]
+    assert len(report.sections) == len(SECTIONS)
+
+    def extra(result):
+        return Section("extra", "One more", (Paragraph(f"{result.n_paths} runs"),))
+
+    more = plan_report(res, [*SECTIONS[:1], extra])
+    assert [s.key for s in more.sections] == ["verdicts", "extra"]
+    assert "<p>1000 runs</p>" in render_html(more)
+
+
+def test_the_page_needs_nothing_from_elsewhere(res):
+    page = render_html(plan_report(res))
+    assert "<script" not in page.lower()
+    srcs = re.findall(r'\bsrc="([^"]*)"', page)
+    assert len(srcs) == 5 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    hrefs = re.findall(r'\bhref="([^"]*)"', page)
+    assert hrefs and all(h.startswith("#") for h in hrefs)
+    assert "url(" not in page and "@import" not in page
+
+
+def test_a_run_without_per_rep_history_leaves_that_section_out():
+    res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 300, seed=1)
+    assert "per_rep" not in [s.key for s in plan_report(res).sections]
+
+
+def test_atomic_write_many_writes_all_or_none(tmp_path):
+    (tmp_path / "b.txt").write_text("old")
+    with pytest.raises(OkmaError, match="file exists"):
+        atomic_write_many([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", "B")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
+    assert (tmp_path / "b.txt").read_text() == "old"
+    atomic_write_many([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", b"B")], overwrite=True)
+    assert (tmp_path / "a.txt").read_text() == "A" and (tmp_path / "b.txt").read_bytes() == b"B"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_atomic_write_many_takes_back_the_first_file_when_the_second_fails(tmp_path,
+                                                                          monkeypatch):
+    """A failure between the renames (a full disk, a vanished folder) removes the file this
+    call already put in place, and the temporary files."""
+    from okma_sim._core import files
+    place = files._place
+    calls = []
+
+    def failing(path, tmp, overwrite):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OkmaError("cannot write the file (No space left on device)", file=str(path))
+        place(path, tmp, overwrite)
+
+    monkeypatch.setattr(files, "_place", failing)
+    with pytest.raises(OkmaError, match="No space"):
+        atomic_write_many([(tmp_path / "a.html", "A"), (tmp_path / "b.xlsx", b"B")])
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_model_without_reps_or_hours(tmp_path):
+    """The linear toy model keeps no per-rep history and has no hours or anchor: the report
+    leaves those parts out and the workbook still has every sheet."""
+    import io
+
+    import openpyxl
+    from cli_helpers import TOY
+    from okma_sim.report import has_reps, workbook_bytes
+
+    path = tmp_path / "toy.toml"
+    path.write_text(TOY.format(low=0, high=5, cost=100, sampler="mc", extra=""))
+    plan = okma_sim.load_plan(path)
+    assert not has_reps(plan)
+    res = okma_sim.simulate(plan, 400, seed=2)
+    report = plan_report(res)
+    assert "per_rep" not in [s.key for s in report.sections]
+    assert len(report.figures) == 3  # bars, one fan chart, one curve
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(res)))
+    assert wb["Per rep"]["A2"].value == "the run kept no per-rep history"
+    rows = {r[0].value: r for r in wb["Assumptions"].iter_rows(min_row=2)}
+    assert set(rows) == set(res.params.columns)
+    assert rows["noise"][7].value == "the scenario file"
