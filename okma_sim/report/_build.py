@@ -36,7 +36,7 @@ def plan_report(result: Any, sections: Sequence[Callable[[Any], Section | None]]
     >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 300, seed=1)
     >>> rep = plan_report(res)
     >>> [s.key for s in rep.sections][:3], len(rep.figures)
-    (['verdicts', 'odds', 'outlook'], 5)
+    (['verdicts', 'odds', 'outlook'], 6)
     """
     plan = result.plan
     sub = (f"{result.n_paths:,} simulated runs, seed {result.seed} (the same seed gives the "

@@ -16,13 +16,10 @@ from okma_sim.viz import achievability_curve, fan_chart, probability_bars
 from ._blocks import Bullets, Paragraph, Section, Table, draw
 from ._facts import assumption_rows, per_rep_rows, target_rows
 from ._glossary import GLOSSARY
-from ._text import baseline_revenue, chance, level, money, statement, verdict
+from ._answers import joint_section, levers_section
+from ._text import CONFIDENCE, baseline_revenue, chance, level, money, statement, verdict
 
 __all__ = ["SECTIONS", "glossary_section", "CONFIDENCE"]
-
-#: the confidence the report reads achievable targets at
-CONFIDENCE = 0.8
-
 
 def verdicts(result: Any) -> Section:
     """The verdicts: each objective's and KR's chance, then all of them together."""
@@ -182,4 +179,5 @@ def glossary_section(_: Any = None) -> Section:
 
 #: the plan report's sections, in order: each builds one section from a SimulationResult
 SECTIONS: list[Callable[[Any], Section | None]] = [
-    verdicts, odds_chart, outlook, curves, capacity, per_rep, assumptions, glossary_section]
+    verdicts, odds_chart, outlook, curves, joint_section, levers_section, capacity, per_rep,
+    assumptions, glossary_section]

@@ -9,9 +9,11 @@ from typing import Any
 from okma_sim._core.formatting import format_number, format_share
 from okma_sim.viz import PERCENT_METRICS, SYMBOL, metric_label
 
-__all__ = ["chance", "odds", "money", "level", "statement", "verdict", "unit_of",
+__all__ = ["CONFIDENCE", "chance", "odds", "money", "level", "statement", "verdict", "unit_of",
            "baseline_revenue"]
 
+#: the confidence the report reads achievable and joint targets at
+CONFIDENCE = 0.8
 #: metrics whose values are amounts of money
 MONEY = ("revenue", "cumulative_revenue", "cost")
 _AGGREGATE = {"final": "at the end of the period", "mean": "monthly average",

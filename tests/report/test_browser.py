@@ -89,7 +89,8 @@ def test_report_opens_with_every_figure_and_nothing_else(browser, report_file, t
     shot = tmp_path / "report.png"
     seen = _open(browser, path, shot)
     # the figures the report lists (its figure list and the Report object) are its images
-    assert len(report.figures) == 5  # bars, two fan charts, two achievability curves
+    # bars, two fan charts, two achievability curves, the joint targets' heat map
+    assert len(report.figures) == 6
     assert seen["listed"] == len(report.figures) == len(seen["widths"])
     assert all(w > 0 for w in seen["widths"]), seen["widths"]
     assert seen["errors"] == []

@@ -31,7 +31,7 @@ def test_report_writes_both_files_and_lists_them(tmp_path):
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.read_bytes()))
     assert "Objectives and KRs" in wb.sheetnames
     page = html.read_text(encoding="utf-8")
-    assert page.count("<img ") == 5 and "<script" not in page
+    assert page.count("<img ") == 6 and "<script" not in page
     a = res.all_met()
     assert f"All objectives together: {a.probability:.0%} chance" in page
     # no temporary file left beside them

@@ -15,7 +15,7 @@ from okma_sim._core.errors import OkmaError
 from okma_sim._core.files import atomic_write_many
 from okma_sim.report import (GLOSSARY, SECTIONS, Paragraph, Section, plan_report, render_html)
 from okma_sim.report._facts import target_rows
-from okma_sim.report._text import odds, statement, verdict
+from okma_sim.report._text import chance, money, odds, statement, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,8 +62,8 @@ def test_growth_targets_read_as_revenue_amounts(res):
 def test_the_registry_is_the_section_list(res):
     report = plan_report(res)
     assert [s.key for s in report.sections] == ["verdicts", "odds", "outlook", "curves",
-                                                "capacity", "per_rep", "assumptions",
-                                                "glossary"]
+                                                "joint", "levers", "capacity", "per_rep",
+                                                "assumptions", "glossary"]
     assert len(report.sections) == len(SECTIONS)
 
     def extra(result):
@@ -78,7 +78,7 @@ def test_the_page_needs_nothing_from_elsewhere(res):
     page = render_html(plan_report(res))
     assert "<script" not in page.lower()
     srcs = re.findall(r'\bsrc="([^"]*)"', page)
-    assert len(srcs) == 5 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) == 6 and all(s.startswith("data:image/png;base64,") for s in srcs)
     hrefs = re.findall(r'\bhref="([^"]*)"', page)
     assert hrefs and all(h.startswith("#") for h in hrefs)
     assert "url(" not in page and "@import" not in page
@@ -142,3 +142,41 @@ def test_a_model_without_reps_or_hours(tmp_path):
     rows = {r[0].value: r for r in wb["Assumptions"].iter_rows(min_row=2)}
     assert set(rows) == set(res.params.columns)
     assert rows["noise"][7].value == "the scenario file"
+
+
+def test_joint_section_is_joint_targets_checked_on_fresh_runs(res):
+    """The section's targets and their chance together are joint_targets' own, for the same
+    runs and seed; the fresh-seed check holds at 80% within 4 SE."""
+    from okma_sim.analysis import joint_targets
+    from okma_sim.report._answers import joint_section
+
+    sec = joint_section(res)
+    jt = joint_targets(res.plan, confidence=0.8, n_paths=res.n_paths, seed=res.seed,
+                       progress=False)
+    assert jt.probability >= 0.8 - 4 * jt.stderr
+    text = " ".join(b.text for b in sec.blocks if isinstance(b, Paragraph))
+    assert chance(jt.probability, jt.stderr) in text
+    table = [b for b in sec.blocks if hasattr(b, "rows")][0]
+    assert [r[0] for r in table.rows] == [jt.statement(i) for i in jt.targets]
+    assert [r[1] for r in table.rows] == [chance(v["probability"], v["stderr"])
+                                          for v in jt.per_objective.values()]
+    assert sum(1 for b in sec.blocks if hasattr(b, "png")) == 1  # the heat map
+
+
+def test_levers_section_is_lever_effects(res):
+    """Each lever's two rows carry lever_effects' chances and its costs per year."""
+    from okma_sim.analysis import lever_effects
+    from okma_sim.report._answers import LEVER_PATHS, levers_section
+
+    sec = levers_section(res)
+    le = lever_effects(res.plan, n_paths=min(res.n_paths, LEVER_PATHS), seed=res.seed,
+                       progress=False)
+    rows = [b for b in sec.blocks if hasattr(b, "rows")][0].rows
+    df = le.table()
+    assert len(rows) == 3 * len(df) and len(df) == len(res.plan.levers)
+    for k, (_, r) in enumerate(df.iterrows()):
+        low, high, change = rows[3 * k: 3 * k + 3]
+        assert low[2] == chance(r["p_low"], r["stderr_low"])
+        assert high[2] == chance(r["p_high"], r["stderr_high"])
+        assert high[3] == money(r["cost_high"] * 12 / res.plan.horizon_months, "CNY")
+        assert change[2].startswith(f"{100 * r['swing']:+.1f} ±")
