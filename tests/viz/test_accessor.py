@@ -90,7 +90,7 @@ def test_other_kinds_draw_their_data(case_result):
         case_result.plot("bars", ax=axes[0])
         widths = [p.get_width() for p in axes[0].patches]
         expect = list(case_result.probabilities()["probability"]) + [
-            case_result.all_met().probability]
+            case_result.all_key_results_met().probability, case_result.all_met().probability]
         assert widths == expect
         case_result.plot.hist("csat", ax=axes[1])
         assert set(_by_gid(axes[1].lines, "target").get_xdata()) == {plan.target("csat").target}
@@ -132,8 +132,8 @@ def test_frontier_accessor_draws_the_frontier_and_the_verified_answer(solved, ax
     assert list(answer.get_xdata()) == [solved.probability]
     assert list(answer.get_ydata()) == [solved.cost]
     assert solved.probability != solved.search_probability
-    # the toy plan has no currency: no empty brackets
-    assert ax.get_ylabel() == "cost"
+    # the toy plan has no currency: no empty brackets, nor an empty currency
+    assert ax.get_ylabel() == "Plan cost per year"
 
 
 # -- SensitivityResult.plot --------------------------------------------------------------------

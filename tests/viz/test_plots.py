@@ -69,7 +69,7 @@ def test_fan_chart_bands_median_and_target(case_result, ax):
     m = np.asarray(case_result.monthly["revenue_growth"], float)
     np.testing.assert_allclose(b["p95"], np.quantile(m, 0.95, axis=0), rtol=1e-12)
     assert [t.get_text() for t in ax.get_xticklabels()] == case_result.plan.months()
-    assert ax.get_ylabel() == "Revenue growth vs baseline year (%)"
+    assert ax.get_ylabel() == "Revenue growth year to date vs last year (%)"
 
 
 def test_fan_chart_of_reweighted_result_uses_weighted_quantiles(case_result, ax):
@@ -96,9 +96,9 @@ def test_probability_bars_heights_and_error_bars(case_result, ax):
     out = viz.probability_bars(case_result, ax=ax, confidence=0.8)
     assert out is ax
     df = case_result.probabilities()
-    a = case_result.all_met()
-    p = np.r_[df["probability"], a.probability]
-    se = np.r_[df["stderr"], a.stderr]
+    a, k = case_result.all_met(), case_result.all_key_results_met()
+    p = np.r_[df["probability"], k.probability, a.probability]
+    se = np.r_[df["stderr"], k.stderr, a.stderr]
     bars = next(c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer))
     np.testing.assert_allclose([r.get_width() for r in bars.patches], p)
     segs = bars.errorbar.lines[2][0].get_segments()
@@ -108,7 +108,8 @@ def test_probability_bars_heights_and_error_bars(case_result, ax):
     np.testing.assert_allclose(se, np.sqrt(p * (1 - p) / case_result.n_paths))
     assert set(_by_gid(ax.lines, "confidence").get_xdata()) == {0.8}
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "Objective: revenue" and labels[-1] == "All objectives"
+    assert labels[0] == "Revenue +30% (36.15 M CNY)"
+    assert labels[-2:] == ["All key results", "All objectives"]
 
 
 def test_histogram_target_and_annotation(case_result, ax):
@@ -116,7 +117,8 @@ def test_histogram_target_and_annotation(case_result, ax):
     t = case_result.plan.target("new_customers")
     assert set(_by_gid(ax.lines, "target").get_xdata()) == {t.target}
     e = case_result.probability("new_customers")
-    assert f"P(met) = {e.probability:.1%} ± {e.stderr:.1%}" in [x.get_text() for x in ax.texts]
+    texts = [x.get_text() for x in ax.texts]
+    assert f"chance met: {e.probability:.1%} ± {e.stderr:.1%}" in texts
     counts = sum(p.get_height() for p in ax.patches)
     assert counts == np.isfinite(case_result.values["new_customers"]).sum()
 
@@ -233,7 +235,8 @@ def test_policy_comparison_bars_are_probabilities(ax):
     se = d.std(ddof=1) / math.sqrt(d.size)
     assert labels[1] == (f"no reviews (all objectives {d.mean() * 100:+.1f} ± {se * 100:.1f} "
                          f"points vs monthly coaching)")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["All objectives", "revenue", "csat"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "All objectives", "Revenue +30% (36.15 M CNY)", "CSAT ≥ 90%"]
 
 
 def test_pit_histogram_density_and_band(ax):
