@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
+from figure_helpers import by_gid, tick_texts  # noqa: E402
 import okma_sim  # noqa: E402
 from okma_sim import viz  # noqa: E402
 from okma_sim._core.formatting import format_amount  # noqa: E402
@@ -50,17 +51,6 @@ def fig_ax():
     plt.close(fig)
 
 
-def _by_gid(artists, gid):
-    found = [a for a in artists if a.get_gid() == gid]
-    assert len(found) == 1, f"expected one artist with gid {gid!r}, found {len(found)}"
-    return found[0]
-
-
-def _tick_texts(fig, axis):
-    fig.canvas.draw()  # tick labels are set at draw time
-    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
-
-
 # -- fan chart ----------------------------------------------------------------------------------
 def test_fan_legend_is_outside_the_data_area(res, fig_ax):
     fig, ax = fig_ax
@@ -87,11 +77,11 @@ def test_cumulative_metrics_say_year_to_date(res, fig_ax, metric):
     assert "year to date" in ax.get_ylabel() and "year to date" in ax.get_title()
     assert "paths" not in ax.get_title() and "2,000 simulated runs" in ax.get_title()
     b = res.bands(metric, (0.05, 0.25, 0.5, 0.75, 0.95))
-    np.testing.assert_allclose(_by_gid(ax.lines, "median").get_ydata(), b["p50"])
-    ticks = _tick_texts(fig, ax.yaxis)
+    np.testing.assert_allclose(by_gid(ax.lines, "median").get_ydata(), b["p50"])
+    ticks = tick_texts(fig, ax.yaxis)
     if metric == "revenue_growth":  # growth in %, its target at +30%
         assert ticks and all(PERCENT_TICK.match(t) for t in ticks)
-        assert set(_by_gid(ax.lines, "target").get_ydata()) == {0.3}
+        assert set(by_gid(ax.lines, "target").get_ydata()) == {0.3}
     else:  # revenue as amounts, the currency on the axis label
         assert ticks and all(AMOUNT_TICK.match(t) for t in ticks)
         assert ax.get_ylabel() == "Revenue year to date (CNY)"
@@ -122,8 +112,8 @@ def test_probability_bars_targets_confidence_and_all_krs(res, plan, fig_ax):
     assert labels[5:] == ["All key results", "All objectives"]
     assert widths[5] == res.all_key_results_met().probability
     assert not any("_" in x for x in labels)  # no snake_case id
-    assert set(_by_gid(ax.lines, "confidence").get_xdata()) == {0.8}
-    ticks = _tick_texts(fig, ax.xaxis)
+    assert set(by_gid(ax.lines, "confidence").get_xdata()) == {0.8}
+    ticks = tick_texts(fig, ax.xaxis)
     assert ticks == ["0%", "20%", "40%", "60%", "80%", "100%"]
     # the number at each bar is its probability in %
     texts = [t.get_text() for t in ax.texts]
@@ -134,7 +124,7 @@ def test_probability_bars_targets_confidence_and_all_krs(res, plan, fig_ax):
 def test_probability_bars_confidence_elsewhere_or_none(res, fig_ax):
     _, ax = fig_ax
     viz.probability_bars(res, ax=ax, confidence=0.9)
-    assert set(_by_gid(ax.lines, "confidence").get_xdata()) == {0.9}
+    assert set(by_gid(ax.lines, "confidence").get_xdata()) == {0.9}
     fig2, ax2 = plt.subplots()
     try:
         viz.probability_bars(res, ax=ax2, confidence=None)
@@ -176,14 +166,14 @@ def test_cost_frontier_axes_in_currency_per_year_and_percent(solved, fig_ax):
     assert list(answer.get_ydata()) == [solved.cost]
     assert solved.frontier["cost"].max() > 1e6  # amounts where matplotlib would offset 1e6
     assert ax.get_ylabel() == "Plan cost, CNY per year"
-    yticks = _tick_texts(fig, ax.yaxis)
+    yticks = tick_texts(fig, ax.yaxis)
     pairs = list(zip(ax.get_yticks(), ax.get_yticklabels()))
     assert len(pairs) >= 3
     for value, label in pairs:  # every tick says its own amount
         assert label.get_text() == format_amount(value)
     assert all(AMOUNT_TICK.match(t) for t in yticks) and any(t.endswith(" M") for t in yticks)
     assert ax.yaxis.get_offset_text().get_text() == ""
-    xticks = _tick_texts(fig, ax.xaxis)
+    xticks = tick_texts(fig, ax.xaxis)
     assert xticks and all(PERCENT_TICK.match(t) for t in xticks)
     assert "a year" in ax.get_legend().get_texts()[1].get_text()
 
@@ -259,18 +249,18 @@ def test_achievability_curve_reads_in_percent_with_readable_names(res, fig_ax):
     levels = np.linspace(0.7, 0.85, 16)
     viz.achievability_curve(res, "revisit_rate", ax=ax, levels=levels)
     v = res.values["revisit_rate"]
-    np.testing.assert_allclose(_by_gid(ax.lines, "curve").get_xdata(), levels)
-    np.testing.assert_allclose(_by_gid(ax.lines, "curve").get_ydata(),
+    np.testing.assert_allclose(by_gid(ax.lines, "curve").get_xdata(), levels)
+    np.testing.assert_allclose(by_gid(ax.lines, "curve").get_ydata(),
                                [(v >= x).mean() for x in levels])
-    assert set(_by_gid(ax.lines, "confidence").get_ydata()) == {0.8}
-    a = _by_gid(ax.lines, "achievable").get_xdata()[0]
+    assert set(by_gid(ax.lines, "confidence").get_ydata()) == {0.8}
+    a = by_gid(ax.lines, "achievable").get_xdata()[0]
     assert (v >= a).mean() >= 0.8 > (v > a).mean()
     labels = ax.get_legend_handles_labels()[1]
     assert f"achievable at 80%: {viz.fmt_level(a, 'revisit_rate')}" in labels
     e = res.probability("revisit_rate")
     assert f"current target 80%: {viz.percent_text(e.probability)} chance" in labels[2]
-    assert all(PERCENT_TICK.match(t) for t in _tick_texts(fig, ax.xaxis))
-    assert all(PERCENT_TICK.match(t) for t in _tick_texts(fig, ax.yaxis))
+    assert all(PERCENT_TICK.match(t) for t in tick_texts(fig, ax.xaxis))
+    assert all(PERCENT_TICK.match(t) for t in tick_texts(fig, ax.yaxis))
     assert "revisit rate" in ax.get_title() and "revisit_rate" not in ax.get_title()
     assert ax.get_xlabel() == "Target: revisit rate (%), average over the months"
 
@@ -281,7 +271,7 @@ def test_histogram_title_is_the_target_statement(res, plan, fig_ax):
     assert ax.get_title() == "Case study: Revenue +30% (36.15 M CNY)"
     assert ax.get_xlabel() == ("Revenue growth year to date vs last year (%), "
                                "at the end of the plan")
-    assert set(_by_gid(ax.lines, "target").get_xdata()) == {0.3}
+    assert set(by_gid(ax.lines, "target").get_xdata()) == {0.3}
 
 
 # -- backtest -----------------------------------------------------------------------------------
@@ -289,15 +279,15 @@ def test_backtest_figures_read_in_percent(fig_ax):
     fig, ax = fig_ax
     u = np.random.default_rng(SEED).uniform(size=200)
     viz.pit_histogram(u, ax=ax, bins=5)
-    assert _tick_texts(fig, ax.xaxis) == ["0%", "20%", "40%", "60%", "80%", "100%"]
+    assert tick_texts(fig, ax.xaxis) == ["0%", "20%", "40%", "60%", "80%", "100%"]
     assert "PIT" not in ax.get_xlabel() + ax.get_ylabel() + ax.get_title()
     fig2, ax2 = plt.subplots()
     try:
         viz.coverage_chart({"50": 0.46, "80": 0.625, "95": 0.9}, ax=ax2, n=100)
-        np.testing.assert_allclose(_by_gid(ax2.lines, "observed").get_ydata(),
+        np.testing.assert_allclose(by_gid(ax2.lines, "observed").get_ydata(),
                                    [0.46, 0.625, 0.9])
         assert [t.get_text() for t in ax2.texts] == ["46%", "62.5%", "90%"]
-        assert all(PERCENT_TICK.match(t) for t in _tick_texts(fig2, ax2.yaxis))
+        assert all(PERCENT_TICK.match(t) for t in tick_texts(fig2, ax2.yaxis))
     finally:
         plt.close(fig2)
 
