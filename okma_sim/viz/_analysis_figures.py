@@ -80,8 +80,10 @@ def tornado(data: Any, *, ax=None, base: float | None = None, n: int | None = 12
         for bar, w, value, yi in zip(bars, width, values[end], y):
             bar.set_label(_direction(w))
             pinned = end if pd.isna(value) else format_number(value)
-            ax.annotate(pinned, (bar.get_x() + w, yi), xytext=(3 if w >= 0 else -3, 0),
-                        textcoords="offset points", ha="left" if w >= 0 else "right",
+            # a bar of no length: its low end's value on the left, its high end's on the right
+            right = w > 0 or (w == 0 and end == "high")
+            ax.annotate(pinned, (bar.get_x() + w, yi), xytext=(3 if right else -3, 0),
+                        textcoords="offset points", ha="left" if right else "right",
                         va="center", fontsize="x-small", gid=f"{end}_value")
     handles = [Patch(color=TORNADO_COLORS[d], label=f"pinning it {d} the outcome")
                for d in ("raises", "lowers")]

@@ -304,3 +304,15 @@ def test_target_label_reads_each_kind_of_target(plan):
     # over 6 months the year's amount is not what +10% means: no amount
     assert viz.target_label(grow, plan.replace(horizon_months=6)) == "Revenue +10%"
     assert viz.target_label(grow, plan) == f"Revenue +10% ({27.81 * 1.1:.2f} M CNY)"
+
+
+def test_tornado_row_that_moves_nothing_keeps_its_values_apart(fig_ax):
+    """Pinned at either end the outcome stays at the base: the low end's value is written to
+    the left of the base, the high end's to the right, not over each other."""
+    _, ax = fig_ax
+    viz.tornado([{"parameter": "c", "low": 1.0, "high": 3.0, "p_low": 0.4, "p_high": 0.4}],
+                ax=ax, base=0.4)
+    (low,) = [t for t in ax.texts if t.get_gid() == "low_value"]
+    (high,) = [t for t in ax.texts if t.get_gid() == "high_value"]
+    assert (low.get_text(), low.get_ha()) == ("1", "right")
+    assert (high.get_text(), high.get_ha()) == ("3", "left")
