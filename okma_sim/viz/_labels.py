@@ -37,7 +37,8 @@ MONEY_METRICS = ("revenue", "cumulative_revenue", "cost")
 YEAR_TO_DATE_METRICS = {"revenue_growth", "cumulative_revenue"}
 #: short names where a target statement reads better than the axis label
 _NAMES = {"revenue_growth": "Revenue growth", "csat": "CSAT",
-          "cumulative_revenue": "Revenue for the year"}
+          "cumulative_revenue": "Revenue for the year", "new_customers": "New customers a month",
+          "quarters_surveyed": "Quarters with a CSAT survey"}
 #: how an aggregate over the months reads after a target ("final": the level at the end)
 _OVER_MONTHS = {"final": "", "mean": " on average", "sum": " in total",
                 "min": " every month", "max": " in at least one month"}
@@ -138,7 +139,7 @@ def target_label(t: Any, plan: Any) -> str:
     ...     print(target_label(t, plan))
     Revenue +30% (36.15 M CNY)
     CSAT ≥ 90%
-    New customers per month ≥ 10 on average
+    New customers a month ≥ 10 on average
     Revisit rate ≥ 80% on average
     """
     cur = getattr(plan, "currency", "")

@@ -106,9 +106,9 @@ def test_probability_bars_targets_confidence_and_all_krs(res, plan, fig_ax):
     amount = sum(plan.baseline.monthly_revenue) * 1.3 / 1e6  # last year's revenue + 30%
     assert labels[0] == f"Revenue +30% ({amount:.2f} M CNY)" == "Revenue +30% (36.15 M CNY)"
     assert labels[1] == "CSAT ≥ 90%"
-    assert labels[2].startswith("New customers per month ≥ 10")
+    assert labels[2].startswith("New customers a month ≥ 10")
     assert labels[3].startswith("Revisit rate ≥ 80%")
-    assert labels[4].startswith("Quarters with a completed CSAT survey ≥ 4")
+    assert labels[4] == "Quarters with a CSAT survey ≥ 4"
     assert labels[5:] == ["All key results", "All objectives"]
     assert widths[5] == res.all_key_results_met().probability
     assert not any("_" in x for x in labels)  # no snake_case id
@@ -316,3 +316,32 @@ def test_tornado_row_that_moves_nothing_keeps_its_values_apart(fig_ax):
     (high,) = [t for t in ax.texts if t.get_gid() == "high_value"]
     assert (low.get_text(), low.get_ha()) == ("1", "right")
     assert (high.get_text(), high.get_ha()) == ("3", "left")
+
+
+def test_policy_comparison_of_a_table_names_rows_by_the_plan(res, plan, fig_ax):
+    _, ax = fig_ax
+    rows = [{"scenario": "now", "id": i, "probability": e.probability, "stderr": e.stderr}
+            for i, e in (("all_met", res.all_met()), ("revisit_rate", res.probability(
+                "revisit_rate")), ("all_key_results_met", res.all_key_results_met()))]
+    viz.policy_comparison(pd.DataFrame(rows), ax=ax, plan=plan)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "All objectives", "Revisit rate ≥ 80% on average", "All key results"]
+    bars = [p for p in ax.patches if p.get_gid() == "policy_0"]
+    np.testing.assert_allclose([b.get_width() for b in bars], [r["probability"] for r in rows])
+
+
+def test_achievability_curve_of_a_money_target_reads_in_amounts(plan, fig_ax):
+    fig, ax = fig_ax
+    kr = KeyResult(id="revenue_amount", metric="cumulative_revenue", target=36e6,
+                   objective=("revenue",))
+    money = okma_sim.simulate(plan.replace(key_results=(*plan.key_results, kr)), 500,
+                              seed=SEED)
+    viz.achievability_curve(money, "revenue_amount", ax=ax)
+    v = money.values["revenue_amount"]
+    curve = by_gid(ax.lines, "curve")
+    np.testing.assert_allclose(curve.get_ydata(), [(v >= x).mean() for x in curve.get_xdata()])
+    assert ax.get_xlabel() == "Target: revenue year to date (CNY), at the end of the plan"
+    ticks = tick_texts(fig, ax.xaxis)
+    assert ticks and all(AMOUNT_TICK.match(t) for t in ticks)
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    assert ax.get_legend_handles_labels()[1][2].startswith("current target 36 M CNY: ")
