@@ -179,8 +179,7 @@ def policy_comparison(results: Any, *, ax=None, ids: Sequence[str] | None = None
     ax.set_yticklabels([names_of.get(i, str(i)) for i in ids])
     ax.set_xlim(0, 1)
     percent_axis(ax, "x")
-    ax.set_xlabel("Chance of meeting the target (error bars: ±1.96 Monte Carlo standard "
-                  "errors)")
+    ax.set_xlabel("Chance of meeting the target (error bars: ±1.96 standard errors)")
     ax.set_title("Management policies compared under common random numbers")
     ax.legend(loc="lower right", fontsize="small")
     ax.grid(axis="x", alpha=0.3)

@@ -37,7 +37,7 @@ MONEY_METRICS = ("revenue", "cumulative_revenue", "cost")
 YEAR_TO_DATE_METRICS = {"revenue_growth", "cumulative_revenue"}
 #: short names where a target statement reads better than the axis label
 _NAMES = {"revenue_growth": "Revenue growth", "csat": "CSAT",
-          "cumulative_revenue": "Revenue for the year", "new_customers": "New customers a month",
+          "cumulative_revenue": "Revenue", "new_customers": "New customers a month",
           "quarters_surveyed": "Quarters with a CSAT survey"}
 #: how an aggregate over the months reads after a target ("final": the level at the end)
 _OVER_MONTHS = {"final": "", "mean": " on average", "sum": " in total",

@@ -14,8 +14,8 @@ from okma_sim.results import achievability_curve as curve_of, achievable_target
 from okma_sim._core.formatting import format_share
 
 from ._axes import format_metric_axis, legend_outside, new_axes, percent_axis
-from ._labels import (fmt_level, in_sentence, main_target, metric_label, metric_name, percent_text,
-                      target_label, value_label)
+from ._labels import (YEAR_TO_DATE_METRICS, fmt_level, in_sentence, main_target,
+                      metric_label, metric_name, percent_text, target_label, value_label)
 
 __all__ = ["fan_chart", "probability_bars", "histogram", "achievability_curve"]
 
@@ -72,7 +72,8 @@ def fan_chart(result: Any, metric: str | None = None, *, ax=None, target: float 
     ax.set_xlabel("Month")
     ax.set_ylabel(metric_label(metric, plan.currency))
     format_metric_axis(ax, metric)
-    ax.set_title(f"{plan.name}: {in_sentence(metric_label(metric).split(' (')[0])}, "
+    to_date = " year to date" if metric in YEAR_TO_DATE_METRICS else ""
+    ax.set_title(f"{plan.name}: {in_sentence(metric_name(metric))}{to_date}, "
                  f"{result.n_paths:,} simulated runs")
     legend_outside(ax)
     ax.grid(alpha=0.3)
@@ -129,8 +130,7 @@ def probability_bars(result: Any, *, ax=None, confidence: float | None = 0.8):
     ax.set_yticklabels(names)
     ax.set_xlim(0, 1)
     percent_axis(ax, "x")
-    ax.set_xlabel("Chance of meeting the target (error bars: ±1.96 Monte Carlo standard "
-                  "errors)")
+    ax.set_xlabel("Chance of meeting the target (error bars: ±1.96 standard errors)")
     handles = [Patch(color="tab:blue", label="objective"),
                Patch(color="tab:gray", label="key result"),
                Patch(color="tab:green", label="all together")]
