@@ -53,3 +53,32 @@ def format_share(x: float) -> str:
     if 0 < x < 0.0005:
         return "<0.1%"
     return f"{x:.1%}"
+
+
+__all__ += ["format_amount"]
+
+
+def format_amount(x: float | None, currency: str = "") -> str:
+    """A money amount for people, with a space before its unit: ``36.15 M CNY``, ``250 k``.
+
+    Millions and thousands keep up to two decimals, trailing zeros dropped (also the form of
+    an axis tick: ``1.2 M``, never an offset such as ``1e6``); smaller amounts are whole.
+
+    Examples
+    --------
+    >>> format_amount(36_153_000, "CNY"), format_amount(1_200_000), format_amount(250_000)
+    ('36.15 M CNY', '1.2 M', '250 k')
+    >>> format_amount(2_500), format_amount(0), format_amount(-40.4, "EUR")
+    ('2.5 k', '0', '-40 EUR')
+    """
+    if x is None or not math.isfinite(float(x)) or abs(float(x)) >= 1e12:
+        text = format_number(x)
+    else:
+        x = float(x)
+        for scale, unit in ((1e6, " M"), (1e3, " k")):
+            if abs(x) >= scale:
+                text = f"{x / scale:.2f}".rstrip("0").rstrip(".") + unit
+                break
+        else:
+            text = f"{x:.0f}" if round(x) != 0 else "0"
+    return f"{text} {currency}" if currency else text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from okma_sim._core.formatting import format_amount
+
 from ._labels import MONEY_METRICS, PERCENT_METRICS
 
-__all__ = ["new_axes", "percent_axis", "money_axis", "format_metric_axis"]
+__all__ = ["new_axes", "percent_axis", "money_axis", "format_metric_axis", "legend_outside"]
 
 
 def new_axes(ax, figsize=(8, 4.5)):
@@ -22,18 +24,11 @@ def percent_axis(ax, axis: str = "y") -> None:
 
 
 def money_axis(ax, axis: str = "y") -> None:
-    """Ticks of money in thousands and millions (``250k``, ``1.5M``)."""
+    """Ticks of money in thousands and millions (``250 k``, ``1.5 M``): each tick says its
+    amount, so matplotlib sets no offset (``1e6``) above the axis."""
     from matplotlib.ticker import FuncFormatter
-
-    def fmt(x, _):
-        # coarser than format_number: a tick label needs fewer digits than a table
-        ax_ = abs(x)
-        if ax_ >= 1e6:
-            return f"{x / 1e6:.1f}M"
-        if ax_ >= 1e3:
-            return f"{x / 1e3:.0f}k"
-        return f"{x:.0f}"
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(fmt))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(
+        FuncFormatter(lambda x, _: format_amount(x)))
 
 
 def format_metric_axis(ax, metric: str, axis: str = "y") -> None:
@@ -42,3 +37,9 @@ def format_metric_axis(ax, metric: str, axis: str = "y") -> None:
         percent_axis(ax, axis)
     elif metric in MONEY_METRICS:
         money_axis(ax, axis)
+
+
+def legend_outside(ax, **kwargs):
+    """The legend right of the Axes, so that it never covers the data; returns it."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                     fontsize="small", **kwargs)

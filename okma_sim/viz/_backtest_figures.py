@@ -8,12 +8,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from ._axes import new_axes, percent_axis
+from ._labels import percent_text
 
 __all__ = ["pit_histogram", "coverage_chart"]
 
 
 def pit_histogram(pit: Any, *, ax=None, bins: int = 10, label: str | None = None):
-    """Histogram of backtest PIT values (the forecast CDF at what actually happened).
+    """Where each actual fell in its forecast: a histogram of the backtest's PIT values (the
+    forecast CDF at what actually happened), on an axis in % of the forecast range.
 
     A calibrated forecast gives PIT values spread evenly over [0, 1]; a U shape means the
     intervals are too narrow, a hump means too wide, a slope means bias. The shaded band is where
@@ -55,12 +57,14 @@ def pit_histogram(pit: Any, *, ax=None, bins: int = 10, label: str | None = None
     if n:
         half = 1.96 * math.sqrt((1 / bins) * (1 - 1 / bins) / n) * bins
         ax.axhspan(max(0.0, 1 - half), 1 + half, color="gray", alpha=0.2, gid="band",
-                   label="95% range if calibrated")
+                   label="95% range if well calibrated")
     ax.axhline(1.0, color="black", lw=1, gid="uniform", label="perfectly calibrated")
     ax.set_xlim(0, 1)
-    ax.set_xlabel("PIT: where the actual fell in the forecast distribution")
-    ax.set_ylabel("Density")
-    ax.set_title("Backtest calibration (flat is good)")
+    percent_axis(ax, "x")
+    ax.set_xlabel("Where the actual fell in its forecast (0% = below every simulated run, "
+                  "100% = above)")
+    ax.set_ylabel("Actuals per bin (1 = as many as a calibrated forecast)")
+    ax.set_title("Backtest: where the actuals fell (flat is good)")
     ax.legend(loc="upper center", fontsize="small")
     return ax
 
@@ -104,22 +108,23 @@ def coverage_chart(coverage: Mapping[Any, float], *, ax=None, n: int | None = No
     nom = np.asarray(nominal)[order]
     obs = np.asarray(observed)[order]
     ax.plot([0, 1], [0, 1], color="gray", lw=1, ls="--", gid="diagonal",
-            label="perfect calibration")
-    ax.plot(nom, obs, "o-", color="tab:blue", lw=2, gid="observed", label="observed coverage")
+            label="perfectly calibrated")
+    ax.plot(nom, obs, "o-", color="tab:blue", lw=2, gid="observed",
+            label="share of actuals inside")
     if n:
         se = np.sqrt(nom * (1 - nom) / n)
         ax.errorbar(nom, nom, yerr=1.96 * se, fmt="none", ecolor="gray", capsize=4,
                     gid="expected", label=f"±1.96 SE if calibrated (n = {n})")
     for x, y in zip(nom, obs):
-        ax.annotate(f"{y:.0%}", (x, y), textcoords="offset points", xytext=(6, -12),
+        ax.annotate(percent_text(y), (x, y), textcoords="offset points", xytext=(6, -12),
                     fontsize="small")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     percent_axis(ax, "x")
     percent_axis(ax, "y")
-    ax.set_xlabel("Nominal interval (e.g. the 80% interval)")
-    ax.set_ylabel("Share of actuals inside the interval")
-    ax.set_title("Do the intervals hold? Backtest coverage")
+    ax.set_xlabel("Forecast range (e.g. the central 80% of simulated runs)")
+    ax.set_ylabel("Share of actuals inside the range")
+    ax.set_title("Backtest: do the forecast ranges hold?")
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
     return ax

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from figure_helpers import band_edges, by_gid  # noqa: E402
 import okma_sim  # noqa: E402
 from okma_sim.analysis import sensitivity, solve_actions  # noqa: E402
 from okma_sim.plan import Lever, Management, Objective, Plan  # noqa: E402
@@ -43,23 +44,10 @@ def ax():
     plt.close(fig)
 
 
-def _by_gid(artists, gid):
-    found = [a for a in artists if a.get_gid() == gid]
-    assert len(found) == 1, f"expected one artist with gid {gid!r}, found {len(found)}"
-    return found[0]
-
-
-def _band_edges(coll, n):
-    v = coll.get_paths()[0].vertices
-    lo = np.array([v[np.isclose(v[:, 0], i), 1].min() for i in range(n)])
-    hi = np.array([v[np.isclose(v[:, 0], i), 1].max() for i in range(n)])
-    return lo, hi
-
-
 def _assert_fan_of(ax, res, metric):
     b = res.bands(metric, (0.05, 0.5, 0.95))
-    np.testing.assert_array_equal(_by_gid(ax.lines, "median").get_ydata(), b["p50"])
-    lo, hi = _band_edges(_by_gid(ax.collections, "band_0.05_0.95"), len(b))
+    np.testing.assert_array_equal(by_gid(ax.lines, "median").get_ydata(), b["p50"])
+    lo, hi = band_edges(by_gid(ax.collections, "band_0.05_0.95"), len(b))
     np.testing.assert_array_equal(lo, b["p05"])
     np.testing.assert_array_equal(hi, b["p95"])
 
@@ -70,7 +58,7 @@ def test_fan_accessor_draws_the_bands_of_the_metric(case_result, ax):
     assert out is ax
     _assert_fan_of(ax, case_result, "new_customers")
     target = case_result.plan.target("new_customers").target
-    assert set(_by_gid(ax.lines, "target").get_ydata()) == {target}
+    assert set(by_gid(ax.lines, "target").get_ydata()) == {target}
 
 
 @pytest.mark.parametrize("call", [
@@ -90,13 +78,13 @@ def test_other_kinds_draw_their_data(case_result):
         case_result.plot("bars", ax=axes[0])
         widths = [p.get_width() for p in axes[0].patches]
         expect = list(case_result.probabilities()["probability"]) + [
-            case_result.all_met().probability]
+            case_result.all_key_results_met().probability, case_result.all_met().probability]
         assert widths == expect
         case_result.plot.hist("csat", ax=axes[1])
-        assert set(_by_gid(axes[1].lines, "target").get_xdata()) == {plan.target("csat").target}
+        assert set(by_gid(axes[1].lines, "target").get_xdata()) == {plan.target("csat").target}
         case_result.plot.curve("revenue", ax=axes[2], levels=[0.1, 0.3, 0.5])
         v = case_result.values["revenue"]
-        np.testing.assert_array_equal(_by_gid(axes[2].lines, "curve").get_ydata(),
+        np.testing.assert_array_equal(by_gid(axes[2].lines, "curve").get_ydata(),
                                       [(v >= t).mean() for t in (0.1, 0.3, 0.5)])
     finally:
         plt.close(fig)
@@ -132,8 +120,8 @@ def test_frontier_accessor_draws_the_frontier_and_the_verified_answer(solved, ax
     assert list(answer.get_xdata()) == [solved.probability]
     assert list(answer.get_ydata()) == [solved.cost]
     assert solved.probability != solved.search_probability
-    # the toy plan has no currency: no empty brackets
-    assert ax.get_ylabel() == "cost"
+    # the toy plan has no currency: no empty brackets, nor an empty currency
+    assert ax.get_ylabel() == "Plan cost per year"
 
 
 # -- SensitivityResult.plot --------------------------------------------------------------------
@@ -151,7 +139,7 @@ def test_tornado_accessor_draws_each_parameter_around_the_base(sens, ax, call):
     out = call(sens, ax)
     assert out is ax
     base = sens.base.probability
-    assert set(_by_gid(ax.lines, "base").get_xdata()) == {base}
+    assert set(by_gid(ax.lines, "base").get_xdata()) == {base}
     # bottom to top: smallest swing first
     order = np.argsort(np.abs(t["p_high"] - t["p_low"]).to_numpy(), kind="stable")
     for gid, col in (("low", "p_low"), ("high", "p_high")):

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from figure_helpers import band_edges, by_gid  # noqa: E402
 import okma_sim  # noqa: E402
 from okma_sim import viz  # noqa: E402
 from okma_sim.plan import Management, Objective, Plan  # noqa: E402
@@ -38,20 +39,6 @@ def ax():
     plt.close(fig)
 
 
-def _band_edges(coll, n):
-    """Lower and upper edge of a fill_between polygon at x = 0..n-1."""
-    v = coll.get_paths()[0].vertices
-    lo = np.array([v[np.isclose(v[:, 0], i), 1].min() for i in range(n)])
-    hi = np.array([v[np.isclose(v[:, 0], i), 1].max() for i in range(n)])
-    return lo, hi
-
-
-def _by_gid(artists, gid):
-    found = [a for a in artists if a.get_gid() == gid]
-    assert len(found) == 1, f"expected one artist with gid {gid!r}, found {len(found)}"
-    return found[0]
-
-
 def test_fan_chart_bands_median_and_target(case_result, ax):
     out = viz.fan_chart(case_result, "revenue_growth", ax=ax)
     assert out is ax
@@ -59,17 +46,17 @@ def test_fan_chart_bands_median_and_target(case_result, ax):
     n = len(b)
     for gid, lo_col, hi_col in (("band_0.05_0.95", "p05", "p95"),
                                 ("band_0.25_0.75", "p25", "p75")):
-        lo, hi = _band_edges(_by_gid(ax.collections, gid), n)
+        lo, hi = band_edges(by_gid(ax.collections, gid), n)
         np.testing.assert_allclose(lo, b[lo_col], rtol=1e-12)
         np.testing.assert_allclose(hi, b[hi_col], rtol=1e-12)
-    np.testing.assert_allclose(_by_gid(ax.lines, "median").get_ydata(), b["p50"])
-    target = _by_gid(ax.lines, "target")
+    np.testing.assert_allclose(by_gid(ax.lines, "median").get_ydata(), b["p50"])
+    target = by_gid(ax.lines, "target")
     assert set(target.get_ydata()) == {case_result.plan.target("revenue").target}
     # the bands really are the per-month quantiles of the kept paths
     m = np.asarray(case_result.monthly["revenue_growth"], float)
     np.testing.assert_allclose(b["p95"], np.quantile(m, 0.95, axis=0), rtol=1e-12)
     assert [t.get_text() for t in ax.get_xticklabels()] == case_result.plan.months()
-    assert ax.get_ylabel() == "Revenue growth vs baseline year (%)"
+    assert ax.get_ylabel() == "Revenue growth year to date vs last year (%)"
 
 
 def test_fan_chart_of_reweighted_result_uses_weighted_quantiles(case_result, ax):
@@ -79,10 +66,10 @@ def test_fan_chart_of_reweighted_result_uses_weighted_quantiles(case_result, ax)
     res = dataclasses.replace(case_result, weights=w)
     viz.fan_chart(res, "revenue_growth", ax=ax)
     even = np.asarray(case_result.monthly["revenue_growth"], float)[::2]
-    lo, hi = _band_edges(_by_gid(ax.collections, "band_0.05_0.95"), even.shape[1])
+    lo, hi = band_edges(by_gid(ax.collections, "band_0.05_0.95"), even.shape[1])
     np.testing.assert_allclose(lo, np.quantile(even, 0.05, axis=0, method="inverted_cdf"))
     np.testing.assert_allclose(hi, np.quantile(even, 0.95, axis=0, method="inverted_cdf"))
-    median = _by_gid(ax.lines, "median").get_ydata()
+    median = by_gid(ax.lines, "median").get_ydata()
     np.testing.assert_allclose(median, np.quantile(even, 0.5, axis=0, method="inverted_cdf"))
 
 
@@ -96,9 +83,9 @@ def test_probability_bars_heights_and_error_bars(case_result, ax):
     out = viz.probability_bars(case_result, ax=ax, confidence=0.8)
     assert out is ax
     df = case_result.probabilities()
-    a = case_result.all_met()
-    p = np.r_[df["probability"], a.probability]
-    se = np.r_[df["stderr"], a.stderr]
+    a, k = case_result.all_met(), case_result.all_key_results_met()
+    p = np.r_[df["probability"], k.probability, a.probability]
+    se = np.r_[df["stderr"], k.stderr, a.stderr]
     bars = next(c for c in ax.containers if isinstance(c, matplotlib.container.BarContainer))
     np.testing.assert_allclose([r.get_width() for r in bars.patches], p)
     segs = bars.errorbar.lines[2][0].get_segments()
@@ -106,17 +93,19 @@ def test_probability_bars_heights_and_error_bars(case_result, ax):
     np.testing.assert_allclose([s[1, 0] for s in segs], p + 1.96 * se)
     # MC standard errors are binomial
     np.testing.assert_allclose(se, np.sqrt(p * (1 - p) / case_result.n_paths))
-    assert set(_by_gid(ax.lines, "confidence").get_xdata()) == {0.8}
+    assert set(by_gid(ax.lines, "confidence").get_xdata()) == {0.8}
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "Objective: revenue" and labels[-1] == "All objectives"
+    assert labels[0] == "Revenue +30% (36.15 M CNY)"
+    assert labels[-2:] == ["All key results", "All objectives"]
 
 
 def test_histogram_target_and_annotation(case_result, ax):
     viz.histogram(case_result, "new_customers", ax=ax)
     t = case_result.plan.target("new_customers")
-    assert set(_by_gid(ax.lines, "target").get_xdata()) == {t.target}
+    assert set(by_gid(ax.lines, "target").get_xdata()) == {t.target}
     e = case_result.probability("new_customers")
-    assert f"P(met) = {e.probability:.1%} ± {e.stderr:.1%}" in [x.get_text() for x in ax.texts]
+    texts = [x.get_text() for x in ax.texts]
+    assert f"chance met: {e.probability:.1%} ± {e.stderr:.1%}" in texts
     counts = sum(p.get_height() for p in ax.patches)
     assert counts == np.isfinite(case_result.values["new_customers"]).sum()
 
@@ -127,22 +116,22 @@ def test_achievability_curve_data(case_result, ax):
     viz.achievability_curve(case_result, "revenue", ax=ax, confidence=0.8, levels=levels)
     v = case_result.values["revenue"]
     n = v.size
-    curve = _by_gid(ax.lines, "curve")
+    curve = by_gid(ax.lines, "curve")
     np.testing.assert_allclose(curve.get_xdata(), levels)
     expect = np.array([(v >= lv).mean() for lv in levels])
     np.testing.assert_allclose(curve.get_ydata(), expect)
-    band = _by_gid(ax.collections, "se_band").get_paths()[0].vertices
+    band = by_gid(ax.collections, "se_band").get_paths()[0].vertices
     se = np.sqrt(expect * (1 - expect) / n)
     top = np.clip(expect + 1.96 * se, 0, 1)
     for x, y in zip(levels, top):
         assert np.isclose(band[np.isclose(band[:, 0], x), 1].max(), y)
     # the current target, with its probability
-    assert set(_by_gid(ax.lines, "target").get_xdata()) == {t.target}
-    point = _by_gid(ax.lines, "target_point")
+    assert set(by_gid(ax.lines, "target").get_xdata()) == {t.target}
+    point = by_gid(ax.lines, "target_point")
     assert point.get_ydata()[0] == case_result.probability("revenue").probability
     # the confidence line and the achievable level: P(X >= a) >= C and P(X > a) < C
-    assert set(_by_gid(ax.lines, "confidence").get_ydata()) == {0.8}
-    a = _by_gid(ax.lines, "achievable").get_xdata()[0]
+    assert set(by_gid(ax.lines, "confidence").get_ydata()) == {0.8}
+    a = by_gid(ax.lines, "achievable").get_xdata()[0]
     assert (v >= a).mean() >= 0.8 > (v > a).mean()
     assert "achievable at 80%" in ax.get_legend_handles_labels()[1][-1]
 
@@ -151,7 +140,7 @@ def test_achievability_curve_accepts_targets_curve(case_result, ax):
     from okma_sim.results import achievability_curve
     curve = achievability_curve(case_result, "csat")
     viz.achievability_curve(case_result, "csat", ax=ax, curve=curve, confidence=None)
-    line = _by_gid(ax.lines, "curve")
+    line = by_gid(ax.lines, "curve")
     np.testing.assert_allclose(line.get_xdata(), curve["target"])
     np.testing.assert_allclose(line.get_ydata(), curve["probability"])
     assert not [ln for ln in ax.lines if ln.get_gid() in ("confidence", "achievable")]
@@ -171,13 +160,13 @@ def test_achievability_curve_matches_closed_form(ax):
     res = okma_sim.simulate(_toy_plan(1.2), 8000, seed=SEED)
     levels = np.linspace(0.0, 2.0, 9)
     viz.achievability_curve(res, ax=ax, levels=levels, confidence=0.8)
-    p = _by_gid(ax.lines, "curve").get_ydata()
+    p = by_gid(ax.lines, "curve").get_ydata()
     sd = math.sqrt(0.2 ** 2 + 0.5 ** 2 + 1 / 12)
     exact = stats.norm.sf(levels, loc=1.0, scale=sd)
     se = np.sqrt(exact * (1 - exact) / res.n_paths)
     assert np.all(np.abs(p - exact) <= 4 * se + 1e-12)
     # the achievable level at 80% sits near the exact 20% quantile (4 SE of a quantile)
-    a = _by_gid(ax.lines, "achievable").get_xdata()[0]
+    a = by_gid(ax.lines, "achievable").get_xdata()[0]
     q = stats.norm.ppf(0.2, 1.0, sd)
     se_q = math.sqrt(0.2 * 0.8 / res.n_paths) / stats.norm.pdf(q, 1.0, sd)
     assert abs(a - q) <= 4 * se_q
@@ -198,7 +187,7 @@ def test_tornado_bars_start_at_base_and_sorted():
         np.testing.assert_allclose([r.get_width() for r in high], [0.01, 0.10, 0.30])
         names = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
         assert names == ["c", "a", "b"]
-        assert set(_by_gid(ax.lines, "base").get_xdata()) == {0.4}
+        assert set(by_gid(ax.lines, "base").get_xdata()) == {0.4}
     finally:
         plt.close(fig)
 
@@ -209,7 +198,7 @@ def test_tornado_reads_sensitivity_output(ax):
     t = tornado(plan, 300, seed=SEED, parameters=["csat_base", "base_win_rate"])
     viz.tornado(t, ax=ax)
     base = t.attrs["base"].probability
-    assert set(_by_gid(ax.lines, "base").get_xdata()) == {base}
+    assert set(by_gid(ax.lines, "base").get_xdata()) == {base}
     high = [p for p in ax.patches if p.get_gid() == "high"][::-1]  # top bar first
     np.testing.assert_allclose([r.get_x() + r.get_width() for r in high], t["p_high"])
 
@@ -233,7 +222,8 @@ def test_policy_comparison_bars_are_probabilities(ax):
     se = d.std(ddof=1) / math.sqrt(d.size)
     assert labels[1] == (f"no reviews (all objectives {d.mean() * 100:+.1f} ± {se * 100:.1f} "
                          f"points vs monthly coaching)")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["All objectives", "revenue", "csat"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "All objectives", "Revenue +30% (36.15 M CNY)", "CSAT ≥ 90%"]
 
 
 def test_pit_histogram_density_and_band(ax):
@@ -243,8 +233,8 @@ def test_pit_histogram_density_and_band(ax):
     heights = [p.get_height() for p in ax.patches if p.get_gid() == "pit"]
     counts, _ = np.histogram(u, bins=np.linspace(0, 1, 9))
     np.testing.assert_allclose(heights, counts / 400 * 8)
-    assert set(_by_gid(ax.lines, "uniform").get_ydata()) == {1.0}
-    band = _by_gid(ax.patches, "band")  # a Rectangle: y in data units
+    assert set(by_gid(ax.lines, "uniform").get_ydata()) == {1.0}
+    band = by_gid(ax.patches, "band")  # a Rectangle: y in data units
     half = 1.96 * math.sqrt((1 / 8) * (7 / 8) / 400) * 8
     assert math.isclose(band.get_y(), 1 - half)
     assert math.isclose(band.get_y() + band.get_height(), 1 + half)
@@ -253,10 +243,10 @@ def test_pit_histogram_density_and_band(ax):
 def test_coverage_chart_points(ax):
     cov = {"50": 0.46, "80": 0.79, "95": 0.97}
     viz.coverage_chart(cov, ax=ax, n=150)
-    obs = _by_gid(ax.lines, "observed")
+    obs = by_gid(ax.lines, "observed")
     np.testing.assert_allclose(obs.get_xdata(), [0.5, 0.8, 0.95])
     np.testing.assert_allclose(obs.get_ydata(), [0.46, 0.79, 0.97])
-    np.testing.assert_allclose(_by_gid(ax.lines, "diagonal").get_ydata(), [0, 1])
+    np.testing.assert_allclose(by_gid(ax.lines, "diagonal").get_ydata(), [0, 1])
 
 
 def test_backtest_charts_read_a_backtest_result(ax):
@@ -274,7 +264,7 @@ def test_backtest_charts_read_a_backtest_result(ax):
     fig, ax2 = plt.subplots()
     try:
         viz.coverage_chart(bt, ax=ax2)
-        obs = _by_gid(ax2.lines, "observed")
+        obs = by_gid(ax2.lines, "observed")
         np.testing.assert_allclose(obs.get_ydata(), [bt.coverage[k] for k in ("50", "80", "95")])
         # the expected band uses the number of PITs
         assert f"n = {pits.size}" in ax2.get_legend_handles_labels()[1][-1]
