@@ -38,7 +38,7 @@ def joint_heatmap(joint: Any, *, ax=None, n: int = 41):
     >>> jt = okma_sim.joint_targets(plan, n_paths=500, seed=1, progress=False)
     >>> ax = joint_heatmap(jt, n=11)
     >>> ax.get_xlabel()
-    'Revenue growth vs baseline year (%): target'
+    'Revenue growth vs last year (%): target'
     """
     from matplotlib.ticker import PercentFormatter
 
@@ -55,8 +55,9 @@ def joint_heatmap(joint: Any, *, ax=None, n: int = 41):
             gid="joint", label=f"joint targets: {joint.probability:.0%} together")
     bar = ax.figure.colorbar(mesh, ax=ax, format=PercentFormatter(1.0))
     bar.set_label("Chance all objectives are met")
-    ax.set_xlabel(f"{metric_label(ma, res.plan.currency)}: target")
-    ax.set_ylabel(f"{metric_label(mb, res.plan.currency)}: target")
+    # a target is the whole period's figure: "year to date" (the fan chart's months) would mislead
+    ax.set_xlabel(f"{metric_label(ma, res.plan.currency).replace(' year to date', '')}: target")
+    ax.set_ylabel(f"{metric_label(mb, res.plan.currency).replace(' year to date', '')}: target")
     format_metric_axis(ax, ma, "x")
     format_metric_axis(ax, mb, "y")
     ax.set_title(f"How often the targets hold together (white line: "
