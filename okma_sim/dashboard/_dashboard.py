@@ -91,7 +91,8 @@ class Dashboard:
         horizon months), shown in :attr:`cost_label` in the scenario's currency.
     capacity : dict or None
         The displayed run's :meth:`~okma_sim.SimulationResult.capacity` (hours per rep and
-        month), shown in :attr:`hours` as the share of the reps' hours the plan uses.
+        month), shown in :attr:`capacity_label` as the share of the reps' hours the plan
+        uses, and in :attr:`hours` in words.
     table : ipywidgets.HTML
         One row per objective and KR (``tr.okma-row`` with ``data-id``, ``data-p``,
         ``data-se``), with a bar and ±1.96 SE whisker.
@@ -195,7 +196,9 @@ class Dashboard:
         self.summary_kr.add_class("okma-summary-kr")
         self.cost_label = W.Label(value="")  # the plan's cost per year (empty without costs)
         self.cost_label.add_class("okma-cost")
-        self.hours = W.Label(value="")  # capacity use, the reps' hours in words
+        self.capacity_label = W.Label(value="")  # capacity use (empty without hours)
+        self.capacity_label.add_class("okma-capacity")
+        self.hours = W.Label(value="")  # the reps' hours in words (empty without hours)
         self.hours.add_class("okma-hours")
         self.table = W.HTML()
         self.table.add_class("okma-table")
@@ -244,8 +247,8 @@ class Dashboard:
     def _verdicts(self, W: Any) -> Any:
         """The odds, with what the plan costs and how much of the reps' hours it takes beside
         them, and the warnings about levers beyond the history."""
-        box = W.VBox([self.summary, self.summary_kr, self.cost_label, self.hours,
-                      self.extrapolation])
+        box = W.VBox([self.summary, self.summary_kr, self.cost_label, self.capacity_label,
+                      self.hours, self.extrapolation])
         box.add_class("okma-verdicts")
         return box
 
@@ -448,8 +451,9 @@ class Dashboard:
         self.cost_label.value = cost_text(self.cost, res.plan)
         cap = res.capacity()
         self.capacity = cap
-        self.hours.value = "" if cap is None or not math.isfinite(cap["hours_planned"]) \
-            else capacity_use_text(cap)
+        known = cap is not None and math.isfinite(cap["hours_planned"])
+        self.capacity_label.value = capacity_use_text(cap) if known else ""
+        self.hours.value = capacity_text(cap) if known else ""
         self.table.value = table_html(res, self.estimates, self.confidence)
         self.extrapolation.value = "".join(
             f"<div class='okma-extrapolation-warning' data-lever='{html.escape(e.lever)}' "
@@ -570,14 +574,15 @@ def cost_text(cost: Mapping[str, float], plan: Plan) -> str:
 
 
 def capacity_use_text(cap: Mapping[str, float]) -> str:
-    """Capacity use: the share of the reps' hours the plan asks for, then the hours in words
-    (:func:`okma_sim.results.capacity_text`).
+    """Capacity use: the share of the reps' hours the plan asks for (means per filled
+    rep-month, :meth:`~okma_sim.SimulationResult.capacity`).
 
     Examples
     --------
     >>> capacity_use_text({"hours_available": 120.0, "hours_planned": 92.4,
     ...                    "hours_executed": 92.4, "share_rep_months_capped": 0.0})
-    "Capacity use: 77% of the reps' hours (hours per rep and month: 120 available, 92 planned, 92 worked; the plan fits the reps' hours)"
+    "Capacity use: 77% of the reps' hours (92 of 120 hours per rep and month planned)"
     """
     use = cap["hours_planned"] / cap["hours_available"]
-    return f"Capacity use: {use:.0%} of the reps' hours ({capacity_text(cap)})"
+    return (f"Capacity use: {use:.0%} of the reps' hours ({cap['hours_planned']:.0f} of "
+            f"{cap['hours_available']:.0f} hours per rep and month planned)")

@@ -440,9 +440,11 @@ def test_the_reps_hours_are_shown_in_words(plan):
     assert dash.capacity == cap
     use = cap["hours_planned"] / cap["hours_available"]
     assert 0.3 < use < 1.0
-    assert dash.hours.value == (f"Capacity use: {use:.0%} of the reps' hours "
-                                f"({capacity_text(cap)})")
-    assert "(hours per rep and month: 120 available" in dash.hours.value
+    assert dash.capacity_label.value == (
+        f"Capacity use: {use:.0%} of the reps' hours ({cap['hours_planned']:.0f} of 120 hours "
+        "per rep and month planned)")
+    assert dash.hours.value == capacity_text(cap)
+    assert dash.hours.value.startswith("hours per rep and month: 120 available")
     assert "fits the reps' hours" in dash.hours.value or "<0.1%" in dash.hours.value
     # a plan over its hours says so, with the share of rep-months
     dash.sliders["lever:prospect_visits_per_week"].value = 15
