@@ -319,6 +319,27 @@ def _correct(ev: Evaluator, chosen: dict, ver: _Verified, extra_evaluations: int
                           "first_seed": ver.seed}
 
 
+def _search(ev: Evaluator, design_points: int, starts: int, frontier_evaluations: int,
+            correction_evaluations: int | None) -> tuple[bool, dict, _Verified, Any]:
+    """Stages 1-6: whether the answer is feasible, its record, its verification and the
+    correction's record (None: no correction; ``correction_evaluations`` None: never)."""
+    s = ev.s
+    design(ev, design_points)
+    climb(ev, starts)
+    minimise(ev, starts)
+    tighten_frontier(ev, frontier_evaluations)
+    feasible, chosen = choose(ev)
+    ver = _verify(s, chosen["x"], s.verify_seed, ev.bar)
+    corrected = None
+    ve = ver.estimate
+    if feasible and correction_evaluations is not None \
+            and abs(ve.probability - s.confidence) > 2 * ve.stderr:
+        again = _correct(ev, chosen, ver, correction_evaluations)
+        if again is not None:
+            chosen, ver, corrected = again
+    return feasible, chosen, ver, corrected
+
+
 # --------------------------------------------------------------------------------------------
 # the answer
 # --------------------------------------------------------------------------------------------
@@ -484,18 +505,9 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
     bar = _progress_bar(progress, int(max_evaluations) + 1)
     try:
         ev = Evaluator(s, int(max_evaluations), bar)
-        design(ev, design_points)
-        climb(ev, starts)
-        minimise(ev, starts)
-        tighten_frontier(ev, frontier_evaluations)
-        feasible, chosen = choose(ev)
-        ver = _verify(s, chosen["x"], s.verify_seed, bar)
-        corrected = None
-        ve = ver.estimate
-        if feasible and correct and abs(ve.probability - s.confidence) > 2 * ve.stderr:
-            again = _correct(ev, chosen, ver, correction_evaluations)
-            if again is not None:
-                chosen, ver, corrected = again
+        feasible, chosen, ver, corrected = _search(
+            ev, design_points, starts, frontier_evaluations,
+            correction_evaluations if correct else None)
     finally:
         if bar is not None:
             bar.close()

@@ -25,12 +25,13 @@ are reported (probability 1 or 0, standard error 0). ``result.params`` shows the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -266,13 +267,9 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
     plan : Plan
     actuals : path-like or Actuals
         The rep-month CSV of the months done (from ``start_month``, no gaps).
-    n_paths, seed, sampler, executor :
-        As in :func:`okma_sim.simulate` (defaults: the plan's ``[simulation]``). The plan-time
-        run, the re-forecast and the recommendation search share the seed (common random
-        numbers).
-    progress : bool, optional
-        Show a tqdm bar of the review's steps (the plan-time run, the update, the
-        re-forecast, the search) on stderr; default: when stderr is a terminal.
+    n_paths, seed, sampler, executor, progress :
+        As in :func:`okma_sim.simulate` (defaults: the plan's ``[simulation]``), sharing the
+        seed (common random numbers); ``progress`` shows a bar of the review's steps instead.
     risk_threshold : float
         A KR or objective is at risk when its probability is below this ...
     risk_drop : float
@@ -350,18 +347,15 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
                             at_risk=_at_risk(plan, probs, {}, risk_threshold, risk_drop),
                             recommendation=None, warnings=warn, n_paths=0, seed=seed_int)
 
-    bar = _steps_bar(progress, 4 if recommend else 3)
-    kw = dict(n_paths=int(n_paths), seed=seed_int, model=model, sampler=sampler,
-              executor=executor, progress=False if bar is not None else progress)
-    try:
+    with _steps_bar(progress, 4 if recommend else 3) as bar:
+        kw = dict(n_paths=int(n_paths), seed=seed_int, model=model, sampler=sampler,
+                  executor=executor, progress=False if bar is not None else progress)
         _step(bar, "simulating the plan as made")
         plan_res = simulate(plan, **kw)
         fc = _reforecast(plan, act, obs, model, plan_res, kw, n_paths, likelihood, candidates,
                          warn, bar)
         res = fc.result
         warn = list(res.warnings)
-        probs = {t.id: res.probability(t.id).probability for t in plan.targets}
-        plan_probs = {t.id: plan_res.probability(t.id).probability for t in plan.targets}
         rec = None
         if recommend:
             _step(bar, "searching for a lever change")
@@ -369,9 +363,8 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
             rec = _recommend(plan, model, fc.state, fc.pvals, fc.weights, fc.observed,
                              fc.keep, goal, res, kw, int(search_paths), int(max_steps), T,
                              warn)
-    finally:
-        if bar is not None:
-            bar.close()
+    probs = {t.id: res.probability(t.id).probability for t in plan.targets}
+    plan_probs = {t.id: plan_res.probability(t.id).probability for t in plan.targets}
     return ReviewResult(**common, result=res, plan_result=plan_res, ess=fc.ess,
                         ess_by_term=fc.info["ess_by_term"],
                         at_risk=_at_risk(plan, probs, plan_probs, risk_threshold, risk_drop),
@@ -379,13 +372,20 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
                         seed=seed_int, rules_fired=fc.info["rules_fired"])
 
 
-def _steps_bar(progress: bool | None, total: int) -> Any:
-    """A tqdm bar of the review's steps on stderr, or None (default: on a terminal)."""
+@contextlib.contextmanager
+def _steps_bar(progress: bool | None, total: int) -> Iterator[Any]:
+    """A tqdm bar of the review's steps on stderr, closed at the end, or None (default: on a
+    terminal)."""
     if not (progress if progress is not None else sys.stderr.isatty()):
-        return None
+        yield None
+        return
     from tqdm.auto import tqdm
-    return tqdm(total=total, unit="step", desc="reviewing", leave=False, file=sys.stderr,
-                bar_format="{desc} [{elapsed}]")
+    bar = tqdm(total=total, unit="step", desc="reviewing", leave=False, file=sys.stderr,
+               bar_format="{desc} [{elapsed}]")
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _step(bar: Any, what: str) -> None:
