@@ -1,7 +1,8 @@
 """The action solver's search: cached simulations of lever settings under one seed (common
 random numbers) within a budget, and its stages over them: a design of start points, a climb
 in probability when nothing is feasible, the cost minimisation (COBYLA with a restart) and the
-frontier's short searches."""
+frontier's short searches. Each COBYLA run stops early once it stalls within the noise
+(:meth:`Evaluator.stalled`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ __all__: list[str] = []
 #: a plan whose planned hours exceed the reps' selling hours in more than this share of filled
 #: rep-months is infeasible: the tool must not recommend (and charge for) work nobody can do
 MAX_CAPPED_SHARE = 0.05
+
+#: a cost search has stalled when its cheapest setting meeting the level fell by less than this
+#: share over the last window of evaluations (and sits within one SE of the level)
+COST_RTOL = 0.01
 
 
 def within_hours(r: dict) -> bool:
@@ -40,7 +45,8 @@ def capped_share(result) -> float:
 
 
 class BudgetSpent(Exception):
-    """Raised inside the objective to stop COBYLA when the evaluation budget is spent."""
+    """Raised inside the objective to stop COBYLA when the evaluation budget is spent, or its
+    run has stalled."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,9 @@ class Evaluator:
     """Cached simulations of lever settings under one seed (common random numbers), within a
     budget of distinct simulations, and COBYLA runs over them in [0, 1] coordinates."""
 
-    def __init__(self, s: SearchSetup, budget: int) -> None:
+    def __init__(self, s: SearchSetup, budget: int, bar: Any = None) -> None:
         self.s = s
+        self.bar = bar  # a tqdm bar advanced by each simulation, or None
         self.lows = np.array([s.plan.levers[k].low for k in s.names], dtype=float)
         self.highs = np.array([s.plan.levers[k].high for k in s.names], dtype=float)
         known = getattr(s.model, "levers", None) or {}
@@ -85,6 +92,8 @@ class Evaluator:
         self.cache: dict[tuple, dict] = {}
         self.order: list[tuple] = []
         self.stage = "design"
+        # the running COBYLA run: evaluations before it, and its level (None: a climb)
+        self._run: tuple[int, float | None] | None = None
 
     def snap(self, z: np.ndarray) -> tuple[float, ...]:
         """The lever levels of a point of [0, 1]^d, snapped to the levers' grids."""
@@ -119,6 +128,9 @@ class Evaluator:
                                "cost": c["total"], "capped": capped_share(res),
                                "stage": self.stage}
             self.order.append(key)
+            if self.bar is not None:
+                self.bar.set_description(f"searching ({self.stage})", refresh=False)
+                self.bar.update()
         return self.cache[key]
 
     def records(self) -> list[dict]:
@@ -138,12 +150,41 @@ class Evaluator:
         return self(z)["cost"] / self.span
 
     def bounded(self, fun: Callable) -> Callable:
-        """``fun``, stopping COBYLA when a new setting would exceed the budget."""
+        """``fun``, stopping COBYLA when a new setting would exceed the budget or the run has
+        stalled."""
         def f(z):
-            if self.room() <= 0 and self.snap(z) not in self.cache:
+            if self.snap(z) not in self.cache and (self.room() <= 0 or self.stalled()):
                 raise BudgetSpent
             return fun(z)
         return f
+
+    def stalled(self) -> bool:
+        """Whether the running COBYLA run has stopped improving its answer by more than the
+        noise: after its first stencil and a window of ``d + 3`` more evaluations, a climb
+        whose best P̂ (within the reps' hours) rose by less than its standard error over the
+        window, or a cost search whose cheapest setting meeting the level sits within one
+        standard error of it and got less than ``COST_RTOL`` cheaper over the window."""
+        if self._run is None:
+            return False
+        n0, level = self._run
+        recs, window = self.records(), self.d + 3
+        if len(recs) - n0 < window + self.d + 1:
+            return False
+        old = recs[:-window]
+        if level is None:
+            fit_old = [r for r in old if within_hours(r)]
+            fit = [r for r in recs if within_hours(r)]
+            if not fit_old:
+                return False
+            best0 = max(r["probability"] for r in fit_old)
+            best = max(fit, key=lambda r: r["probability"])
+            return best["probability"] - best0 < best["stderr"]
+        now, before = cheapest_first(recs, level), cheapest_first(old, level)
+        if not now or not before:
+            return False
+        a = now[0]
+        return a["cost"] >= (1 - COST_RTOL) * before[0]["cost"] \
+            and a["probability"] - level <= a["stderr"]
 
     def at_least(self, level: float) -> list[dict]:
         """COBYLA's constraints: P̂ >= ``level``, and the plan fits the reps' hours."""
@@ -152,20 +193,28 @@ class Evaluator:
                  "fun": self.bounded(lambda z: MAX_CAPPED_SHARE - self(z)["capped"])}]
 
     def cobyla(self, fun: Callable, z0: np.ndarray, cons: Any, evals: int,
-               rhobeg: float = 0.2) -> None:
-        """Minimise ``fun`` from ``z0`` with at most ``evals`` iterations (none if too few)."""
+               rhobeg: float = 0.2, level: float | None = None) -> None:
+        """Minimise ``fun`` from ``z0`` with at most ``evals`` iterations (none if too few),
+        stopping once the run stalls (:meth:`stalled`; ``level`` None: a climb in
+        probability, else the level of a cost search)."""
         from scipy.optimize import minimize
         if evals < self.d + 2:
             return
+        self._run = (len(self.cache), level)
         try:
             minimize(fun, z0, method="COBYLA", constraints=cons, bounds=[(0.0, 1.0)] * self.d,
                      options={"rhobeg": rhobeg, "tol": 2e-3, "maxiter": evals})
         except BudgetSpent:
             pass
+        finally:
+            self._run = None
 
-    def minimise_cost(self, start: tuple, cons: Any, evals: int, rhobeg: float = 0.2) -> None:
-        """COBYLA on the cost from the setting ``start``, subject to ``cons``."""
-        self.cobyla(self.bounded(self.cost), self.to_z(start), cons, evals, rhobeg)
+    def minimise_cost(self, start: tuple, level: float, evals: int,
+                      rhobeg: float = 0.2) -> None:
+        """COBYLA on the cost from the setting ``start``, subject to P̂ >= ``level`` and the
+        reps' hours."""
+        self.cobyla(self.bounded(self.cost), self.to_z(start), self.at_least(level), evals,
+                    rhobeg, level)
 
 
 def design(ev: Evaluator, design_points: int) -> None:
@@ -220,7 +269,6 @@ def minimise(ev: Evaluator, starts: int) -> None:
     # every point COBYLA started from: being deterministic, it would only retrace its path
     starts_done: list[tuple] = []
     n_starts = max(1, int(starts))
-    cons = ev.at_least(c)
     for k in range(n_starts):
         unused = [r for r in ev.cheapest(c) if r["x"] not in starts_done]
         # a later start comes from off the earlier runs' paths (the design's or the climb's
@@ -232,7 +280,7 @@ def minimise(ev: Evaluator, starts: int) -> None:
         starts_done.append(start)
         share = ev.room() // (n_starts - k)
         n0 = len(ev.cache)
-        ev.minimise_cost(start, cons, share // 2)
+        ev.minimise_cost(start, c, share // 2)
         # COBYLA can stop early on the stepwise P-hat of common random numbers (its linear
         # model of the constraint comes from a stencil that shrinks onto one step): restart
         # it once from its answer (the cheapest feasible setting it reached), with a wide
@@ -240,7 +288,7 @@ def minimise(ev: Evaluator, starts: int) -> None:
         best = cheapest_first([ev.cache[start], *ev.records()[n0:]], c)[0]["x"]
         if best != start:
             starts_done.append(best)
-            ev.minimise_cost(best, cons, share - (len(ev.cache) - n0))
+            ev.minimise_cost(best, c, share - (len(ev.cache) - n0))
 
 
 def tighten_frontier(ev: Evaluator, frontier_evaluations: int) -> None:
@@ -256,7 +304,7 @@ def tighten_frontier(ev: Evaluator, frontier_evaluations: int) -> None:
         evals = min(per_level, f_end - len(ev.cache))
         if evals < d + 2:
             break
-        ev.minimise_cost(ev.cheapest(lv)[0]["x"], ev.at_least(lv), evals, rhobeg=0.1)
+        ev.minimise_cost(ev.cheapest(lv)[0]["x"], lv, evals, rhobeg=0.1)
 
 
 def choose(ev: Evaluator) -> tuple[bool, dict]:

@@ -9,6 +9,7 @@ seed and, when the verification misses, corrects the level once.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -271,13 +272,27 @@ class _Verified:
     seed: int
 
 
-def _verify(s: SearchSetup, x: tuple, seed: int) -> _Verified:
+def _verify(s: SearchSetup, x: tuple, seed: int, bar: Any = None) -> _Verified:
     """Stage 5: re-simulate the setting ``x`` with the fresh seed ``seed``."""
     from okma_sim.engine import simulate
     plan_v = s.plan.with_actions(**dict(zip(s.names, x)))
+    if bar is not None:
+        bar.set_description("verifying with a fresh seed")
     r = simulate(plan_v, n_paths=s.verify_paths, seed=seed, model=s.model, sampler=s.sampler,
                  executor=s.executor, keep_monthly=s.keep, progress=False)
+    if bar is not None:
+        bar.update()
     return _Verified(plan_v, r, r.all_met(), int(seed))
+
+
+def _progress_bar(progress: bool | None, total: int) -> Any:
+    """A tqdm bar counting the solve's simulations on stderr, or None (default: on a
+    terminal)."""
+    if not (progress if progress is not None else sys.stderr.isatty()):
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="simulation", desc="searching", leave=False,
+                file=sys.stderr)
 
 
 def _correct(ev: Evaluator, chosen: dict, ver: _Verified, extra_evaluations: int
@@ -290,17 +305,39 @@ def _correct(ev: Evaluator, chosen: dict, ver: _Verified, extra_evaluations: int
     s, ve = ev.s, ver.estimate
     c2 = float(np.clip(s.confidence + chosen["probability"] - ve.probability, 1e-3, 1 - 1e-3))
     ev.budget += int(extra_evaluations)
+    if ev.bar is not None:
+        ev.bar.total += int(extra_evaluations) + 1
     ev.stage = "correct"
     if not ev.cheapest(c2):
         return None
-    cons2 = ev.at_least(c2)
-    ev.minimise_cost(ev.cheapest(c2)[0]["x"], cons2, ev.room() // 2, rhobeg=0.1)
-    ev.minimise_cost(ev.cheapest(c2)[0]["x"], cons2, ev.room())  # restart, as in stage 3
+    ev.minimise_cost(ev.cheapest(c2)[0]["x"], c2, ev.room() // 2, rhobeg=0.1)
+    ev.minimise_cost(ev.cheapest(c2)[0]["x"], c2, ev.room())  # restart, as in stage 3
     chosen = ev.cheapest(c2)[0]
-    ver2 = _verify(s, chosen["x"], derived_seed(s.seed, 2))
+    ver2 = _verify(s, chosen["x"], derived_seed(s.seed, 2), ev.bar)
     return chosen, ver2, {"level": c2, "first_verification": (float(ve.probability),
                                                               float(ve.stderr)),
                           "first_seed": ver.seed}
+
+
+def _search(ev: Evaluator, design_points: int, starts: int, frontier_evaluations: int,
+            correction_evaluations: int | None) -> tuple[bool, dict, _Verified, Any]:
+    """Stages 1-6: whether the answer is feasible, its record, its verification and the
+    correction's record (None: no correction; ``correction_evaluations`` None: never)."""
+    s = ev.s
+    design(ev, design_points)
+    climb(ev, starts)
+    minimise(ev, starts)
+    tighten_frontier(ev, frontier_evaluations)
+    feasible, chosen = choose(ev)
+    ver = _verify(s, chosen["x"], s.verify_seed, ev.bar)
+    corrected = None
+    ve = ver.estimate
+    if feasible and correction_evaluations is not None \
+            and abs(ve.probability - s.confidence) > 2 * ve.stderr:
+        again = _correct(ev, chosen, ver, correction_evaluations)
+        if again is not None:
+            chosen, ver, corrected = again
+    return feasible, chosen, ver, corrected
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,8 +409,8 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
                   design_points: int = 16, starts: int = 2, max_evaluations: int = 120,
                   frontier_levels: Sequence[float] | None = None,
                   frontier_evaluations: int = 60, correct: bool = True,
-                  correction_evaluations: int = 30, executor: Any = None
-                  ) -> SolveResult:
+                  correction_evaluations: int = 30, executor: Any = None,
+                  progress: bool | None = None) -> SolveResult:
     """The cheapest lever settings within the ``[levers.*]`` bounds for which P(all objectives
     met) >= ``confidence``.
 
@@ -399,6 +436,12 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
        best one; if that reaches C, the cost search follows.
     3. The answer is the cheapest evaluated setting with P̂ >= C (or, if none, the setting
        with the highest P̂).
+
+    Every COBYLA run (here and below) also stops once it stalls within the noise: after its
+    first stencil and ``d + 3`` more evaluations (d levers), a climb whose best P̂ rose by
+    less than its standard error over those last evaluations, or a cost search whose
+    cheapest setting meeting its level sits within one standard error of the level and got
+    less than 1% cheaper over them.
 
     4. Frontier: for each level on the grid that some setting reached, a short COBYLA cost
        search (``frontier_evaluations`` in all) from the cheapest setting meeting it. The
@@ -436,6 +479,8 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
         Whether to run the correction round (step 6), and its extra simulations.
     frontier_levels : sequence of float, optional
         Default 0.05, 0.10, ..., 0.95.
+    progress : bool, optional
+        Show a tqdm bar of the simulations on stderr (default: when stderr is a terminal).
 
     Returns
     -------
@@ -457,19 +502,15 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
     t0 = time.perf_counter()
     s = _setup(plan, confidence, levers, n_paths, seed, verify_paths, verify_seed, model,
                sampler, frontier_levels, executor)
-    ev = Evaluator(s, int(max_evaluations))
-    design(ev, design_points)
-    climb(ev, starts)
-    minimise(ev, starts)
-    tighten_frontier(ev, frontier_evaluations)
-    feasible, chosen = choose(ev)
-    ver = _verify(s, chosen["x"], s.verify_seed)
-    corrected = None
-    ve = ver.estimate
-    if feasible and correct and abs(ve.probability - s.confidence) > 2 * ve.stderr:
-        again = _correct(ev, chosen, ver, correction_evaluations)
-        if again is not None:
-            chosen, ver, corrected = again
+    bar = _progress_bar(progress, int(max_evaluations) + 1)
+    try:
+        ev = Evaluator(s, int(max_evaluations), bar)
+        feasible, chosen, ver, corrected = _search(
+            ev, design_points, starts, frontier_evaluations,
+            correction_evaluations if correct else None)
+    finally:
+        if bar is not None:
+            bar.close()
     cost = action_cost(ver.plan, ver.result, model=s.model)
     feasible, warns, capacity, binding = _judge(ev, feasible, chosen, ver, corrected)
     return SolveResult(

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                     sampler=kw.get("sampler"), risk_threshold=args.risk_threshold,
                     risk_drop=args.risk_drop, confidence=args.confidence,
                     recommend=not args.no_recommend, search_paths=args.search_paths,
-                    executor=ex, progress=kw["progress"])
+                    executor=ex, progress=False if args.json else kw["progress"])
     doc = envelope(path, sha, rv.n_paths, rv.seed, list(rv.warnings))
     extra = add_extrapolation(doc, _extrapolation(rv))
     written = []

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         sol = solve_actions(plan, args.confidence, levers,
                             n_paths=args.paths or DEFAULT_SEARCH_PATHS, seed=args.seed,
                             verify_paths=args.verify_paths, sampler=args.sampler,
-                            max_evaluations=args.max_evaluations, executor=ex)
+                            max_evaluations=args.max_evaluations, executor=ex,
+                            progress=False if args.no_progress or args.json else None)
     written = []
     if args.out is not None:
         save_plan(sol.plan, args.out, overwrite=args.force)

@@ -24,6 +24,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
+from okma_sim._core.formatting import format_number
+from okma_sim.analysis import action_cost
 from okma_sim.plan import Plan, extrapolation
 from okma_sim.results import capacity_text
 
@@ -81,7 +83,16 @@ class Dashboard:
     result : SimulationResult
         The run behind the display, evaluated at the current targets.
     summary : ipywidgets.Label
-        ``"P(all objectives met) = 0.137 ± 0.005"``.
+        ``"Chance all objectives are met: 13.7% ± 0.5%"``.
+    cost : dict
+        The plan's cost at the sliders' levers, as the action solver counts it
+        (:func:`okma_sim.analysis.action_cost` on the displayed run): ``levers``,
+        ``hours_cost`` and ``total`` over the horizon, and ``per_year`` (``total`` x 12 /
+        horizon months), shown in :attr:`cost_label` in the scenario's currency.
+    capacity : dict or None
+        The displayed run's :meth:`~okma_sim.SimulationResult.capacity` (hours per rep and
+        month), shown in :attr:`capacity_label` as the share of the reps' hours the plan
+        uses, and in :attr:`hours` in words.
     table : ipywidgets.HTML
         One row per objective and KR (``tr.okma-row`` with ``data-id``, ``data-p``,
         ``data-se``), with a bar and ±1.96 SE whisker.
@@ -122,6 +133,10 @@ class Dashboard:
         self.debounce = float(debounce)
         self.metric = metric or (plan.objectives[0].metric if plan.objectives
                                  else plan.targets[0].metric)
+        # training hours price the plan's cost (action_cost); the model may not have them
+        hours = ["training_hours"] if "training_hours" in getattr(self.model, "metrics", {}) \
+            else []
+        self._keep = list(dict.fromkeys([self.metric, *hours]))
         self.show_chart = chart
         self.specs = slider_specs(plan, self.model, confidence=confidence)
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -132,6 +147,8 @@ class Dashboard:
         self.mode = "fast"
         self.result: Any = None
         self.estimates: dict[str, Any] = {}
+        self.cost: dict[str, float] = {}
+        self.capacity: dict[str, float] | None = None
         self.refresh_count = 0
         self.simulation_count = 0
         self.last_refresh_seconds = math.nan
@@ -173,10 +190,14 @@ class Dashboard:
         self.shading = W.HTML("<style>" + "\n".join(shaded) + "</style>" if shaded else "")
         self.extrapolation = W.HTML()
         self.extrapolation.add_class("okma-extrapolation")
-        self.summary = W.Label(value="P(all objectives met) = …")
+        self.summary = W.Label(value="Chance all objectives are met: …")
         self.summary.add_class("okma-summary")
-        self.summary_kr = W.Label(value="P(all key results met) = …")
+        self.summary_kr = W.Label(value="Chance all key results are met: …")
         self.summary_kr.add_class("okma-summary-kr")
+        self.cost_label = W.Label(value="")  # the plan's cost per year (empty without costs)
+        self.cost_label.add_class("okma-cost")
+        self.capacity_label = W.Label(value="")  # capacity use (empty without hours)
+        self.capacity_label.add_class("okma-capacity")
         self.hours = W.Label(value="")  # the reps' hours in words (empty without hours)
         self.hours.add_class("okma-hours")
         self.table = W.HTML()
@@ -185,7 +206,7 @@ class Dashboard:
         self.status = W.HTML()
         self.status.add_class("okma-status")
         self.precise_button = W.Button(description="Run precise", icon="bullseye",
-                                       tooltip=f"{self.precise_paths:,} paths")
+                                       tooltip=f"{self.precise_paths:,} simulated runs")
         self.precise_button.on_click(lambda _b: self.run_precise())
         self.progress = W.IntProgress(value=0, min=0, max=self.precise_paths,
                                       description="Precise run:", bar_style="info",
@@ -206,21 +227,29 @@ class Dashboard:
         self.save_status.add_class("okma-save-status")
 
     def _layout(self, W: Any) -> Any:
-        """Levers beside targets, then the read-outs, the chart and the buttons."""
+        """The analyst's controls (levers beside targets) and the verdicts first, then the
+        table, the chart, the buttons and the run's details."""
         levers = [self.sliders[s.key] for s in self.specs if s.kind == "lever"]
         targets = [self.sliders[s.key] for s in self.specs if s.kind != "lever"]
         box = W.VBox([
             W.HTML(f"<h3>{html.escape(self.plan.name)}: what are the odds?</h3>"),
             W.HBox([W.VBox([W.HTML("<b>Actions (levers)</b>"), *levers]),
                     W.VBox([W.HTML("<b>Targets and confidence</b>"), *targets])]),
-            self.shading, self.summary, self.summary_kr, self.hours, self.extrapolation,
-            self.table,
+            self.shading, self._verdicts(W), self.table,
             *([self.chart] if self.show_chart else []),
             W.HBox([self.precise_button, self.progress]),
             W.HBox([self.save_path, self.overwrite, self.save_button]),
             self.save_status, self.status,
         ])
         box.add_class("okma-dashboard")
+        return box
+
+    def _verdicts(self, W: Any) -> Any:
+        """The odds, with what the plan costs and how much of the reps' hours it takes beside
+        them, and the warnings about levers beyond the history."""
+        box = W.VBox([self.summary, self.summary_kr, self.cost_label, self.capacity_label,
+                      self.hours, self.extrapolation])
+        box.add_class("okma-verdicts")
         return box
 
     # -- workers -------------------------------------------------------------------------------
@@ -341,7 +370,7 @@ class Dashboard:
             kw = {"executor": executor, "chunk_size": BLOCK_SIZE} if executor is not None \
                 else {}
             return simulate(plan, n_paths, seed=self.seed, model=self.model,
-                            keep_monthly=[self.metric], progress=False, **kw)
+                            keep_monthly=self._keep, progress=False, **kw)
         res = run_or_fall_back(run, executor, self.close)
         self.simulation_count += 1
         self._cache[key] = res
@@ -365,7 +394,7 @@ class Dashboard:
         >>> dash = Dashboard(okma_sim.load_plan(okma_sim.case_study_path()), 300, seed=1,
         ...                  chart=False)
         >>> dash.refresh()
-        >>> dash.summary.value.startswith("P(all objectives met) = ")
+        >>> dash.summary.value.startswith("Chance all objectives are met: ")
         True
         """
         if self._pending is not None:
@@ -393,8 +422,9 @@ class Dashboard:
         warn = "".join(f"<br><span style='color:#a60'>warning: {html.escape(w)}</span>"
                        for w in res.warnings)
         how = "re-used" if cached else "simulated"
-        self.status.value = (f"<small>{'Precise' if precise else 'Fast'} run: {n:,} paths, "
-                             f"seed {self.seed} (common random numbers; {how}); refreshed in "
+        self.status.value = (f"<small>{'Precise' if precise else 'Fast'} run: {n:,} simulated "
+                             f"runs, seed {self.seed} (the same random numbers on every "
+                             f"refresh; {how}); refreshed in "
                              f"{self.last_refresh_seconds * 1000:.0f} ms{warn}</small>")
 
     def _executor(self, actions: Mapping[str, float], n_paths: int, precise: bool) -> Any:
@@ -415,12 +445,15 @@ class Dashboard:
     def _show(self, res: Any, actions: Mapping[str, float], precise: bool) -> None:
         """The summaries, the table and the chart of ``res`` (the run at ``actions``)."""
         a, k = self.estimates["all_met"], self.estimates["all_key_results_met"]
-        self.summary.value = f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
-        self.summary_kr.value = (f"P(all key results met) = {k.probability:.3f} ± "
-                                 f"{k.stderr:.3f}")
+        self.summary.value = f"Chance all objectives are met: {_chance(a)}"
+        self.summary_kr.value = f"Chance all key results are met: {_chance(k)}"
+        self.cost = plan_cost(res, self.model)
+        self.cost_label.value = cost_text(self.cost, res.plan)
         cap = res.capacity()
-        self.hours.value = "" if cap is None or not math.isfinite(cap["hours_planned"]) \
-            else capacity_text(cap)
+        self.capacity = cap
+        known = cap is not None and math.isfinite(cap["hours_planned"])
+        self.capacity_label.value = capacity_use_text(cap) if known else ""
+        self.hours.value = capacity_text(cap) if known else ""
         self.table.value = table_html(res, self.estimates, self.confidence)
         self.extrapolation.value = "".join(
             f"<div class='okma-extrapolation-warning' data-lever='{html.escape(e.lever)}' "
@@ -479,7 +512,7 @@ class Dashboard:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
-        return (f"<Dashboard {self.plan.name!r}: {self.n_paths} paths, seed {self.seed}, "
+        return (f"<Dashboard {self.plan.name!r}: {self.n_paths} simulated runs, seed {self.seed}, "
                 f"{self.summary.value}>")
 
 
@@ -504,3 +537,52 @@ def _estimates(res: Any) -> dict[str, Any]:
     est["all_met"] = res.all_met()
     est["all_key_results_met"] = res.all_key_results_met()
     return est
+
+
+def _chance(e: Any) -> str:
+    """An estimate as a chance in %, with its Monte Carlo standard error."""
+    return f"{e.probability:.1%} ± {e.stderr:.1%}"
+
+
+def plan_cost(res: Any, model: Any) -> dict[str, float]:
+    """The cost of the run's plan as the action solver counts it
+    (:func:`okma_sim.analysis.action_cost`, hours from the run), with ``per_year``: the
+    total over the horizon x 12 / horizon months."""
+    cost = action_cost(res.plan, res, model=model)
+    return {**cost, "per_year": cost["total"] * 12.0 / res.plan.horizon_months}
+
+
+def cost_text(cost: Mapping[str, float], plan: Plan) -> str:
+    """The plan's cost per year in words, in the scenario's currency (empty when nothing is
+    priced: no ``[levers.*]`` table and no priced hours).
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> cost_text({"levers": 2.4e6, "hours_cost": 1.8e5, "total": 2.58e6, "per_year": 2.58e6},
+    ...           plan)
+    'Cost of the plan: 2.58M CNY per year (levers 2.40M, training and coaching hours 180.0k)'
+    """
+    if not plan.levers and not cost["hours_cost"]:
+        return ""
+    year = 12.0 / plan.horizon_months
+    cur = f" {plan.currency}" if plan.currency else ""
+    return (f"Cost of the plan: {format_number(cost['per_year'])}{cur} per year (levers "
+            f"{format_number(cost['levers'] * year)}, training and coaching hours "
+            f"{format_number(cost['hours_cost'] * year)})")
+
+
+def capacity_use_text(cap: Mapping[str, float]) -> str:
+    """Capacity use: the share of the reps' hours the plan asks for (means per filled
+    rep-month, :meth:`~okma_sim.SimulationResult.capacity`).
+
+    Examples
+    --------
+    >>> capacity_use_text({"hours_available": 120.0, "hours_planned": 92.4,
+    ...                    "hours_executed": 92.4, "share_rep_months_capped": 0.0})
+    "Capacity use: 77% of the reps' hours (92 of 120 hours per rep and month planned)"
+    """
+    use = cap["hours_planned"] / cap["hours_available"]
+    return (f"Capacity use: {use:.0%} of the reps' hours ({cap['hours_planned']:.0f} of "
+            f"{cap['hours_available']:.0f} hours per rep and month planned)")

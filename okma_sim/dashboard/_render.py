@@ -39,7 +39,7 @@ def table_html(res: Any, estimates: Mapping[str, Any], conf: float) -> str:
     level achievable at that confidence."""
     rows = []
     head = ("<tr><th style='text-align:left'>Objective / key result</th><th>Target</th>"
-            "<th>P(met) with ±1.96 SE</th><th>P(met) ± SE</th>"
+            "<th>Chance met, with ±1.96 SE</th><th>Chance ± SE</th>"
             f"<th>Achievable at {conf:.0%}</th></tr>")
     for t in res.plan.targets:
         e = estimates[t.id]
@@ -73,7 +73,7 @@ def _row(rid: str, kind: str, name: str, target: str, e: Any, conf: float, ach: 
             f"data-p='{p:.6f}' data-se='{se:.6f}' style='font-weight:{weight}'>"
             f"<td style='text-align:left;padding-right:12px'>{html.escape(name)}</td>"
             f"<td style='padding-right:12px'>{html.escape(target)}</td><td>{bar}</td>"
-            f"<td class='okma-p' style='padding:0 12px'>{p:.3f} ± {se:.3f}</td>"
+            f"<td class='okma-p' style='padding:0 12px'>{p:.1%} ± {se:.1%}</td>"
             f"<td>{html.escape(ach)}</td></tr>")
 
 

@@ -1,7 +1,8 @@
 """The dashboard's UI parameters, declared apart from the model (as in Mesa's ``user_param``).
 
 :class:`SliderSpec` and :func:`slider_specs` declare one slider per action lever within its
-bounds, one per objective and key-result target, and a confidence slider. They are plain data
+bounds (a headcount slider, ``new_reps``, whenever the model has that lever), one per objective
+and key-result target, and a confidence slider. They are plain data
 that validate themselves and import no widget library, so the model and the engine never
 depend on ipywidgets.
 """
@@ -20,6 +21,8 @@ from okma_sim.viz import PERCENT_METRICS, SYMBOL
 __all__ = ["SliderSpec", "slider_specs"]
 
 KINDS = ("lever", "target", "confidence")
+#: the headcount lever: it gets a slider whenever the model has it, even if the plan is silent
+HEADCOUNT = "new_reps"
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
 
     Lever bounds come from the plan's ``[levers.*]`` tables, else from the model's
     ``LeverInfo`` (capped at a practical range); a plan value outside them widens the range.
+    A model with a ``new_reps`` lever always gets a headcount slider (whole reps; at the
+    model's default when the plan does not set it).
     A lever the plan's ``[calibration.observed]`` holds carries its observed range.
     Target sliders span the target's natural range (0-100% for rates).
 
@@ -184,7 +189,8 @@ def slider_specs(plan: Plan, model: Any = None, *, confidence: float = 0.8
         raise ValueError(f"'confidence' must be in (0, 1), got {confidence!r}")
     model_levers = getattr(model, "levers", None) or {}
     specs: list[SliderSpec] = []
-    for name in dict.fromkeys(list(plan.actions) + list(plan.levers)):
+    headcount = [HEADCOUNT] if HEADCOUNT in model_levers else []
+    for name in dict.fromkeys(list(plan.actions) + list(plan.levers) + headcount):
         spec = _lever_spec(plan, name, model_levers.get(name))
         if spec is not None:
             specs.append(spec)
@@ -216,7 +222,8 @@ def _lever_spec(plan: Plan, name: str, info: Any) -> SliderSpec | None:
         whole = all(float(x).is_integer() for x in (lo, hi, value))
         step = 1.0 if whole and hi - lo <= 200 else _nice_step((hi - lo) / 50)
     step = min(float(step), hi - lo)
-    return SliderSpec("lever", name, _words(name), _num(value), _num(lo), _num(hi),
+    label = "New reps (headcount)" if name == HEADCOUNT else _words(name)
+    return SliderSpec("lever", name, label, _num(value), _num(lo), _num(hi),
                       _num(step), unit, _fmt_for(step, False),
                       None if observed is None else tuple(float(x) for x in observed))
 

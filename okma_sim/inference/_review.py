@@ -25,11 +25,13 @@ are reported (probability 1 or 0, standard error 0). ``result.params`` shows the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -266,9 +268,8 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
     actuals : path-like or Actuals
         The rep-month CSV of the months done (from ``start_month``, no gaps).
     n_paths, seed, sampler, executor, progress :
-        As in :func:`okma_sim.simulate` (defaults: the plan's ``[simulation]``). The plan-time
-        run, the re-forecast and the recommendation search share the seed (common random
-        numbers).
+        As in :func:`okma_sim.simulate` (defaults: the plan's ``[simulation]``), sharing the
+        seed (common random numbers); ``progress`` shows a bar of the review's steps instead.
     risk_threshold : float
         A KR or objective is at risk when its probability is below this ...
     risk_drop : float
@@ -346,25 +347,54 @@ def review(plan: Plan, actuals: str | os.PathLike | Actuals, *, n_paths: int | N
                             at_risk=_at_risk(plan, probs, {}, risk_threshold, risk_drop),
                             recommendation=None, warnings=warn, n_paths=0, seed=seed_int)
 
-    kw = dict(n_paths=int(n_paths), seed=seed_int, model=model, sampler=sampler,
-              executor=executor, progress=progress)
-    plan_res = simulate(plan, **kw)
-    fc = _reforecast(plan, act, obs, model, plan_res, kw, n_paths, likelihood, candidates,
-                     warn)
-    res = fc.result
-    warn = list(res.warnings)
+    with _steps_bar(progress, 4 if recommend else 3) as bar:
+        kw = dict(n_paths=int(n_paths), seed=seed_int, model=model, sampler=sampler,
+                  executor=executor, progress=False if bar is not None else progress)
+        _step(bar, "simulating the plan as made")
+        plan_res = simulate(plan, **kw)
+        fc = _reforecast(plan, act, obs, model, plan_res, kw, n_paths, likelihood, candidates,
+                         warn, bar)
+        res = fc.result
+        warn = list(res.warnings)
+        rec = None
+        if recommend:
+            _step(bar, "searching for a lever change")
+            goal = plan_res.all_met().probability if confidence is None else confidence
+            rec = _recommend(plan, model, fc.state, fc.pvals, fc.weights, fc.observed,
+                             fc.keep, goal, res, kw, int(search_paths), int(max_steps), T,
+                             warn)
     probs = {t.id: res.probability(t.id).probability for t in plan.targets}
     plan_probs = {t.id: plan_res.probability(t.id).probability for t in plan.targets}
-    rec = None
-    if recommend:
-        goal = plan_res.all_met().probability if confidence is None else confidence
-        rec = _recommend(plan, model, fc.state, fc.pvals, fc.weights, fc.observed, fc.keep,
-                         goal, res, kw, int(search_paths), int(max_steps), T, warn)
     return ReviewResult(**common, result=res, plan_result=plan_res, ess=fc.ess,
                         ess_by_term=fc.info["ess_by_term"],
                         at_risk=_at_risk(plan, probs, plan_probs, risk_threshold, risk_drop),
                         recommendation=rec, warnings=warn, n_paths=int(n_paths),
                         seed=seed_int, rules_fired=fc.info["rules_fired"])
+
+
+@contextlib.contextmanager
+def _steps_bar(progress: bool | None, total: int) -> Iterator[Any]:
+    """A tqdm bar of the review's steps on stderr, closed at the end, or None (default: on a
+    terminal)."""
+    if not (progress if progress is not None else sys.stderr.isatty()):
+        yield None
+        return
+    from tqdm.auto import tqdm
+    bar = tqdm(total=total, unit="step", desc="reviewing", leave=False, file=sys.stderr,
+               bar_format="{desc} [{elapsed}]")
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _step(bar: Any, what: str) -> None:
+    """Mark the previous step done (none before the first) and show the next one."""
+    if bar is None:
+        return
+    if bar.desc != "reviewing":
+        bar.update()
+    bar.set_description_str(f"reviewing, step {bar.n + 1} of {bar.total}: {what}")
 
 
 def _check_model(plan: Plan, model: Any) -> Any:
@@ -423,11 +453,13 @@ class _Reforecast:
 
 def _reforecast(plan: Plan, act: Actuals, obs: Mapping[str, np.ndarray], model: Any,
                 plan_res: SimulationResult, kw: Mapping[str, Any], n_paths: int,
-                likelihood: Sequence[str], candidates: int, warn: list[str]) -> _Reforecast:
+                likelihood: Sequence[str], candidates: int, warn: list[str],
+                bar: Any = None) -> _Reforecast:
     """The update from the plan-time draws, and the remaining months simulated from the
     observed state (observed months prepended, importance weights set). The ESS warning is
     appended to ``warn``, and all of ``warn`` to the result's warnings."""
     # plan_res.params are the engine's prior draws for this seed (the update's starting point)
+    _step(bar, "updating with the actuals")
     st, post, w, info = observed_state(plan, act, plan_res.params, model=model,
                                        seed=kw["seed"], likelihood=likelihood,
                                        candidates=candidates)
@@ -441,6 +473,7 @@ def _reforecast(plan: Plan, act: Actuals, obs: Mapping[str, np.ndarray], model: 
         observed["coaching_hours"] = info["coaching_hours"]
     keep = tuple(dict.fromkeys([t.metric for t in plan.targets] + ["revenue", "cost"]))
     pvals = {k: post[k].to_numpy() for k in post.columns}
+    _step(bar, "re-forecasting the months left")
     res = simulate(plan, initial_state=st, observed=observed, parameter_values=pvals,
                    keep_monthly=keep, **kw)
     res = dataclasses.replace(res, weights=w, warnings=list(res.warnings) + warn,

@@ -2,8 +2,10 @@
 Playwright drives Debian's Chromium.
 
 The test steps the "Prospect visits per week" slider one notch with the keyboard and asserts
-that the displayed P(all objectives met) becomes exactly what a headless ``okma_sim.simulate``
-gives at the new setting with the same seed (common random numbers make it deterministic).
+that the displayed chance that all objectives are met becomes exactly what a headless
+``okma_sim.simulate`` gives at the new setting with the same seed (common random numbers make
+it deterministic), and so do the plan's cost per year (the solver's ``action_cost``) and its
+capacity use beside it.
 
 Without Chromium the test is skipped with an install hint; with ``OKMA_REQUIRE_BROWSER=1`` (as
 in ``.ci/run``) a missing browser fails it instead.
@@ -123,10 +125,23 @@ def _page(url: str, errors: list[str]):
             browser.close()
 
 
-def _summary(plan, **actions) -> str:
-    res = okma_sim.simulate(plan.with_actions(**actions), N_PATHS, seed=plan.simulation.seed)
+def _verdicts(plan, **actions) -> tuple[str, str, str]:
+    """What the page must show at these actions, from the library: the chance all objectives
+    are met, the start of the cost line (the solver's cost per year) and of the capacity line
+    (the run's planned over available hours per rep and month)."""
+    from okma_sim._core.formatting import format_number
+    from okma_sim.analysis import action_cost
+    p = plan.with_actions(**actions)
+    res = okma_sim.simulate(p, N_PATHS, seed=plan.simulation.seed,
+                            keep_monthly=["training_hours"])
     a = res.all_met()
-    return f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
+    per_year = action_cost(p, res)["total"] * 12 / p.horizon_months
+    cap = res.capacity()
+    return (f"Chance all objectives are met: {a.probability:.1%} ± {a.stderr:.1%}",
+            f"Cost of the plan: {format_number(per_year)} {p.currency} per year (levers ",
+            f"Capacity use: {cap['hours_planned'] / cap['hours_available']:.0%} of the reps' "
+            f"hours ({cap['hours_planned']:.0f} of {cap['hours_available']:.0f} hours per rep "
+            "and month planned)")
 
 
 def test_lever_slider_moves_probability_in_browser(voila_url, tmp_path):
@@ -134,9 +149,10 @@ def test_lever_slider_moves_probability_in_browser(voila_url, tmp_path):
 
     plan = okma_sim.load_plan(okma_sim.case_study_path())
     start = plan.actions[LEVER]
-    before = _summary(plan)
-    after = _summary(plan, **{LEVER: start + 1})  # the slider's step is 1
-    assert before != after, "pick a lever whose one-step move changes the rounded P"
+    before = _verdicts(plan)
+    after = _verdicts(plan, **{LEVER: start + 1})  # the slider's step is 1
+    assert before[0] != after[0], "pick a lever whose one-step move changes the rounded P"
+    assert before[1] != after[1] and before[2] != after[2]
 
     errors: list[str] = []
     with _page(voila_url, errors) as page:
@@ -146,15 +162,24 @@ def test_lever_slider_moves_probability_in_browser(voila_url, tmp_path):
         readout = slider.locator(".widget-readout")
         expect(readout).to_have_text(f"{start:g}")
         summary = page.locator(".jupyter-widgets.widget-label",
-                               has_text="P(all objectives met) =")
-        expect(summary).to_have_text(before, timeout=60_000)
+                               has_text="Chance all objectives are met:")
+        expect(summary).to_have_text(before[0], timeout=60_000)
+        cost, hours = page.locator(".okma-cost"), page.locator(".okma-capacity")
+        expect(cost).to_contain_text(before[1])
+        expect(hours).to_contain_text(before[2])
+        # the verdicts come right after the controls, before the table and the chart
+        order = page.evaluate("""() => ['.okma-lever', '.okma-verdicts', '.okma-table']
+            .map(s => document.querySelector(s).getBoundingClientRect().top)""")
+        assert order == sorted(order), order
 
         handle = slider.locator(".noUi-handle")
         handle.focus()
         handle.press("ArrowRight")
         expect(readout).to_have_text(f"{start + 1:g}")
         # debounced refresh, then one 4,000-path simulation (on the worker processes)
-        expect(summary).to_have_text(after, timeout=60_000)
+        expect(summary).to_have_text(after[0], timeout=60_000)
+        expect(cost).to_contain_text(after[1])
+        expect(hours).to_contain_text(after[2])
         # an uncalibrated plan: no shaded slider, no extrapolation warning
         expect(page.locator(".okma-observed")).to_have_count(0)
         expect(page.locator(".okma-extrapolation-warning")).to_have_count(0)

@@ -62,13 +62,14 @@ def _assert_shows(dash, ref):
         assert se == pytest.approx(math.sqrt(p * (1 - p) / ref.n_paths), abs=1e-6)
         assert lo == pytest.approx(max(0, p - 1.96 * se), abs=2e-6)
         assert hi == pytest.approx(min(1, p + 1.96 * se), abs=2e-6)
-        assert f"{e.probability:.3f} ± {e.stderr:.3f}" in dash.table.value
+        assert f"{e.probability:.1%} ± {e.stderr:.1%}" in dash.table.value
     a = ref.all_met()
     assert dash.estimates["all_met"] == a
-    assert dash.summary.value == f"P(all objectives met) = {a.probability:.3f} ± {a.stderr:.3f}"
+    assert dash.summary.value == (f"Chance all objectives are met: {a.probability:.1%} ± "
+                                  f"{a.stderr:.1%}")
     k = ref.all_key_results_met()
-    assert dash.summary_kr.value == (f"P(all key results met) = {k.probability:.3f} ± "
-                                     f"{k.stderr:.3f}")
+    assert dash.summary_kr.value == (f"Chance all key results are met: {k.probability:.1%} ± "
+                                     f"{k.stderr:.1%}")
 
 
 # -- the UI declaration ------------------------------------------------------------------------
@@ -90,6 +91,7 @@ def test_slider_specs_follow_plan_bounds(plan):
     s = specs["lever:new_reps"]
     assert (s.min, s.max, s.step, s.value, s.readout_format) == (0, 6, 1, 0, ".0f")
     assert s.snap(2.4) == 2 and isinstance(s.snap(2.4), int)
+    assert s.label == "New reps (headcount)"
 
 
 @pytest.mark.parametrize("kw, arg", [
@@ -433,7 +435,14 @@ def test_model_defined_in_the_notebook_runs_in_the_kernel():
 def test_the_reps_hours_are_shown_in_words(plan):
     from okma_sim.results import capacity_text
     dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False, workers=1)
-    cap = dash.result.capacity()
+    cap = okma_sim.simulate(plan, N, seed=SEED).capacity()
+    # capacity use is the result's own figure: planned over available hours per rep-month
+    assert dash.capacity == cap
+    use = cap["hours_planned"] / cap["hours_available"]
+    assert 0.3 < use < 1.0
+    assert dash.capacity_label.value == (
+        f"Capacity use: {use:.0%} of the reps' hours ({cap['hours_planned']:.0f} of 120 hours "
+        "per rep and month planned)")
     assert dash.hours.value == capacity_text(cap)
     assert dash.hours.value.startswith("hours per rep and month: 120 available")
     assert "fits the reps' hours" in dash.hours.value or "<0.1%" in dash.hours.value
@@ -501,3 +510,70 @@ def test_uncalibrated_dashboard_neither_shades_nor_warns(dash):
     assert dash.shading.value == ""
     dash.set(prospect_visits_per_week=15)
     assert dash.extrapolation.value == ""
+
+
+# -- cost and headcount ------------------------------------------------------------------------
+def _library_cost_per_year(plan, **actions):
+    """The solver's cost (analysis.action_cost, hours from a run at the same seed) per year."""
+    from okma_sim.analysis import action_cost
+    p = plan.with_actions(**actions)
+    res = okma_sim.simulate(p, N, seed=SEED, keep_monthly=["training_hours"])
+    return action_cost(p, res)["total"] * 12 / p.horizon_months
+
+
+def test_cost_per_year_is_the_solvers_cost_at_the_slider_levels(plan):
+    from okma_sim._core.formatting import format_number
+    dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False, workers=1)
+    assert plan.horizon_months == 12 and plan.currency == "CNY"
+    base = _library_cost_per_year(plan)
+    assert dash.cost["per_year"] == pytest.approx(base, rel=1e-12)
+    assert dash.cost_label.value.startswith(
+        f"Cost of the plan: {format_number(base)} CNY per year (levers ")
+    # two more prospect visits a week cost 2 x their unit cost, plus the hours' change
+    dash.set(prospect_visits_per_week=9, new_reps=2)
+    moved = _library_cost_per_year(plan, prospect_visits_per_week=9, new_reps=2)
+    assert dash.cost["per_year"] == pytest.approx(moved, rel=1e-12)
+    assert moved > base + 2 * plan.levers["prospect_visits_per_week"].unit_cost * 0.5
+    assert f"{format_number(moved)} CNY per year" in dash.cost_label.value
+    # a target move re-evaluates the same run: the cost stays
+    dash.set(revenue=0.2)
+    assert dash.cost["per_year"] == pytest.approx(moved, rel=1e-12)
+
+
+def test_cost_per_year_scales_a_shorter_horizon():
+    """A 6-month plan: the horizon's cost is half a year's."""
+    from okma_sim.analysis import action_cost
+    from okma_sim.plan import Lever, Management, Objective, Plan
+    toy = Plan(name="toy", start_month="2027-01", horizon_months=6, model="linear_toy",
+               objectives=(Objective(id="score", metric="score", target=1.2,
+                                     aggregate="mean"),),
+               actions={"effort": 2.0}, levers={"effort": Lever(0.0, 5.0, unit_cost=100.0)},
+               management=Management(review_every_months=0))
+    dash = Dashboard(toy, n_paths=200, seed=SEED, debounce=0, chart=False, workers=1)
+    assert action_cost(toy)["total"] == 200.0
+    assert dash.cost["per_year"] == 400.0
+    assert dash.cost_label.value.startswith("Cost of the plan: 400 per year (levers 400,")
+    # the toy model has no headcount lever: no headcount slider
+    assert "lever:new_reps" not in dash.sliders
+
+
+def test_headcount_slider_changes_the_plans_new_reps(plan):
+    """A plan that never mentions new_reps still gets the headcount slider (the model has the
+    lever); moving it hires reps: the display is simulate's with that many new reps."""
+    import dataclasses
+    bare = dataclasses.replace(
+        plan, actions={k: v for k, v in plan.actions.items() if k != "new_reps"},
+        levers={k: v for k, v in plan.levers.items() if k != "new_reps"})
+    dash = Dashboard(bare, n_paths=N, seed=SEED, debounce=0, chart=False, workers=1)
+    s = next(s for s in dash.specs if s.key == "lever:new_reps")
+    assert (s.value, s.min, s.step, s.label) == (0, 0, 1, "New reps (headcount)")
+    assert s.max >= 6
+    slider = dash.sliders["lever:new_reps"]
+    slider.value = 3
+    assert dash.actions()["new_reps"] == 3
+    assert dash.current_plan().actions["new_reps"] == 3
+    ref = okma_sim.simulate(bare.with_actions(new_reps=3), N, seed=SEED)
+    _assert_shows(dash, ref)
+    base = okma_sim.simulate(bare, N, seed=SEED)
+    # three more reps sell more: the revenue objective's odds rise
+    assert dash.estimates["revenue"].probability > base.probability("revenue").probability
