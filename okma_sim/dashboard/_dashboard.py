@@ -25,7 +25,7 @@ import numpy as np
 
 from okma_sim._core.errors import OkmaError
 from okma_sim._core.formatting import format_number
-from okma_sim.analysis import action_cost
+from okma_sim.analysis import action_cost, joint_level, target_phrase
 from okma_sim.plan import Plan, extrapolation
 from okma_sim.results import capacity_text
 
@@ -197,6 +197,7 @@ class Dashboard:
         self.cost_label = W.Label(value="")  # the plan's cost per year (empty without costs)
         self.cost_label.add_class("okma-cost")
         self.capacity_label = W.Label(value="")  # capacity use (empty without hours)
+        self.joint_label = W.Label(value="")  # targets that hold together at the confidence
         self.capacity_label.add_class("okma-capacity")
         self.hours = W.Label(value="")  # the reps' hours in words (empty without hours)
         self.hours.add_class("okma-hours")
@@ -247,8 +248,8 @@ class Dashboard:
     def _verdicts(self, W: Any) -> Any:
         """The odds, with what the plan costs and how much of the reps' hours it takes beside
         them, and the warnings about levers beyond the history."""
-        box = W.VBox([self.summary, self.summary_kr, self.cost_label, self.capacity_label,
-                      self.hours, self.extrapolation])
+        box = W.VBox([self.summary, self.summary_kr, self.joint_label, self.cost_label,
+                      self.capacity_label, self.hours, self.extrapolation])
         box.add_class("okma-verdicts")
         return box
 
@@ -447,6 +448,7 @@ class Dashboard:
         a, k = self.estimates["all_met"], self.estimates["all_key_results_met"]
         self.summary.value = f"Chance all objectives are met: {_chance(a)}"
         self.summary_kr.value = f"Chance all key results are met: {_chance(k)}"
+        self.joint_label.value = joint_text(res, self.confidence)
         self.cost = plan_cost(res, self.model)
         self.cost_label.value = cost_text(self.cost, res.plan)
         cap = res.capacity()
@@ -542,6 +544,29 @@ def _estimates(res: Any) -> dict[str, Any]:
 def _chance(e: Any) -> str:
     """An estimate as a chance in %, with its Monte Carlo standard error."""
     return f"{e.probability:.1%} ± {e.stderr:.1%}"
+
+
+def joint_text(res: Any, confidence: float) -> str:
+    """The targets that hold together at ``confidence`` on the displayed runs
+    (:func:`okma_sim.analysis.joint_level`: no new simulation; ``okma-sim target --joint``
+    checks them on fresh runs), in words; empty when no targets hold together that often.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 1000, seed=1)
+    >>> joint_text(res, 0.8).startswith("Targets that hold together at 80%: ")
+    True
+    """
+    if not res.plan.objectives:
+        return ""
+    try:
+        _, targets = joint_level(res, confidence)
+    except OkmaError:
+        return ""
+    names = [target_phrase(res.plan, i, v) for i, v in targets.items()]
+    return (f"Targets that hold together at {100 * confidence:g}%: "
+            + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]))
 
 
 def plan_cost(res: Any, model: Any) -> dict[str, float]:

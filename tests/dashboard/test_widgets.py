@@ -577,3 +577,20 @@ def test_headcount_slider_changes_the_plans_new_reps(plan):
     base = okma_sim.simulate(bare, N, seed=SEED)
     # three more reps sell more: the revenue objective's odds rise
     assert dash.estimates["revenue"].probability > base.probability("revenue").probability
+
+
+def test_joint_targets_follow_the_confidence_slider(plan):
+    """The joint-target line is joint_level on the displayed runs: its targets hold together
+    in at least C of them, and moving the confidence re-reads the same runs."""
+    from okma_sim.analysis import joint_level, target_phrase
+    dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False, workers=1)
+    for c in (0.8, 0.6):
+        dash.set(confidence=c)
+        res = dash.result
+        _, targets = joint_level(res, c)
+        met = np.ones(res.n_paths, dtype=bool)
+        for i, v in targets.items():
+            met &= res.plan.with_targets({i: v}).target(i).met(res.values[i])
+            assert target_phrase(res.plan, i, v) in dash.joint_label.value
+        assert met.mean() >= c
+        assert dash.joint_label.value.startswith(f"Targets that hold together at {100 * c:g}%")
