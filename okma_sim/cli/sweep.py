@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from okma_sim.analysis import sweep, sweep_rows
+    from okma_sim.plan import load_plan, unit_warnings
 
     grid = parse_grid(args.grid)
     seed = 0 if args.seed is None else args.seed
@@ -81,5 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if len(df) <= 40:
         cols = [c for c in df.columns if c != "scenario_sha256"]
         print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    for scenario in args.scenarios:  # validate's unit warnings, as every simulation repeats
+        for w in unit_warnings(load_plan(scenario)):
+            print(f"warning: {scenario}: {w}")
     print(f"wrote {len(df)} rows to {out}")
     return 0
