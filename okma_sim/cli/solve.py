@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_unit_warnings, add_extrapolation, add_json, add_sim_options, check_output_path,
-                     emit_result, envelope, executor_from_args, load_scenario, nonempty,
-                     positive_int, probability_arg, reword_help)
+from .common import (add_extrapolation, add_json, add_sim_options, add_unit_warnings,
+                     check_output_path, emit_result, envelope, executor_from_args,
+                     load_scenario, nonempty, positive_int, probability_arg, reword_help)
 
 #: paths per solver evaluation unless --paths is given
 DEFAULT_SEARCH_PATHS = 2000

@@ -125,8 +125,8 @@ def _driver(rv: Any, t: Any, months: list[Mapping[str, Any]]) -> str:
     rest = [m["p50"] for m in months if not m["observed"]]
     if not seen or not rest:
         return ""
-    return (f"the months left run at a median of {value_text(t, float(np.mean(rest)), rv.plan, raw=True)} "
-            f"against {value_text(t, float(np.mean(seen)), rv.plan, raw=True)} so far")
+    ahead, so_far = (value_text(t, float(np.mean(x)), rv.plan, raw=True) for x in (rest, seen))
+    return f"the months left run at a median of {ahead} against {so_far} so far"
 
 
 def explanation_lines(rv: Any, found: list[Mapping[str, Any]] | None = None) -> list[str]:

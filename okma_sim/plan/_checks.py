@@ -140,8 +140,8 @@ def unit_warnings(plan: Plan, model: Any = None) -> list[str]:
     []
     >>> bad = plan.replace(objectives=(Objective(id="revenue", metric="revenue_growth",
     ...                                          target=30.0), plan.objectives[1]))
-    >>> print(unit_warnings(bad)[0])
-    objectives[0].target = 30 (objective 'revenue'): a growth target above 1 asks for +3000%; did you mean 0.30 (+30%)?
+    >>> print(unit_warnings(bad)[0].split(": ")[1])
+    a growth target above 1 asks for +3000%; did you mean 0.30 (+30%)?
     """
     if model is None:
         model = _plan_model(plan)

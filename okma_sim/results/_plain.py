@@ -83,8 +83,8 @@ def aggregate_phrase(t, plan) -> str:
     --------
     >>> import okma_sim
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
-    >>> aggregate_phrase(plan.target("csat"), plan), aggregate_phrase(plan.target("new_customers"), plan)
-    ('at year end', 'monthly average')
+    >>> [aggregate_phrase(plan.target(i), plan) for i in ("csat", "new_customers")]
+    ['at year end', 'monthly average']
     """
     year = plan.horizon_months == 12
     a = t.aggregate
@@ -137,8 +137,11 @@ def target_label(t, plan) -> str:
     --------
     >>> import okma_sim
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
-    >>> [target_label(t, plan) for t in plan.targets][:3]
-    ['+30% revenue (36.15 M CNY)', 'CSAT ≥ 90% at year end', 'New customers ≥ 10 (monthly average)']
+    >>> for t in plan.targets[:3]:
+    ...     print(target_label(t, plan))
+    +30% revenue (36.15 M CNY)
+    CSAT ≥ 90% at year end
+    New customers ≥ 10 (monthly average)
     """
     if _revenue_amounts(t, plan) is not None and t.comparison == ">=":
         return (f"{value_text(t, t.target, plan, raw=True)} revenue "
