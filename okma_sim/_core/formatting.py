@@ -109,8 +109,8 @@ def format_amount(x: float | None, currency: str = "") -> str:
 def format_odds(p: float | None) -> str:
     """A probability as odds a reader pictures: ``about 1 in 25``, ``about 7 in 10``.
 
-    Below one half: "about 1 in N" (N rounded to a whole number under 20, to 5 up to 100,
-    to two significant figures beyond); from one half: "about k in 10"; "nearly certain"
+    Up to about one half: "about 1 in N" (N rounded to a whole number under 20, to 5 up to
+    100, to two significant figures beyond); from 55%: "about k in 10"; "nearly certain"
     from 95%; the ends say "never" and "always" in the simulated runs.
 
     Examples
@@ -129,7 +129,7 @@ def format_odds(p: float | None) -> str:
         return "in every simulated run"
     if p >= 0.95:
         return "nearly certain"
-    if p >= 0.5:
+    if p >= 0.55:
         return f"about {round(10 * p)} in 10"
     n = 1.0 / p
     if n < 20:

@@ -16,7 +16,7 @@ from okma_sim.params import Distribution
 
 from ._extrapolation import extrapolation
 from ._model import Plan, Rule
-from ._parse import _suggest
+from ._parse import _did_you_mean, _suggest
 
 __all__ = ["check_plan", "unit_warnings"]
 
@@ -116,13 +116,6 @@ def _target_errors(plan: Plan, model: Any) -> list[PlanError]:
 
 
 _NOUN = {"objectives": "objective", "key_results": "key result"}
-
-
-def _did_you_mean(value: float, lo: float, hi: float) -> str:
-    """For a share typed as a percentage (80 for 80%): "; did you mean 0.80 (80%)?"."""
-    if (lo, hi) == (0.0, 1.0) and 1 < value <= 100:
-        return f"; did you mean {value / 100:.2f} ({format_percent(value / 100)})?"
-    return ""
 
 
 def unit_warnings(plan: Plan, model: Any = None) -> list[str]:
