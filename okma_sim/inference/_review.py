@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_amount, format_chance, format_number, format_percent
+from okma_sim._core.formatting import format_chance, format_number, format_percent
 from okma_sim._core.seeds import normalize_seed
 from okma_sim.engine import simulate
 from okma_sim.io import Actuals, load_actuals
