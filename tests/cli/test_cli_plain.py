@@ -204,3 +204,23 @@ def test_review_explains_a_kr_on_pace_but_unlikely(review_runs):
     g = [float(x) for x in re.findall(r"\(\+([\d.]+)%\)", e["driver"])]
     assert len(g) == 2 and g[0] > g[1], e["driver"]
     assert "the book grows and the same visits cover less of it" in e["driver"]
+
+
+def test_sweep_prints_chances_in_percent_and_the_unit_warning(tmp_path):
+    import pandas as pd
+    g30 = tmp_path / "g30.toml"
+    g30.write_text(CASE.read_text().replace('target = 0.30\nowner', 'target = 30\nowner'))
+    out = tmp_path / "sweep.csv"
+    proc = run_cli("sweep", CASE, g30, "--grid", "new_reps=0,1", "--paths", "200", "--out",
+                   out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_csv(out)
+    rows = [x for x in proc.stdout.splitlines() if x.strip().startswith(("case_study", "g30"))]
+    assert len(rows) == len(df) == 4
+    for (_, r), row in zip(df.iterrows(), rows):
+        se = format_percent(r["all_met_stderr"], digits=1)
+        chance = f"{format_percent(r['all_met'])} ± {se}"
+        assert chance in row and f"{format_percent(r['revenue'])} ±" in row
+    assert "simulated runs" in proc.stdout.splitlines()[0]
+    assert f"warning: {g30}: objectives[0].target = 30 (objective 'revenue')" in proc.stdout
+    assert "did you mean 0.30 (+30%)?" in proc.stdout
