@@ -43,7 +43,7 @@ from okma_sim.models import get_model
 from okma_sim.plan import KeyResult, Plan
 from okma_sim.results import Estimate, SimulationResult, aggregate, target_name, value_text
 
-from ._review_explain import driver_metrics, explanation_lines, explanations
+from ._review_explain import _driver_metrics, _explanation_lines, explanations
 from ._review_flags import _at_risk, flag_reps
 from ._review_likelihood import LIKELIHOOD_TERMS
 from ._review_posterior import _collapse_warning
@@ -216,7 +216,7 @@ class ReviewResult:
                              f"{format_chance(rec['probability'], rec['stderr'])}; {ok} the "
                              f"goal of {format_percent(rec['goal'])}")
         if not self.complete:
-            lines += explanation_lines(self)
+            lines += _explanation_lines(self)
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -463,7 +463,7 @@ def _reforecast(plan: Plan, act: Actuals, obs: Mapping[str, np.ndarray], model: 
     if "coaching_hours" in model.metrics:
         observed["coaching_hours"] = info["coaching_hours"]
     keep = tuple(dict.fromkeys([t.metric for t in plan.targets] + ["revenue", "cost"]
-                               + driver_metrics(plan, model)))
+                               + _driver_metrics(plan, model)))
     pvals = {k: post[k].to_numpy() for k in post.columns}
     res = simulate(plan, initial_state=st, observed=observed, parameter_values=pvals,
                    keep_monthly=keep, **kw)

@@ -17,7 +17,7 @@ import numpy as np
 from okma_sim._core.formatting import format_chance, format_number, format_percent
 from okma_sim.results import target_label, value_text
 
-__all__ = ["driver_metrics", "explanations", "explanation_lines"]
+__all__ = ["explanations"]
 
 #: ratio metrics and what they divide, in words: numerator, denominator, their names, and
 #: what a denominator growing faster than its numerator means
@@ -29,7 +29,7 @@ _RATIOS: dict[str, tuple[str, str, str, str, str]] = {
 }
 
 
-def driver_metrics(plan: Any, model: Any) -> list[str]:
+def _driver_metrics(plan: Any, model: Any) -> list[str]:
     """The monthly metrics a review keeps to explain its ratio targets (their numerators and
     denominators).
 
@@ -38,7 +38,7 @@ def driver_metrics(plan: Any, model: Any) -> list[str]:
     >>> import okma_sim
     >>> from okma_sim.models import get_model
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
-    >>> driver_metrics(plan, get_model(plan.model))
+    >>> _driver_metrics(plan, get_model(plan.model))
     ['active_customers', 'csat_responses', 'csat_satisfied', 'revisited_customers']
     """
     found = {m for t in plan.targets if t.metric in _RATIOS for m in _RATIOS[t.metric][:2]}
@@ -61,7 +61,19 @@ def explanations(rv: Any) -> list[dict[str, Any]]:
     """The objectives and KRs whose probability disagrees with their pace so far (on pace
     but under 50%, or behind but at 50% or more), each with its projected monthly path
     (``months``: ``month``, ``p05``, ``p50``, ``p95``, ``observed``) against its target and,
-    for a ratio, the ``driver``. Empty once the actuals cover the horizon."""
+    for a ratio, the ``driver``. Empty once the actuals cover the horizon.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> from okma_sim.inference import review
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> rv = review(plan, okma_sim.data_path("case_study_actuals.csv"), n_paths=400, seed=1,
+    ...             recommend=False)
+    >>> found = {e["id"]: e for e in explanations(rv)}
+    >>> found["revisit_rate"]["on_pace"], found["revisit_rate"]["probability"] < 0.5
+    (True, True)
+    """
     if rv.complete:
         return []
     res, T, plan = rv.result, rv.months_observed, rv.plan
@@ -129,7 +141,7 @@ def _driver(rv: Any, t: Any, months: list[Mapping[str, Any]]) -> str:
     return f"the months left run at a median of {ahead} against {so_far} so far"
 
 
-def explanation_lines(rv: Any, found: list[Mapping[str, Any]] | None = None) -> list[str]:
+def _explanation_lines(rv: Any, found: list[Mapping[str, Any]] | None = None) -> list[str]:
     """The review text's section on :func:`explanations` (no lines when there is none)."""
     found = explanations(rv) if found is None else found
     if not found:

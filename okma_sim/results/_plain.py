@@ -29,10 +29,11 @@ def metric_name(metric: str) -> str:
 
 
 def _metric_info(plan, metric: str) -> Any:
+    from okma_sim._core.errors import OkmaError
     from okma_sim.models import get_model
     try:
         return get_model(plan.model).metrics.get(metric)
-    except Exception:  # an unknown model: no unit, the value reads as a number
+    except OkmaError:  # an unknown model: no unit, the value reads as a number
         return None
 
 
@@ -159,7 +160,15 @@ def target_label(t, plan) -> str:
 
 
 def target_name(t, plan) -> str:
-    """What people call an objective or key result: its statement, else its target label."""
+    """What people call an objective or key result: its statement, else its target label.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> target_name(plan.target("csat"), plan)
+    'Customer satisfaction of at least 90%'
+    """
     return t.statement or target_label(t, plan)
 
 
