@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_number", "format_share"]
+__all__ = ["format_amount", "format_chance", "format_number", "format_odds", "format_percent",
+           "format_share"]
 
 
 def format_number(x: float | None, *, digits: int = 3) -> str:
@@ -82,3 +83,76 @@ def format_amount(x: float | None, currency: str = "") -> str:
         else:
             text = f"{x:.0f}" if round(x) != 0 else "0"
     return f"{text} {currency}" if currency else text
+
+
+def format_percent(x: float | None, *, digits: int = 0, signed: bool = False) -> str:
+    """A fraction as a percentage: ``0.3`` is ``30%`` (``+30%`` with ``signed``).
+
+    A positive share that would round to zero reads ``<1%`` (``<0.1%`` with one digit), and
+    one short of 1 that would round up reads ``>99%``: a reader takes "0%" for never.
+
+    Examples
+    --------
+    >>> format_percent(0.3), format_percent(0.3, signed=True), format_percent(-0.074, digits=1)
+    ('30%', '+30%', '-7.4%')
+    >>> format_percent(0.002), format_percent(0.9999), format_percent(None)
+    ('<1%', '>99%', 'nan')
+    """
+    if x is None or not math.isfinite(float(x)):
+        return "nan"
+    x = float(x)
+    step = 10.0 ** -(digits + 2)  # the smallest share the format shows
+    if 0 < x < step / 2 and not signed:
+        return f"<{100 * step:.{digits}f}%"
+    if 1 - step / 2 < x < 1 and not signed:
+        return f">{100 * (1 - step):.{digits}f}%"
+    text = f"{100 * x:{'+' if signed else ''}.{digits}f}%"
+    return text.replace("+0%", "0%").replace("-0%", "0%") if digits == 0 else text
+
+
+def format_odds(p: float | None) -> str:
+    """A probability as odds a reader pictures: ``about 1 in 25``, ``about 7 in 10``.
+
+    Up to about one half: "about 1 in N" (N rounded to a whole number under 20, to 5 up to
+    100, to two significant figures beyond); from 55%: "about k in 10"; "nearly certain"
+    from 95%; the ends say "never" and "always" in the simulated runs.
+
+    Examples
+    --------
+    >>> format_odds(0.041), format_odds(0.37), format_odds(0.702), format_odds(0.003)
+    ('about 1 in 25', 'about 1 in 3', 'about 7 in 10', 'about 1 in 330')
+    >>> format_odds(0.0), format_odds(0.97), format_odds(1.0)
+    ('in none of the simulated runs', 'nearly certain', 'in every simulated run')
+    """
+    if p is None or not math.isfinite(float(p)):
+        return "unknown odds"
+    p = float(p)
+    if p <= 0:
+        return "in none of the simulated runs"
+    if p >= 1:
+        return "in every simulated run"
+    if p >= 0.95:
+        return "nearly certain"
+    if p >= 0.55:
+        return f"about {round(10 * p)} in 10"
+    n = 1.0 / p
+    if n < 20:
+        k = round(n)
+    elif n < 100:
+        k = 5 * round(n / 5)
+    else:
+        k = int(float(f"{n:.2g}"))
+    return f"about 1 in {k}"
+
+
+def format_chance(p: float, stderr: float | None = None) -> str:
+    """A probability with its Monte Carlo standard error and its odds, for a verdict:
+    ``4% chance (± 0.4%), about 1 in 25``.
+
+    Examples
+    --------
+    >>> format_chance(0.041, 0.0044)
+    '4% chance (± 0.4%), about 1 in 25'
+    """
+    se = "" if stderr is None else f" (± {format_percent(stderr, digits=1)})"
+    return f"{format_percent(p)} chance{se}, {format_odds(p)}"

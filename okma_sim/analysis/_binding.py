@@ -77,7 +77,7 @@ def _beyond(ev: Evaluator, chosen: dict, lever: str) -> str:
     res = simulate(s.plan.with_actions(**x), n_paths=s.n_paths, seed=s.seed, model=s.model,
                    sampler=s.sampler, executor=s.executor, progress=False)
     e = res.all_met()
-    return (f"; at {lever} = {format_number(level)} the search's paths give "
+    return (f"; at {lever} = {format_number(level)} the search's simulated runs give "
             f"{e.probability:.1%} ± {e.stderr:.1%}")
 
 

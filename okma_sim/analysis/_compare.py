@@ -28,9 +28,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_amount, format_percent
 from okma_sim.plan import Plan
-from okma_sim.results import Estimate, SimulationResult, estimate
+from okma_sim.results import Estimate, SimulationResult, estimate, target_label
 from ._costs import action_cost, operating_cost
 
 __all__ = ["PolicyComparison", "compare", "paired_difference", "policy_cost"]
@@ -158,27 +158,31 @@ class PolicyComparison:
 
     def table(self) -> str:
         cur = self.results[0].plan.currency
-        lines = [f"{len(self.results)} scenarios, {self.n_paths:,} paths each, seed {self.seed} "
-                 "(common random numbers)", ""]
-        head = (f"{'scenario':<40}{'P(all objectives met)':>22}{'vs first (paired)':>20}"
-                f"{'cost':>14}")
+        lines = [f"{len(self.results)} scenarios, {self.n_paths:,} simulated runs each, seed "
+                 f"{self.seed} (the same random numbers for each, so the differences are "
+                 "fair)", ""]
+        head = (f"{'scenario':<40}{'all objectives':>18}{'vs first (paired)':>20}"
+                f"{'cost':>16}")
         lines += [head, "-" * len(head)]
         for i, (name, r) in enumerate(zip(self.names, self.results)):
             a, d, c = r.all_met(), self.difference(i), self.cost(i)
-            diff = "" if i == 0 else f"{d.probability:+.3f} ± {d.stderr:.3f}"
+            diff = "" if i == 0 else (f"{format_percent(d.probability, digits=1, signed=True)}"
+                                      f" ± {format_percent(d.stderr, digits=1)}")
             label = name if len(name) <= 38 else "..." + name[-35:]
-            lines.append(f"{label:<40}{a.probability:>14.3f} ± {a.stderr:.3f}{diff:>20}"
-                         f"{format_number(c['total']):>14}")
+            chance = f"{format_percent(a.probability)} ± {format_percent(a.stderr, digits=1)}"
+            lines.append(f"{label:<40}{chance:>18}{diff:>20}"
+                         f"{format_amount(c['total'], cur):>16}")
         lines.append("-" * len(head))
         ids = list(dict.fromkeys(o.id for r in self.results for o in r.plan.objectives))
         for oid in ids:
-            cells = []
+            cells, name = [], oid
             for r in self.results:
                 try:
-                    cells.append(f"{r.probability(oid).probability:.3f}")
+                    cells.append(format_percent(r.probability(oid).probability))
+                    name = target_label(r.plan.target(oid), r.plan)
                 except KeyError:
                     cells.append("-")
-            lines.append(f"P({oid}): " + "  ".join(cells))
+            lines.append(f"chance of {name}: " + "  ".join(cells))
         lines.append(f"cost ({cur}) = lever units executed x unit_cost + expected priced hours "
                      "and rule costs")
         for w in self.warnings:

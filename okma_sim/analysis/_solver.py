@@ -19,7 +19,7 @@ import pandas as pd
 
 from okma_sim._core.accessors import AccessorSlot
 from okma_sim._core.errors import OkmaError, PlanError
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import format_amount, format_chance, format_percent, format_share
 from okma_sim.plan import Plan
 from okma_sim.results import check_confidence
 from ._costs import action_cost
@@ -132,17 +132,20 @@ class SolveResult:
         """Readable summary."""
         cur = self.plan.currency if self.plan is not None else ""
         head = "feasible" if self.feasible else "INFEASIBLE within the lever bounds"
-        lines = [f"target: P(all objectives met) >= {self.confidence:g}: {head}",
+        lines = [f"goal: all objectives together with at least "
+                 f"{format_percent(self.confidence)} chance: {head}",
                  f"{'cheapest setting' if self.feasible else 'best setting found'}:"]
         for k, v in self.actions.items():
             lines.append(f"  {k:<32} {v:g}")
         cb = self.cost_breakdown
-        lines.append(f"cost {format_number(self.cost)} {cur} (levers "
-                     f"{format_number(cb.get('levers', 0))}, training and coaching hours "
-                     f"{format_number(cb.get('hours_cost', 0))})")
-        lines.append(f"P(all objectives met), fresh seed {self.verify_seed}, "
-                     f"{self.verify_paths:,} paths: {self.probability:.3f} ± {self.stderr:.3f}"
-                     f" (search: {self.search_probability:.3f} ± {self.search_stderr:.3f})")
+        lines.append(f"cost {format_amount(self.cost, cur)} over the plan (levers "
+                     f"{format_amount(cb.get('levers', 0), cur)}, training and coaching hours "
+                     f"{format_amount(cb.get('hours_cost', 0), cur)})")
+        lines.append(f"all objectives together, checked on {self.verify_paths:,} fresh simulated "
+                     f"runs (seed {self.verify_seed}): "
+                     f"{format_chance(self.probability, self.stderr)} (the search saw "
+                     f"{format_percent(self.search_probability)} ± "
+                     f"{format_percent(self.search_stderr, digits=1)})")
         if self.capacity is not None:
             cap = self.capacity
             lines.append(f"hours per rep and month: {cap['hours_available']:.0f} available, "
@@ -152,17 +155,19 @@ class SolveResult:
                          f"rep-months (at most {MAX_CAPPED_SHARE:.0%} allowed)")
         for b in self.binding:
             lines.append(f"what binds ({b['constraint']}): {b['detail']}")
-        lines.append(f"{self.evaluations} simulations of {self.n_paths:,} paths, "
+        lines.append(f"{self.evaluations} simulations of {self.n_paths:,} simulated runs each, "
                      f"{self.elapsed:.1f} s")
         if len(self.frontier):
             lines.append("")
-            lines.append("cost frontier (cheapest setting found for each probability level):")
-            lines.append(f"  {'level':>6} {'P(search)':>10} {'cost':>14} {'over hours':>10}"
+            lines.append("cost frontier (the cheapest setting found for each goal):")
+            lines.append(f"  {'goal':>6} {'chance':>10} {'cost':>16} {'over hours':>10}"
                          "  levels")
             for _, r in self.frontier.iterrows():
                 lv = ", ".join(f"{k}={r[k]:g}" for k in self.levers)
-                lines.append(f"  {r['level']:>6.2f} {r['probability']:>10.3f} "
-                             f"{format_number(r['cost']):>14} {r['capped']:>10.1%}  {lv}")
+                lines.append(f"  {format_percent(r['level']):>6} "
+                             f"{format_percent(r['probability']):>10} "
+                             f"{format_amount(r['cost'], cur):>16} "
+                             f"{format_percent(r['capped'], digits=1):>10}  {lv}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -350,16 +355,21 @@ def _warnings(c: float, feasible: bool, chosen: dict, ver: _Verified,
     warns: list[str] = []
     if corrected is not None:
         p0, se0 = corrected["first_verification"]
-        warns.append(f"the first answer's fresh-seed probability was {p0:.3f} ± {se0:.3f}; the "
-                     f"search was repeated at level {corrected['level']:.3f} and its answer "
-                     f"verified with another fresh seed")
+        warns.append(f"the first answer held on fresh simulated runs with "
+                     f"{format_percent(p0, digits=1)} ± {format_percent(se0, digits=1)}; the "
+                     f"search was repeated aiming at {format_percent(corrected['level'], digits=1)}"
+                     f" and its answer checked on other fresh runs")
     if not feasible:
-        warns.append(f"no setting within the lever bounds reached P(all objectives met) >= "
-                     f"{c:g}; the best found is {chosen['probability']:.3f} "
-                     f"(verified {ve.probability:.3f} ± {ve.stderr:.3f})")
+        warns.append(f"no setting within the lever bounds reached a "
+                     f"{format_percent(c)} chance of all objectives together; the best found "
+                     f"has {format_percent(chosen['probability'], digits=1)} (on fresh "
+                     f"simulated runs {format_percent(ve.probability, digits=1)} ± "
+                     f"{format_percent(ve.stderr, digits=1)})")
     elif ve.probability + 2 * ve.stderr < c:
-        warns.append(f"the verification ({ve.probability:.3f} ± {ve.stderr:.3f}) is more than "
-                     f"2 standard errors below {c:g}; rerun with more --paths")
+        warns.append(f"on fresh simulated runs the answer holds with "
+                     f"{format_percent(ve.probability, digits=1)} ± "
+                     f"{format_percent(ve.stderr, digits=1)}, more than 2 standard errors "
+                     f"below {format_percent(c)}; rerun with more --paths")
     return warns + [w for w in ver.result.warnings if w.startswith("capacity")]
 
 

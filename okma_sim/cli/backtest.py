@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 
 from .calibrate import add_history_options, parse_columns
-from .common import (add_dask_options, add_json, emit_json, envelope, executor_from_args,
-                     load_scenario, positive_int, seed_int, sha256_file)
+from .common import (add_dask_options, add_json, add_unit_warnings, emit_json, envelope,
+                     executor_from_args, load_scenario, positive_int, seed_int, sha256_file)
 
 
 def register(sub) -> None:
@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         doc.update({"history": str(src), "history_sha256": sha256_file(src),
                     "format": args.fmt, "sampler": args.sampler})
         doc.update(res.to_json_dict())
+        add_unit_warnings(doc, plan)
         emit_json(doc)
     else:
-        print(res.table())
+        print("\n".join([res.table(), *add_unit_warnings({"warnings": list(res.warnings)},
+                                                          plan)]))
     return 0

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from okma_sim import viz
     from okma_sim._core.errors import OkmaError
     from okma_sim.plan import extrapolation
-    from okma_sim.results import grade
+    from okma_sim.results import grade, grading_text
 
     plan, path, sha = load_scenario(args.scenario)
     # check every output before the (possibly long) run, so bad paths fail fast and nothing,
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if any(k.baseline is not None for k in plan.key_results):
         graded = grade(res)
         doc["grading"] = graded.to_dict(orient="records")
-        text += "\n\n" + graded.to_string(index=False)
+        text += "\n\n" + grading_text(res, graded)
     text = "\n".join([text, *add_extrapolation(doc, extrapolation(plan))])
     return emit_result(args, doc, text, written)
 

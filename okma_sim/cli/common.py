@@ -164,6 +164,17 @@ def add_extrapolation(doc: dict[str, Any], found: Sequence[Any]) -> list[str]:
     return [f"warning: {e.message()}" for e in found]
 
 
+def add_unit_warnings(doc: dict[str, Any], plan) -> list[str]:
+    """Repeat validate's unit warnings (a growth target of 30 meant as +30%) in
+    ``doc["warnings"]`` where the run's own warnings do not carry them; returns the text's
+    ``warning:`` lines for those added."""
+    from okma_sim.plan import unit_warnings
+    have = list(doc.get("warnings", []))
+    new = [w for w in unit_warnings(plan) if w not in have]
+    doc["warnings"] = new + have
+    return [f"warning: {w}" for w in new]
+
+
 def _default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_extrapolation, add_json, add_sim_options, check_output_path,
-                     emit_json, envelope, executor_from_args, load_scenario, nonempty,
-                     positive_int, probability_arg, sim_kwargs, unit_arg)
+from .common import (add_extrapolation, add_json, add_sim_options, add_unit_warnings,
+                     check_output_path, emit_json, envelope, executor_from_args, load_scenario,
+                     nonempty, positive_int, probability_arg, sim_kwargs, unit_arg)
 
 
 def register(sub) -> None:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                     recommend=not args.no_recommend, search_paths=args.search_paths,
                     executor=ex, progress=False if args.json else kw["progress"])
     doc = envelope(path, sha, rv.n_paths, rv.seed, list(rv.warnings))
-    extra = add_extrapolation(doc, _extrapolation(rv))
+    extra = add_unit_warnings(doc, plan) + add_extrapolation(doc, _extrapolation(rv))
     written = []
     if report is not None:
         from okma_sim._core.files import atomic_write

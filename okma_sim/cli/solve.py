@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_extrapolation, add_json, add_sim_options, check_output_path,
-                     emit_result, envelope, executor_from_args, load_scenario, nonempty,
-                     positive_int, probability_arg, reword_help)
+from .common import (add_extrapolation, add_json, add_sim_options, add_unit_warnings,
+                     check_output_path, emit_result, envelope, executor_from_args,
+                     load_scenario, nonempty, positive_int, probability_arg, reword_help)
 
 #: paths per solver evaluation unless --paths is given
 DEFAULT_SEARCH_PATHS = 2000
@@ -64,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
     doc.update(sol.to_json_dict())
     # the search is not kept inside the observed range: the answer is checked, and warned
     solved = sol.plan if sol.plan is not None else plan.with_actions(**sol.actions)
-    text = "\n".join([sol.table(), *add_extrapolation(doc, extrapolation(solved))])
+    text = "\n".join([sol.table(), *add_unit_warnings(doc, plan),
+                      *add_extrapolation(doc, extrapolation(solved))])
     return emit_result(args, doc, text, written)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from .common import add_sim_options, check_output_path, executor_from_args, reword_help
 
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from okma_sim.analysis import sweep, sweep_rows
+    from okma_sim.plan import load_plan, unit_warnings
 
     grid = parse_grid(args.grid)
     seed = 0 if args.seed is None else args.seed
@@ -79,7 +81,27 @@ def run(args: argparse.Namespace) -> int:
                    executor=ex, out=out, resume=args.resume, force=args.force, progress=show,
                    common_random_numbers=args.common_random_numbers, rows=rows)
     if len(df) <= 40:
-        cols = [c for c in df.columns if c != "scenario_sha256"]
-        print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        print(_readable(df, list(grid)))
+    for scenario in args.scenarios:  # validate's unit warnings, as every simulation repeats
+        for w in unit_warnings(load_plan(scenario)):
+            print(f"warning: {scenario}: {w}")
     print(f"wrote {len(df)} rows to {out}")
     return 0
+
+
+def _readable(df, levers: list[str]) -> str:
+    """The sweep's rows for people: the scenario file's name, the grid's levels, the simulated
+    runs, and each chance in % with its standard error (the CSV keeps the exact fractions)."""
+    import pandas as pd
+
+    from okma_sim._core.formatting import format_percent
+    out = pd.DataFrame({"scenario": [Path(s).name for s in df["scenario"]]})
+    for lever in levers:
+        out[lever] = [f"{v:g}" for v in df[lever]]
+    out["simulated runs"] = [f"{int(n):,}" for n in df["paths"]]
+    for c in df.columns:
+        if c.endswith("_stderr") and c[:-7] in df.columns:
+            name = "all objectives" if c[:-7] == "all_met" else c[:-7]
+            out[name] = [f"{format_percent(p)} ± {format_percent(se, digits=1)}"
+                         for p, se in zip(df[c[:-7]], df[c])]
+    return out.to_string(index=False)

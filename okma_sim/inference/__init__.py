@@ -5,13 +5,14 @@ backtests on held-out months, and the mid-period review (re-forecast from actual
 from okma_sim.io import Actuals, load_actuals  # re-exported: the loader lives in io
 
 from ._backtest import backtest, check_cutoff, history_months, rolling_backtest
-from ._backtest_result import BacktestResult, BacktestRun
+from ._backtest_result import BacktestResult, BacktestRun, range_verdict
 from ._calibrate import FORMATS, calibrate, fit_history, load_history
 from ._features import crm_effort, rep_month_features
 from ._fit_opportunities import fit_opportunities
 from ._fit_rep_month import fit_rep_month
 from ._fit_result import IDENTIFIED_WIDTH_RATIO, FitEntry, FitResult
 from ._review import ReviewResult, review
+from ._review_explain import explanations
 from ._review_flags import flag_reps
 from ._review_likelihood import LIKELIHOOD_TERMS
 from ._review_replay import observed_metrics, observed_state
@@ -20,8 +21,9 @@ from ._simulated_history import history_from_simulation
 
 __all__ = ["FORMATS", "IDENTIFIED_WIDTH_RATIO", "LEVELS", "LIKELIHOOD_TERMS", "Actuals",
            "BacktestResult", "BacktestRun", "FitEntry", "FitResult", "ReviewResult", "backtest",
-           "calibrate", "check_cutoff", "crm_effort", "crps_ensemble", "fit_history",
+           "calibrate", "check_cutoff", "crm_effort", "crps_ensemble", "explanations",
+           "fit_history",
            "fit_opportunities", "fit_rep_month", "flag_reps", "history_from_simulation",
            "history_months", "load_actuals", "load_history", "observed_metrics",
-           "observed_state", "randomized_pit", "review", "rep_month_features",
-           "rolling_backtest"]
+           "observed_state", "randomized_pit", "range_verdict", "review",
+           "rep_month_features", "rolling_backtest"]

@@ -9,12 +9,44 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_number, format_percent
 
 from ._fit_result import FitResult
 from ._scores import LEVELS, held, scores, scores_by_step, summarize
 
-__all__ = ["BacktestRun", "BacktestResult"]
+__all__ = ["BacktestRun", "BacktestResult", "range_verdict"]
+
+
+def range_verdict(entries: list[Mapping[str, Any]] | tuple, level: float = 0.8,
+                  unit: str = "metric-months") -> dict[str, Any]:
+    """Are the forecast's ``level`` ranges about right? The share of metric-months whose
+    actual fell inside, against ``level`` with its binomial standard error: ``too narrow``
+    (the forecast is surer than it should be) or ``too wide`` when more than 2 standard errors
+    off, else ``about right``. Keys: ``level``, ``held``, ``n``, ``share``, ``stderr``,
+    ``calibration``, ``text``.
+
+    Examples
+    --------
+    >>> v = range_verdict([{"pit": 0.5}] * 46 + [{"pit": 0.99}] * 54)
+    >>> v["text"]
+    '80% ranges held 46% of the time (46 of 100 metric-months): too narrow'
+    """
+    k, n = held(entries, level)
+    se = math.sqrt(level * (1 - level) / max(n, 1))
+    share = k / n if n else math.nan
+    if not n:
+        word = f"not scored (no {unit} to compare)"
+    elif share < level - 2 * se:
+        word = "too narrow"
+    elif share > level + 2 * se:
+        word = "too wide"
+    else:
+        word = "about right"
+    text = (f"{format_percent(level)} ranges held {format_percent(share)} of the time "
+            f"({k} of {n} {unit}): {word}") if n else \
+        f"{format_percent(level)} ranges: {word}"
+    return {"level": level, "held": k, "n": n, "share": share, "stderr": se,
+            "calibration": word, "text": text}
 
 
 @dataclass(frozen=True)
@@ -49,7 +81,8 @@ class BacktestRun:
     def to_json_dict(self) -> dict[str, Any]:
         doc = {"cutoff": self.cutoff, "horizon": self.horizon,
                "metrics": [dict(e) for e in self.metrics], **scores(self.metrics),
-               "by_step": scores_by_step(self.metrics), "warnings": list(self.warnings)}
+               "by_step": scores_by_step(self.metrics), "verdict": range_verdict(self.metrics),
+               "warnings": list(self.warnings)}
         if self.agent_level is not None:
             doc["agent_months"] = _agent_summary(self.agent_metrics, self.agent_level)
         return doc
@@ -131,6 +164,7 @@ class BacktestResult:
                "cutoffs": [r.cutoff for r in self.runs],
                "horizon": self.runs[0].horizon if self.runs else None,
                "metrics": self.entries, **scores(self.entries), "by_step": self.by_step,
+               "verdict": range_verdict(self.entries),
                "runs": [r.to_json_dict() for r in self.runs]}
         if self.agent_level is not None:
             doc["agent_months"] = _agent_summary(self.agent_entries, self.agent_level)
@@ -143,11 +177,12 @@ class BacktestResult:
         if self.rolling:
             lines.append(f"rolling backtest: {len(self.runs)} cutoffs "
                          f"({self.runs[0].cutoff} to {self.runs[-1].cutoff}), horizon "
-                         f"{self.runs[0].horizon}, {self.n_paths:,} paths, seed {self.seed}")
+                         f"{self.runs[0].horizon}, {self.n_paths:,} simulated runs, "
+                         f"seed {self.seed}")
         else:
             r = self.runs[0]
             lines.append(f"backtest: cutoff {r.cutoff}, horizon {r.horizon}, "
-                         f"{self.n_paths:,} paths, seed {self.seed}")
+                         f"{self.n_paths:,} simulated runs, seed {self.seed}")
             lines.append("")
             lines.append(f"{'metric':<16}{'month':<9}{'actual':>13}{'p05':>13}{'p50':>13}"
                          f"{'p95':>13}{'PIT':>7}")
@@ -156,20 +191,30 @@ class BacktestResult:
                              f"{format_number(e['actual']):>13}{format_number(e['p05']):>13}"
                              f"{format_number(e['p50']):>13}{format_number(e['p95']):>13}"
                              f"{e['pit']:>7.2f}")
+            lines.append("(PIT: where the actual fell in the forecast, 0 below every simulated "
+                         "run, 0.5 at the median, 1 above every one)")
         n = len(self.entries)
         lines.append("")
-        lines.append(f"coverage over {n} metric-months (binomial SE at 80%: "
-                     f"{math.sqrt(0.16 / max(n, 1)):.3f}): " + ", ".join(
-                         f"{k}% -> {v:.2f}" for k, v in cov.items()))
+        lines.append(f"how often the actual month fell inside the forecast's ranges, over {n} "
+                     f"metric-months: " + ", ".join(
+                         f"{k}% ranges {format_percent(v)}" for k, v in cov.items())
+                     + f" (a calibrated 80% range holds 80% ± "
+                       f"{format_percent(math.sqrt(0.16 / max(n, 1)))}, 1 SE)")
+        lines.append("forecast error (CRPS: the typical distance between the forecast's spread "
+                     "and what happened, in the metric's unit; lower is better):")
         for m in crps:
-            lines.append(f"CRPS {m:<14}{format_number(crps[m]):>13}  "
-                         f"naive {format_number(base[m]):>13}  "
-                         f"skill {skill[m]:+.2f}")
+            lines.append(f"  {m:<14}{format_number(crps[m]):>13}, naive trailing mean "
+                         f"{format_number(base[m])}: {_skill_text(skill[m])}")
         lines += _step_lines(self.entries)
         if self.agent_level is not None:
             lines += _agent_lines(self.agent_entries, self.agent_level)
         for w in self.warnings:
             lines.append(f"warning: {w}")
+        lines += ["", f"Verdict: {range_verdict(self.entries)['text']}"]
+        if self.agent_level is not None:
+            who = self.agent_level.removesuffix("_id").replace("_", " ")
+            lines.append(f"Verdict per {who}: "
+                         f"{range_verdict(self.agent_entries, unit=f'{who}-months')['text']}")
         return "\n".join(lines)
 
 

@@ -37,14 +37,15 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_chance, format_number, format_percent
 from okma_sim._core.seeds import normalize_seed
 from okma_sim.engine import simulate
 from okma_sim.io import Actuals, load_actuals
 from okma_sim.models import get_model
 from okma_sim.plan import KeyResult, Plan
-from okma_sim.results import Estimate, SimulationResult, aggregate
+from okma_sim.results import Estimate, SimulationResult, aggregate, target_name, value_text
 
+from ._review_explain import _driver_metrics, _explanation_lines, explanations
 from ._review_flags import _at_risk, flag_reps
 from ._review_likelihood import LIKELIHOOD_TERMS
 from ._review_posterior import _collapse_warning
@@ -177,6 +178,7 @@ class ReviewResult:
             "effective_sample_size": self.ess,
             "effective_sample_size_by_term": dict(self.ess_by_term),
             "rules_fired_observed": dict(self.rules_fired),
+            "explanations": explanations(self),
         }
 
     def table(self) -> str:
@@ -185,7 +187,7 @@ class ReviewResult:
         T, H = self.months_observed, self.plan.horizon_months
         head = (f"{self.plan.name}: review after {T} of {H} months")
         lines = [head + (" (complete: observed verdicts)" if self.complete else
-                         f", {self.n_paths:,} paths, seed {self.seed}"), ""]
+                         f", {self.n_paths:,} simulated runs, seed {self.seed}"), ""]
         df = self.probabilities()
         if self.complete:
             for _, r in df.iterrows():
@@ -194,21 +196,7 @@ class ReviewResult:
                 lines.append(f"{tag} {r['id']:<22} {_figure(r['to_date']):>12}  target "
                              f"{_figure(r['target']):<8} {verdict}")
         else:
-            h = (f"   {'id':<22}{'to date':>11}  {'plan P':>15}  {'P now':>15}  "
-                 f"{'change':>7}")
-            lines += [h, "-" * len(h)]
-            for _, r in df.iterrows():
-                tag = "O " if r["kind"] == "objective" else "KR"
-                risk = "  AT RISK" if r["at_risk"] else ""
-                lines.append(f"{tag} {r['id']:<22}{_figure(r['to_date']):>11}  "
-                             f"{r['plan_probability']:>7.3f} ± {r['plan_stderr']:.3f}  "
-                             f"{r['probability']:>7.3f} ± {r['stderr']:.3f}  "
-                             f"{r['change']:>+7.3f}{risk}")
-            a, a0 = self.all_met(), self.plan_result.all_met()
-            lines.append("-" * len(h))
-            lines.append(f"P(all objectives met): plan {a0} -> now {a}")
-            lines.append(f"effective sample size of the update: {self.ess:,.0f} of "
-                         f"{self.n_paths:,} paths")
+            lines += self._chance_lines()
         if len(self.reps_flagged):
             lines += ["", "reps behind a KR's pace (monthly value vs per-rep pace):"]
             for _, r in self.reps_flagged.iterrows():
@@ -226,12 +214,47 @@ class ReviewResult:
                 money = (f"+{rec['cost']:,.0f} {cur}" if rec["cost"] >= 0
                          else f"saves {-rec['cost']:,.0f} {cur}")
                 lines.append(f"recommendation: {ch} for the remaining months "
-                             f"({money}); P(all objectives met) = "
-                             f"{rec['probability']:.3f} ± {rec['stderr']:.3f}, {ok} the goal "
-                             f"{rec['goal']:.3f}")
+                             f"({money}); all objectives together: "
+                             f"{format_chance(rec['probability'], rec['stderr'])}; {ok} the "
+                             f"goal of {format_percent(rec['goal'])}")
+        if not self.complete:
+            lines += _explanation_lines(self)
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
+
+    def _chance_lines(self) -> list[str]:
+        """The table of chances at plan time and now, in %, with the update's effective
+        sample size in words."""
+        plan = self.plan
+        h = (f"   {'objective / key result':<44}{'so far':>11}  {'at plan time':>14}  "
+             f"{'now':>14}  {'change':>7}")
+        lines = [h, "-" * len(h)]
+        for t in plan.targets:
+            e, e0 = self.probability(t.id), self.plan_probability(t.id)
+            tag = "KR" if isinstance(t, KeyResult) else "O "
+            name = target_name(t, plan)
+            name = name if len(name) <= 42 else name[:41] + "…"
+            risk = "  AT RISK" if t.id in self.at_risk else ""
+            lines.append(f"{tag} {name:<44}"
+                         f"{value_text(t, self.to_date.get(t.id, math.nan), plan, raw=True):>11}"
+                         f"  {_pct(e0):>14}  {_pct(e):>14}  "
+                         f"{format_percent(e.probability - e0.probability, signed=True):>7}"
+                         f"{risk}")
+        a, a0 = self.all_met(), self.plan_result.all_met()
+        lines.append("-" * len(h))
+        lines.append(f"All objectives together: {format_percent(a0.probability)} at plan time, "
+                     f"now {format_chance(a.probability, a.stderr)}")
+        lines.append(f"effective sample size of the update: {self.ess:,.0f} of "
+                     f"{self.n_paths:,} simulated runs (the actuals leave as much information "
+                     f"as {self.ess:,.0f} equally likely runs: the fewer, the less precise the "
+                     f"re-forecast)")
+        return lines
+
+
+def _pct(e: Estimate) -> str:
+    """A chance and its standard error in %: ``33% ± 3.4%``."""
+    return f"{format_percent(e.probability)} ± {format_percent(e.stderr, digits=1)}"
 
 
 def _figure(x: float) -> str:
@@ -471,7 +494,8 @@ def _reforecast(plan: Plan, act: Actuals, obs: Mapping[str, np.ndarray], model: 
     observed["cost"] = obs["training_hours"] * plan.team.hourly_cost + info["rule_money"]
     if "coaching_hours" in model.metrics:
         observed["coaching_hours"] = info["coaching_hours"]
-    keep = tuple(dict.fromkeys([t.metric for t in plan.targets] + ["revenue", "cost"]))
+    keep = tuple(dict.fromkeys([t.metric for t in plan.targets] + ["revenue", "cost"]
+                               + _driver_metrics(plan, model)))
     pvals = {k: post[k].to_numpy() for k in post.columns}
     _step(bar, "re-forecasting the months left")
     res = simulate(plan, initial_state=st, observed=observed, parameter_values=pvals,

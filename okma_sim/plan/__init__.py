@@ -12,7 +12,7 @@ _extrapolation  lever levels outside the range the calibration history observed
 _toml    TOML round trip
 """
 
-from ._checks import check_plan
+from ._checks import check_plan, unit_warnings
 from ._extrapolation import EXTRAPOLATION_MARGIN, Extrapolation, extrapolation
 from ._model import (AGGREGATES, COMPARISONS, NEW_REP_BOOKS, SAMPLERS, VACANCY_MODES, Baseline, Calibration,
                      Correlations, Grading, KeyResult, Lever, Management, Objective, Plan, Rep, Rule, Simulation,
@@ -24,4 +24,4 @@ __all__ = ["AGGREGATES", "COMPARISONS", "EXTRAPOLATION_MARGIN", "NEW_REP_BOOKS",
            "VACANCY_MODES", "Baseline", "Calibration", "Correlations", "Extrapolation", "Grading",
            "KeyResult", "Lever", "Management", "Objective", "Plan", "Rep", "Rule", "Simulation",
            "Team", "check_plan", "dumps_plan", "extrapolation", "load_plan", "loads_plan",
-           "plan_from_dict", "plan_to_dict", "save_plan"]
+           "plan_from_dict", "plan_to_dict", "save_plan", "unit_warnings"]

@@ -11,13 +11,14 @@ from typing import Any, Mapping
 
 from okma_sim._core.calendar import month_number, month_text
 from okma_sim._core.errors import PlanError
+from okma_sim._core.formatting import format_percent
 from okma_sim.params import Distribution
 
 from ._extrapolation import extrapolation
 from ._model import Plan, Rule
-from ._parse import _suggest
+from ._parse import _did_you_mean, _suggest
 
-__all__ = ["check_plan"]
+__all__ = ["check_plan", "unit_warnings"]
 
 #: prior mass allowed outside a parameter's valid range (the model would clip it)
 _OUTSIDE_MASS = 1e-6
@@ -27,11 +28,14 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     """SMART checks of a plan against the model. Returns ``(errors, warnings)``.
 
     Errors: unknown metrics, levers, parameters or responses; KRs pointing at no objective;
-    duplicate ids; non-finite targets; rate targets outside [0, 1]; parameter ranges outside a
+    duplicate ids; non-finite targets; rate targets outside [0, 1] and a ``share_of_months``
+    target outside [0, 1] (the message asks whether a percentage was meant); parameter ranges
+    outside a
     parameter's valid range; a growth metric without a baseline; a fractional level, bound or
     step of a whole-number lever (``new_reps``); ``team.new_reps_month`` outside the horizon;
     an unknown lever in ``[calibration.observed]``.
-    Warnings: an objective with fewer than 2 or more than 5 key results; an action outside its
+    Warnings: a growth target above 1 (:func:`unit_warnings`: 30 typed for +30%); an
+    objective with fewer than 2 or more than 5 key results; an action outside its
     lever bounds; a roster seat vacant for the whole horizon; a lever outside the range the
     calibration history observed (:func:`extrapolation`).
 
@@ -47,7 +51,8 @@ def check_plan(plan: Plan, model: Any = None) -> tuple[list[PlanError], list[str
     errors = [*_target_errors(plan, model), *_link_errors(plan), *_team_errors(plan),
               *_action_errors(plan, model), *_whole_lever_errors(plan, model),
               *_parameter_errors(plan, model), *_rule_errors(plan, model)]
-    warnings = [*_key_result_count_warnings(plan), *_lever_bound_warnings(plan, model),
+    warnings = [*unit_warnings(plan, model), *_key_result_count_warnings(plan),
+                *_lever_bound_warnings(plan, model),
                 *_vacancy_warnings(plan)]
     if not errors:  # the levels are known levers' in range: compare them with the history
         warnings += _baseline_warnings(plan, model)
@@ -96,11 +101,58 @@ def _target_errors(plan: Plan, model: Any) -> list[PlanError]:
             if t.aggregate != "sum" and bound is not None and not lo <= bound <= hi:
                 what = "a probability in [0, 1]" if (lo, hi) == (0.0, 1.0) else \
                     f"within [{lo:g}, {hi:g}] for {t.metric}"
-                errors.append(_error(plan, f"must be {what}", bkey, bound))
+                errors.append(_error(plan, f"must be {what}{_did_you_mean(bound, lo, hi)}",
+                                     bkey, bound))
+            if t.aggregate == "share_of_months" and math.isfinite(t.target) \
+                    and not 0 <= t.target <= 1:
+                errors.append(_error(
+                    plan, f"a share of months must be in [0, 1]"
+                          f"{_did_you_mean(t.target, 0.0, 1.0)} ({_NOUN[kind]} '{t.id}')",
+                    f"{p}.target", t.target))
             if t.metric.endswith("growth") and plan.baseline is None:
                 errors.append(_error(plan, "a growth metric needs a [baseline] table",
                                      f"{p}.metric", t.metric))
     return errors
+
+
+_NOUN = {"objectives": "objective", "key_results": "key result"}
+
+
+def unit_warnings(plan: Plan, model: Any = None) -> list[str]:
+    """Growth targets above 1: 30 typed for +30% (it asks for +3000%, and P is 0).
+
+    A warning, not an error: a plan may mean to more than double. Each names the key path and
+    the id, and what was probably meant. Every simulation repeats them in its warnings.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> from okma_sim.plan import Objective
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> unit_warnings(plan)
+    []
+    >>> bad = plan.replace(objectives=(Objective(id="revenue", metric="revenue_growth",
+    ...                                          target=30.0), plan.objectives[1]))
+    >>> print(unit_warnings(bad)[0].split(": ")[1])
+    a growth target above 1 asks for +3000%; did you mean 0.30 (+30%)?
+    """
+    if model is None:
+        model = _plan_model(plan)
+    metrics = model.metrics
+    out = []
+    for kind, items in (("objectives", plan.objectives), ("key_results", plan.key_results)):
+        for i, t in enumerate(items):
+            info = metrics.get(t.metric)
+            growth = t.metric.endswith("growth") or (info is not None and info.unit == "ratio")
+            if growth and t.aggregate not in ("sum", "share_of_months") \
+                    and math.isfinite(t.target) and t.target > 1:
+                meant, digits = t.target / 100, 0 if t.target >= 10 else 1
+                out.append(f"{kind}[{i}].target = {t.target:g} ({_NOUN[kind]} '{t.id}'): a "
+                           f"growth target above 1 asks for "
+                           f"{format_percent(t.target, signed=True)}; did you mean "
+                           f"{meant:.{digits + 2}f} "
+                           f"({format_percent(meant, digits=digits, signed=True)})?")
+    return out
 
 
 def _link_errors(plan: Plan) -> list[PlanError]:

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from okma_sim._core.calendar import is_month
 from okma_sim._core.errors import PlanError
+from okma_sim._core.formatting import format_percent
 from okma_sim.params import as_distribution
 
 from ._model import (AGGREGATES, COMPARISONS, NEW_REP_BOOKS, SAMPLERS, SCHEMA_VERSION,
@@ -51,6 +52,13 @@ def _table(obj: Any, path: str, allowed: Sequence[str] | None = None,
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+def _did_you_mean(value: float, lo: float, hi: float) -> str:
+    """For a share typed as a percentage (80 for 80%): "; did you mean 0.80 (80%)?"."""
+    if (lo, hi) == (0.0, 1.0) and 1 < value <= 100:
+        return f"; did you mean {value / 100:.2f} ({format_percent(value / 100)})?"
+    return ""
 
 
 def _number(v: Any, path: str, *, low: float = -math.inf, high: float = math.inf,
@@ -146,7 +154,11 @@ def _target_fields(d: dict, path: str) -> dict[str, Any]:
         if kw["threshold"] is None:
             raise PlanError("share_of_months needs a threshold", key=f"{path}.threshold",
                             value=None)
-        _number(kw["target"], f"{path}.target", low=0, high=1)
+        t = kw["target"]
+        if isinstance(t, (int, float)) and not isinstance(t, bool) and 1 < t <= 100:
+            raise PlanError(f"a share of months must be in [0, 1]{_did_you_mean(t, 0.0, 1.0)}",
+                            key=f"{path}.target", value=t)
+        _number(t, f"{path}.target", low=0, high=1)
     elif kw["threshold"] is not None:
         raise PlanError("threshold applies only to aggregate = 'share_of_months'",
                         key=f"{path}.threshold", value=kw["threshold"])

@@ -9,7 +9,7 @@ import pandas as pd
 from ._estimate import mean_stderr
 from ._views import direction
 
-__all__ = ["scores", "grade", "label", "score_distribution"]
+__all__ = ["scores", "grade", "grading_text", "label", "score_distribution"]
 
 
 def scores(values: np.ndarray, baseline: float, target: float, comparison: str = ">="
@@ -108,3 +108,46 @@ def grade(result, *, committed: float | None = None, stretch: float | None = Non
     return pd.DataFrame(rows, columns=["id", "baseline", "target", "expected_score",
                                        "expected_score_stderr", "score_p10", "score_p50",
                                        "score_p90", "probability", "stderr", "label"])
+
+
+#: what each label means, for people
+_LABELS = {"committed": "a committed goal (met in at least {c} of the simulated runs)",
+           "stretch": "a stretch goal (met in {s} to {c} of the simulated runs)",
+           "unrealistic": "unrealistic as planned (met in under {s} of the simulated runs)"}
+
+
+def grading_text(result, graded: pd.DataFrame | None = None) -> str:
+    """The grading as sentences, one per key result with a baseline ("" when none has one).
+
+    Each says how far from its baseline towards its target the key result is expected to get
+    (the OKR score in %, with its Monte Carlo standard error), the middle 80% of the runs, the
+    chance of full marks and the label in words.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 500, seed=1)
+    >>> print(grading_text(res).splitlines()[0])
+    Grading (the OKR score: 0% at the baseline, 100% at the target):
+    """
+    from okma_sim._core.formatting import format_chance, format_percent
+
+    from ._plain import target_name, value_text
+    g = grade(result) if graded is None else graded
+    if g.empty:
+        return ""
+    plan = result.plan
+    words = {k: v.format(c=format_percent(plan.grading.committed),
+                         s=format_percent(plan.grading.stretch)) for k, v in _LABELS.items()}
+    lines = ["Grading (the OKR score: 0% at the baseline, 100% at the target):"]
+    for _, r in g.iterrows():
+        k = plan.target(r["id"])
+        lines.append(
+            f"  {target_name(k, plan)} (from {value_text(k, r['baseline'], plan)} to "
+            f"{value_text(k, r['target'], plan)}): expected to get "
+            f"{format_percent(r['expected_score'])} of the way "
+            f"(± {format_percent(r['expected_score_stderr'], digits=1)}), 8 in 10 simulated "
+            f"runs between {format_percent(r['score_p10'])} and "
+            f"{format_percent(r['score_p90'])}; full marks: "
+            f"{format_chance(r['probability'], r['stderr'])}; {words[r['label']]}")
+    return "\n".join(lines)

@@ -11,11 +11,15 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.accessors import AccessorSlot
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import (format_amount, format_chance,
+                                       format_percent, format_share)
 
 from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate
-from okma_sim.plan import KeyResult, Objective, Plan
+from ._plain import (aggregate_phrase, baseline_total, rule_name, target_name, value_text,
+                     verdict)
+from ._views import direction
+from okma_sim.plan import KeyResult, Objective, Plan, unit_warnings
 
 __all__ = ["SimulationResult"]
 
@@ -89,7 +93,9 @@ class SimulationResult:
             per_rep = {k: np.concatenate([p.per_rep[k] for p in parts])
                        for k in parts[0].per_rep}
             states = [p.state for p in parts]
-        warn = list(warnings) + _diagnostic_warnings(diag, n_paths, plan)
+        # a growth target typed as a percentage: every run repeats validate's warning
+        warn = [w for w in unit_warnings(plan, model) if w not in warnings]
+        warn = list(warnings) + warn + _diagnostic_warnings(diag, n_paths, plan)
         months = plan.months()
         return cls(plan=plan, model_name=getattr(model, "name", type(model).__name__),
                    n_paths=n_paths, seed=seed, sampler=sampler, values=values, monthly=monthly,
@@ -264,51 +270,95 @@ class SimulationResult:
         }
 
     def table(self) -> str:
-        """A readable achievability table."""
-        df = self.probabilities()
-        cur = self.plan.currency
-        lines = [f"{self.plan.name}: {self.n_paths:,} paths, seed {self.seed}, "
-                 f"sampler {self.sampler}", ""]
-        head = f"{'':3}{'id':<22}{'metric (aggregate)':<34}{'target':>12}  {'P(met)':>15}" \
-               f"  {'p05':>10} {'p50':>10} {'p95':>10}"
-        lines.append(head)
+        """A readable achievability table, then a one-line verdict per objective and KR.
+
+        Growth and rates read in %, revenue growth at the plan's end as revenue amounts in the
+        plan's currency, each chance with its Monte Carlo standard error and its odds.
+        """
+        plan, cur = self.plan, self.plan.currency
+        how = "" if self.sampler == "mc" else f", {_SAMPLERS.get(self.sampler, self.sampler)}"
+        lines = [f"{plan.name}: {self.n_paths:,} simulated runs, seed {self.seed}{how}"]
+        base = baseline_total(plan) if any(t.metric == "revenue_growth"
+                                           for t in plan.targets) else None
+        if base is not None:
+            lines.append(f"last year's revenue: {format_amount(base, cur)}")
+        head = f"{'':3}{'objective / key result':<44}{'target':<26}{'chance':>13}" \
+               f"{'p05':>13}{'p50':>13}{'p95':>13}"
+        lines += ["", head, "-" * len(head)]
+        for t in plan.targets:
+            e, qs = self.probability(t.id), self.quantiles(t.id)
+            tag = "KR " if isinstance(t, KeyResult) else "O  "
+            name = target_name(t, plan)
+            name = name if len(name) <= 42 else name[:41] + "…"
+            lines.append(f"{tag}{name:<44}{_target_cell(t, plan):<26}"
+                         f"{_chance_cell(e):>13}"
+                         + "".join(f"{value_text(t, qs[q], plan):>13}"
+                                   for q in ("p05", "p50", "p95")))
         lines.append("-" * len(head))
-        for _, r in df.iterrows():
-            tag = "O " if r["kind"] == "objective" else "KR"
-            metric = f"{r['metric']} ({r['aggregate']})"
-            lines.append(f"{tag:<3}{r['id']:<22}{metric:<34}{r['comparison']:>3}"
-                         f"{format_number(r['target']):>9}  {r['probability']:>7.3f} ± "
-                         f"{r['stderr']:.3f}  {format_number(r['p05']):>10} {format_number(r['p50']):>10} "
-                         f"{format_number(r['p95']):>10}")
-        lines.append("-" * len(head))
+        lines.append("(p05, p50, p95: 5% of the simulated runs end below the first, half below "
+                     "the second, 95% below the third)")
+        lines += ["", "Verdicts:"]
+        lines += [f"  {verdict(t, self.probability(t.id), plan)}" for t in plan.targets]
         a, k = self.all_met(), self.all_key_results_met()
-        lines.append(f"P(all objectives met)  = {a}")
-        lines.append(f"P(all key results met) = {k}")
+        lines.append(f"  All objectives together: {format_chance(a.probability, a.stderr)}")
+        lines.append(f"  All key results together: {format_chance(k.probability, k.stderr)}")
+        lines.append("")
         if "adaptive" in self.extra:
             ad = self.extra["adaptive"]
-            lines.append(f"adaptive stopping: 95% half-width {ad['half_width']:.4f} "
-                         f"(tolerance {ad['tolerance']:g}) after stages "
-                         f"{', '.join(f'{s:,}' for s in ad['stages'])} paths")
+            lines.append(f"adaptive stopping: the 95% margin of error is "
+                         f"{format_percent(ad['half_width'], digits=2)} (asked: "
+                         f"{format_percent(ad['tolerance'], digits=2)}) after "
+                         f"{', '.join(f'{s:,}' for s in ad['stages'])} simulated runs")
         if self.extra.get("anchor"):
             lines.append(anchor_text(self.extra["anchor"], cur))
         cap = self.capacity()
         if cap is not None and math.isfinite(cap["hours_planned"]):
             lines.append(capacity_text(cap))
-        rules = self.rules()
-        for _, r in rules.iterrows():
-            lines.append(f"rule {r['rule']}: fired {r['fired_per_path']:.2f} times per path, "
-                         f"cost {r['cost_per_path']:,.0f} {cur} per path")
+        lines += self._rule_lines()
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
+    def _rule_lines(self) -> list[str]:
+        """Each management rule in words: how often it triggers a year, what it costs."""
+        out = []
+        per_year = 12.0 / max(self.plan.horizon_months, 1)
+        for _, r in self.rules().iterrows():
+            times = r["fired_per_path"] * per_year
+            count = f"{times:.0f}" if times >= 10 else f"{times:.1f}"
+            out.append(f"{rule_name(self.plan, r['rule'])} triggers about {count} times a year "
+                       f"across the team, costing "
+                       f"{format_amount(r['cost_per_path'] * per_year, self.plan.currency)} "
+                       f"a year")
+        return out
+
     def __repr__(self) -> str:
         a = self.all_met()
-        return (f"<SimulationResult {self.plan.name!r}: {self.n_paths} paths, seed {self.seed}, "
+        return (f"<SimulationResult {self.plan.name!r}: {self.n_paths} simulated runs, "
+                f"seed {self.seed}, "
                 f"P(all objectives met) = {a}>")
 
     # -- plots: filled from above by the plotting layer (res.plot("fan", ...), res.plot.fan())
     plot = AccessorSlot("plot")
+
+
+#: the samplers in words (plain Monte Carlo goes unsaid)
+_SAMPLERS = {"lhs": "Latin hypercube sampling", "sobol": "Sobol' quasi-Monte Carlo"}
+
+
+def _target_cell(t: Objective, plan: Plan) -> str:
+    """The target column: ``≥ 36.15 M CNY (+30%)``, ``≥ 90%``, ``≥ 10 monthly average``."""
+    sym = {">=": "≥", "<=": "≤"}.get(direction(t), direction(t))
+    text = f"{sym} {value_text(t, t.target, plan)}"
+    if t.metric == "revenue_growth" and t.aggregate == "final":
+        return f"{text} ({value_text(t, t.target, plan, raw=True)})"
+    if t.aggregate == "share_of_months":
+        return f"{text} of months"
+    return f"{text} {aggregate_phrase(t, plan)}"
+
+
+def _chance_cell(e: Estimate) -> str:
+    return f"{format_percent(e.probability)} ± {format_percent(e.stderr, digits=1)}"
 
 
 def _cat(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -341,10 +391,10 @@ def anchor_text(anchor: Mapping[str, Any], currency: str = "") -> str:
     Examples
     --------
     >>> anchor_text({"figures": {"revenue": 27_810_000.0, "new_customers": 7.0}}, "CNY")
-    "anchored to last year at last year's actions: revenue 27.81M CNY, 7 new customers a month"
+    "anchored to last year at last year's actions: revenue 27.81 M CNY, 7 new customers a month"
     """
     fig = anchor["figures"]
-    parts = [f"revenue {format_number(fig['revenue'])} {currency}".rstrip()]
+    parts = [f"revenue {format_amount(fig['revenue'], currency)}"]
     if "new_customers" in fig:
         parts.append(f"{fig['new_customers']:g} new customers a month")
     if "revisit_rate" in fig:
@@ -365,6 +415,6 @@ def _diagnostic_warnings(diag: Mapping[str, float], n: int, plan: Plan) -> list[
                    f"{plan.team.selling_hours_per_month:g} selling hours")
     empty = diag.get("months_no_customers", 0.0)
     if empty > 0:
-        out.append(f"{empty / n:.2f} months per path had no customers; their revisit rate was "
-                   f"skipped")
+        out.append(f"{empty / n:.2f} months per simulated run had no customers; their revisit "
+                   f"rate was skipped")
     return out

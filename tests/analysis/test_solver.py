@@ -313,6 +313,6 @@ def test_a_bound_that_binds_is_named_with_what_lies_beyond():
     # two steps beyond the bound, under the search's seed
     beyond = okma_sim.simulate(plan.with_actions(prospect_visits_per_week=10.0), n_paths=600,
                                seed=3, progress=False).all_met()
-    assert f"at prospect_visits_per_week = 10 the search's paths give " \
+    assert f"at prospect_visits_per_week = 10 the search's simulated runs give " \
            f"{beyond.probability:.1%}" in bounds["detail"]
     assert beyond.probability > sol.search_probability

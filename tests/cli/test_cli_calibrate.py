@@ -229,7 +229,8 @@ def test_backtest_rolling_json_has_runs():
     text = cli("backtest", CRM, "--format", "opportunities", "--cutoff", "2017-09",
                "--horizon", "3", "--paths", "300", "--seed", "2")
     assert text.returncode == 0, text.stderr
-    assert "coverage over 6 metric-months" in text.stdout
+    assert "the forecast's ranges, over 6 metric-months" in text.stdout
+    assert "\nVerdict: 80% ranges held " in text.stdout
 
 
 # ---------------------------------------------------------------------------------------------

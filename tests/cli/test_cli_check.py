@@ -85,8 +85,10 @@ def test_check_default_table(tmp_path):
     proc = run_cli("check", "--paths", "300", "--seed", "3", "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for word in ("revenue", "csat", "new_customers", "revisit_rate", "quarterly_survey",
-                 "P(all objectives met)", "P(all key results met)", "±"):
+    for word in ("Grow revenue 30% over last year", "Customer satisfaction of at least 90%",
+                 "Win 10 new customers a month", "Run a CSAT survey every quarter",
+                 "All objectives together:", "All key results together:", "±",
+                 "300 simulated runs"):
         assert word in out, word
     assert not out.lstrip().startswith("{")
     assert list(tmp_path.iterdir()) == []  # nothing written without --figures / --export

@@ -66,7 +66,7 @@ def test_review_text_output():
                    "--no-recommend", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert "review after 5 of 12 months" in proc.stdout
-    assert "P(all objectives met): plan" in proc.stdout
+    assert "All objectives together: " in proc.stdout and "simulated runs" in proc.stdout
 
 
 def test_review_full_horizon_exits_0_with_observed_verdicts(tmp_path):
