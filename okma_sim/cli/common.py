@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -229,10 +230,11 @@ def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
     try:
         if p.is_dir():  # --force cannot replace a folder with a file
             raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
-        exists = p.exists()
-        if exists and not p.is_file():  # a device or a pipe: --force would replace it
-            raise OkmaError(f"{what} names a device or pipe, not a regular file; give a file "
-                            "name", file=str(p))
+        exists = os.path.lexists(p)
+        if exists and not stat.S_ISREG(os.lstat(p).st_mode):
+            # --force renames over the target: a link, a device or a pipe would be replaced
+            raise OkmaError(f"{what} names a symbolic link, a device or a pipe, not a regular "
+                            "file; give a file name", file=str(p))
         parent_ok = p.parent.is_dir()
         parent_is_file = not parent_ok and p.parent.exists()
     except OSError as exc:  # e.g. a name too long for the file system
