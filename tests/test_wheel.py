@@ -51,8 +51,9 @@ def test_wheel_installs_and_runs_from_any_folder(tmp_path):
                 if "__pycache__" not in p.parts}
     assert {f"{p}/__init__.py" for p in packages} <= names, packages
     # the bundled data ships inside the package, once; the CRM dataset does not
-    assert {f"okma_sim/data/scenarios/{p.name}" for p in (ROOT / "data/scenarios").glob("*.toml")
-            } | {"okma_sim/data/case_study_actuals.csv", "okma_sim/data/sales_history.csv"} <= names
+    bundled = [f"scenarios/{p.name}" for p in (ROOT / "data/scenarios").glob("*.toml")]
+    bundled += ["case_study_actuals.csv", "sales_history.csv"]
+    assert {f"okma_sim/data/{b}" for b in bundled} <= names
     assert not any("crm_sales_opportunities" in n for n in names)
 
     env = tmp_path / "venv"
