@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
+from okma_sim.engine import MIN_TOLERANCE
 
 __all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json",
            "load_scenario", "envelope", "emit_json", "emit_result", "executor_from_args",
@@ -58,11 +59,17 @@ def _bounded(kind: type, ok: Callable[[Any], bool], wanted: str) -> Callable[[st
 
 
 positive_int = _bounded(int, lambda v: v >= 1, "a positive whole number")
+#: local Dask workers: more processes than 4 per CPU only add memory and start-up time
+MAX_WORKERS = 4 * len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
+                      else range(os.cpu_count() or 1))
+workers_arg = _bounded(int, lambda v: 1 <= v <= MAX_WORKERS,
+                       f"a whole number from 1 to {MAX_WORKERS} (4 per CPU of this machine)")
 seed_int = _bounded(int, lambda v: v >= 0, "a non-negative whole number")
 #: a confidence strictly inside (0, 1)
 probability_arg = _bounded(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
-#: an adaptive-stopping half-width in (0, 0.5]
-tolerance_arg = _bounded(float, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]")
+#: an adaptive-stopping half-width from MIN_TOLERANCE to 0.5
+tolerance_arg = _bounded(float, lambda v: MIN_TOLERANCE <= v <= 0.5,
+                         f"a number from {MIN_TOLERANCE} to 0.5")
 #: a number in [0, 1]
 unit_arg = _bounded(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 
@@ -88,7 +95,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 def add_dask_options(p: argparse.ArgumentParser) -> None:
     """--workers N (a LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=positive_int, default=None,
+    g.add_argument("--workers", type=workers_arg, default=None,
                    help="run on a local Dask cluster of N workers (127.0.0.1)")
     g.add_argument("--scheduler", type=nonempty, default=None, metavar="ADDRESS",
                    help="run on an existing Dask scheduler, e.g. tcp://host:8786")
@@ -146,7 +153,19 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
     elif getattr(args, "max_paths", None) is not None:
         raise CliError("--max-paths applies only with --tolerance "
                        f"(got --max-paths {args.max_paths})")
+    _check_memory(args, plan, kw)
     return kw
+
+
+def _check_memory(args: argparse.Namespace, plan, kw: dict[str, Any]) -> None:
+    """Refuse, before any work, a run that would not fit in memory, naming the option or key
+    to lower (an adaptive run may grow to --max-paths)."""
+    from okma_sim.engine import check_memory
+    if "tolerance" in kw:
+        n, key = kw.get("max_paths", 1_000_000), "--max-paths"
+    else:
+        n, key = kw["n_paths"], "--paths" if args.paths else "simulation.paths"
+    check_memory(plan, n, paths_key=key, workers=getattr(args, "workers", None) or 0)
 
 
 def envelope(scenario: str, sha: str, paths: int, seed: int,
