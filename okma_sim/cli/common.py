@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -332,6 +333,23 @@ def _probe_scheduler(address: str, timeout: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ignore SIGINT while a local cluster starts: its worker processes inherit the ignored
+    signal (a handler or a blocked mask would not reach them through the spawn), so a Ctrl-C,
+    which the terminal sends to the whole process group, reaches only this process, which then
+    shuts the cluster down. A Ctrl-C during the start itself (a second or two) is lost."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextlib.contextmanager
 def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
     """A Dask client for --workers N (LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
     workers = getattr(args, "workers", None)
@@ -352,10 +370,10 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
         # mmap threshold: every numpy temporary of the model's loop is then a fresh mmap, and
         # workers spend about as long in page faults as in the model (docs/scaling.md)
         with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
-                              None}):
+                              None}), _sigint_held():
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster)
+            client = Client(cluster)
         try:
             yield client
         finally:
