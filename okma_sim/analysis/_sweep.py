@@ -291,8 +291,9 @@ def sweep(scenarios: Sequence[str | Path | Plan],
     DataFrame
         Columns ``scenario``, ``scenario_sha256``, one per grid lever, ``seed``, ``paths``,
         ``plan_cost`` (the plan's action cost as the solver counts it, :func:`action_cost`
-        ``total``), ``all_met``, ``all_met_stderr`` and ``<objective>``, ``<objective>_stderr`` for each
-        objective (the probability that it is met, with its Monte Carlo standard error).
+        ``total``), ``all_met``, ``all_met_stderr`` and ``<objective>``,
+        ``<objective>_stderr`` for each objective (the probability that it is met, with its
+        Monte Carlo standard error).
 
     Examples
     --------

@@ -19,7 +19,8 @@ from typing import Any, Iterable
 from okma_sim._core.errors import OkmaError
 from okma_sim._core.seeds import BLOCK_SIZE
 
-__all__ = ["MemoryEstimate", "estimate_memory", "check_memory", "available_memory"]
+__all__ = ["MemoryEstimate", "estimate_memory", "check_memory", "available_memory",
+           "format_bytes"]
 
 #: bytes of working arrays per path and seat while a block runs (measured: ~490)
 WORKING_PER_SEAT = 600
