@@ -88,3 +88,32 @@ def test_wheel_installs_and_runs_from_any_folder(tmp_path):
                            "'crm_sales_opportunities')"], capture_output=True, text=True,
                           env=clean, cwd=work, timeout=120)
     assert proc.returncode == 1 and "data/crm_sales_opportunities/" in proc.stderr
+
+
+def test_readme_examples_run_after_the_readme_install():
+    """Every command-line example of the README parses (subcommand, options, their values),
+    names files that exist in the repository, and needs no extra beyond what the README's main
+    install command installs (``--workers`` and ``--scheduler`` need ``dist``)."""
+    import re
+    import shlex
+
+    from okma_sim.cli import build_parser
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    install = next(line for line in text.splitlines() if "okma-sim check --figures" in line)
+    extras = set(re.findall(r"\.\[([a-z,]+)\]", install)[0].split(",")) \
+        if ".[" in install else set()
+    block = text.split("## Examples on the bundled data", 1)[1].split("```bash", 1)[1]
+    examples = [line.split("#")[0] for line in block.split("```", 1)[0].splitlines()
+                if line.startswith(".venv/bin/okma-sim ")]
+    assert len(examples) >= 9  # the examples block was found and read
+    parser = build_parser()
+    for line in examples:
+        argv = shlex.split(line)[1:]
+        args = parser.parse_args(argv)
+        assert args.func, line
+        for a in argv:
+            if a.startswith("data/"):
+                assert (ROOT / a).exists(), (line, a)
+        if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+            assert "dist" in extras, (line, install)
