@@ -371,8 +371,14 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
         # workers spend about as long in page faults as in the model (docs/scaling.md)
         with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
                               None}), _sigint_held():
+            # the workers' own logs stay quiet: a chunk cancelled by Ctrl-C logs a warning
+            # there, and any failure of theirs reaches this process as an exception
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=logging.CRITICAL,
+                                   # the scheduler's HTTP server (health checks) on a free
+                                   # port: its default, 8787, warns when another run has it
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             client = Client(cluster)
         try:
             yield client

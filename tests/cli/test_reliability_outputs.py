@@ -164,6 +164,14 @@ def test_concurrent_sweeps_never_both_claim_rows_missing_from_the_file(tmp_path)
 
 # --- interrupts -----------------------------------------------------------------------------
 
+def _cmdline(p) -> list[str]:
+    import psutil
+    try:
+        return p.cmdline()
+    except psutil.Error:  # it ended meanwhile
+        return []
+
+
 def _ignores_sigint(pid: int) -> bool:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("SigIgn:"):
@@ -184,7 +192,7 @@ def test_ctrl_c_with_workers_is_one_line_and_exit_130(tmp_path):
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:
             workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                       if "dask worker" in " ".join(c.cmdline())]
+                       if "dask worker" in " ".join(_cmdline(c))]
             # the cluster runs: both workers up, and the CLI listens for Ctrl-C again
             if len(workers) == 2 and not _ignores_sigint(proc.pid):
                 break
