@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import okma_sim
-from okma_sim._core.files import atomic_write_many
+from okma_sim._core.files import atomic_write_all
 from okma_sim.report import plan_report, render_html, workbook_bytes
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -63,7 +63,7 @@ def main() -> None:
     xlsx = workbook_bytes(res)
     times["workbook"] = time.perf_counter() - t
     html = OUT / "report.html"
-    atomic_write_many([(html, page), (OUT / "report.xlsx", xlsx)], overwrite=True)
+    atomic_write_all([(html, page), (OUT / "report.xlsx", xlsx)], overwrite=True)
     png = OUT / "report_screenshot.png"
     times["Chromium load"] = screenshot(html, png)
     print(f"case study report, {a.paths:,} simulated runs, seed {a.seed}: "

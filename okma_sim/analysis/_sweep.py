@@ -14,6 +14,7 @@ rows run as tasks, as many at once as the cluster has workers.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -22,13 +23,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim.plan import Plan
+from ._costs import action_cost
 
 __all__ = ["sweep", "sweep_rows", "row_seed", "SweepRow", "format_value"]
 
@@ -183,10 +185,15 @@ def _run_row(plan: Plan, seed: int, paths: int, sampler: str | None, model: Any
              ) -> dict[str, float]:
     """One row's numbers (runs on a worker when the sweep has an executor)."""
     from okma_sim.engine import simulate
+    from okma_sim.models import get_model
+    model = get_model(plan.model) if model is None else model
+    # the training and coaching hours are part of the plan's cost (action_cost)
+    keep = tuple(m for m in ("training_hours",) if m in getattr(model, "metrics", ()))
     res = simulate(plan, n_paths=paths, seed=seed, sampler=sampler, model=model,
-                   keep_monthly=(), progress=False)
+                   keep_monthly=keep, progress=False)
     a = res.all_met()
-    out = {"all_met": a.probability, "all_met_stderr": a.stderr}
+    out = {"plan_cost": action_cost(plan, res, model=model)["total"],
+           "all_met": a.probability, "all_met_stderr": a.stderr}
     for o in plan.objectives:
         e = res.probability(o.id)
         out[o.id] = e.probability
@@ -200,8 +207,8 @@ def _columns(rows: Sequence[SweepRow], grid_levers: Sequence[str]) -> list[str]:
         for o in r.plan.objectives:
             if o.id not in objectives:
                 objectives.append(o.id)
-    cols = ["scenario", "scenario_sha256", *grid_levers, "seed", "paths", "all_met",
-            "all_met_stderr"]
+    cols = ["scenario", "scenario_sha256", *grid_levers, "seed", "paths", "plan_cost",
+            "all_met", "all_met_stderr"]
     for o in objectives:
         cols += [o, f"{o}_stderr"]
     return cols
@@ -283,8 +290,10 @@ def sweep(scenarios: Sequence[str | Path | Plan],
     -------
     DataFrame
         Columns ``scenario``, ``scenario_sha256``, one per grid lever, ``seed``, ``paths``,
-        ``all_met``, ``all_met_stderr`` and ``<objective>``, ``<objective>_stderr`` for each
-        objective (the probability that it is met, with its Monte Carlo standard error).
+        ``plan_cost`` (the plan's action cost as the solver counts it, :func:`action_cost`
+        ``total``), ``all_met``, ``all_met_stderr`` and ``<objective>``,
+        ``<objective>_stderr`` for each objective (the probability that it is met, with its
+        Monte Carlo standard error).
 
     Examples
     --------
@@ -305,18 +314,43 @@ def sweep(scenarios: Sequence[str | Path | Plan],
     header = _columns(rows, list(grid))
     results = _ResultsFile(None if out is None else Path(out), header, 2 + len(grid) + 2,
                            on_row)
-    results.open(rows, resume, force)
-    pending = [r for r in rows if r.index not in results.done]
-    bar = None
-    if progress and pending:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(pending), unit="run", desc="sweep", leave=False)
-    try:
-        _run_rows(pending, results.finish, executor, sampler, model, bar)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _locked(results.path):  # the only writer of ``out`` from its check to the last row
+        results.open(rows, resume, force)
+        pending = [r for r in rows if r.index not in results.done]
+        bar = None
+        if progress and pending:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(pending), unit="run", desc="sweep", leave=False)
+        try:
+            _run_rows(pending, results.finish, executor, sampler, model, bar)
+        finally:
+            if bar is not None:
+                bar.close()
     return _frame(header, [results.done[i] for i in sorted(results.done)])
+
+
+@contextlib.contextmanager
+def _locked(path: Path | None) -> Iterator[None]:
+    """Hold the lock of a results file (``.NAME.lock`` beside it, left in place: deleting a
+    lock file others may be waiting on would let two writers in) for the whole sweep; a second
+    sweep on the same file is refused at once rather than left to lose rows."""
+    if path is None:
+        yield
+        return
+    from filelock import FileLock, Timeout
+    lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OkmaError("another sweep is writing this file; wait until it ends, or use "
+                        "another --out", file=str(path)) from None
+    except OSError as exc:
+        raise OkmaError(f"cannot lock the file ({exc.strerror or exc})", file=str(path)) \
+            from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _check_rows(rows: Sequence[SweepRow], scenarios: Sequence[Any],

@@ -76,17 +76,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_all(outputs: Sequence[tuple], *, overwrite: bool, folder: Path | None) -> list:
-    """Write every ``(path, data)`` atomically, or leave none behind.
+    """Write every ``(path, data)`` all or nothing (:func:`atomic_write_all`).
 
-    ``folder`` (the --figures folder, with its missing parents) is created first. If a write
-    fails (no space left, a folder that vanished), the files written so far that did not exist
-    before and the folders made for them are removed, and the error is raised; a file already
-    replaced under ``overwrite`` (--force) stays replaced. Returns the paths, as given.
+    ``folder`` (the --figures folder, with its missing parents) is created first; if a write
+    fails (no space left, a folder that vanished) or the run is interrupted, no output changes
+    and the folders made here are removed again. Returns the paths, as given.
     """
     from okma_sim._core.errors import OkmaError
-    from okma_sim._core.files import atomic_write
+    from okma_sim._core.files import atomic_write_all
     made: list[Path] = []  # folders created here, deepest first
-    new: list[Path] = []  # files created here
     try:
         if folder is not None:
             made = list(itertools.takewhile(lambda a: not a.exists(),
@@ -96,15 +94,8 @@ def _write_all(outputs: Sequence[tuple], *, overwrite: bool, folder: Path | None
             except OSError as exc:  # e.g. no permission to create it
                 raise OkmaError(f"--figures: cannot create the folder "
                                 f"({exc.strerror or exc})", file=str(folder)) from None
-        for path, data in outputs:
-            existed = Path(path).exists()
-            atomic_write(path, data, overwrite=overwrite)
-            if not existed:
-                new.append(Path(path))
-    except BaseException:  # an error, or an interrupt: take back what was written
-        for f in reversed(new):
-            with contextlib.suppress(OSError):
-                f.unlink()
+        atomic_write_all(outputs, overwrite=overwrite)
+    except BaseException:  # an error, or an interrupt: take back the folders made
         for d in made:
             with contextlib.suppress(OSError):
                 d.rmdir()

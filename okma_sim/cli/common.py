@@ -9,6 +9,8 @@ import hashlib
 import json
 import math
 import os
+import signal
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -16,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
+from okma_sim.engine import MIN_TOLERANCE
 
 __all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json",
            "load_scenario", "envelope", "emit_json", "emit_result", "executor_from_args",
@@ -57,11 +60,17 @@ def _bounded(kind: type, ok: Callable[[Any], bool], wanted: str) -> Callable[[st
 
 
 positive_int = _bounded(int, lambda v: v >= 1, "a positive whole number")
+#: local Dask workers: more processes than 4 per CPU only add memory and start-up time
+MAX_WORKERS = 4 * len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
+                      else range(os.cpu_count() or 1))
+workers_arg = _bounded(int, lambda v: 1 <= v <= MAX_WORKERS,
+                       f"a whole number from 1 to {MAX_WORKERS} (4 per CPU of this machine)")
 seed_int = _bounded(int, lambda v: v >= 0, "a non-negative whole number")
 #: a confidence strictly inside (0, 1)
 probability_arg = _bounded(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
-#: an adaptive-stopping half-width in (0, 0.5]
-tolerance_arg = _bounded(float, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]")
+#: an adaptive-stopping half-width from MIN_TOLERANCE to 0.5
+tolerance_arg = _bounded(float, lambda v: MIN_TOLERANCE <= v <= 0.5,
+                         f"a number from {MIN_TOLERANCE} to 0.5")
 #: a number in [0, 1]
 unit_arg = _bounded(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 
@@ -87,7 +96,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 def add_dask_options(p: argparse.ArgumentParser) -> None:
     """--workers N (a LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=positive_int, default=None,
+    g.add_argument("--workers", type=workers_arg, default=None,
                    help="run on a local Dask cluster of N workers (127.0.0.1)")
     g.add_argument("--scheduler", type=nonempty, default=None, metavar="ADDRESS",
                    help="run on an existing Dask scheduler, e.g. tcp://host:8786")
@@ -145,7 +154,19 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
     elif getattr(args, "max_paths", None) is not None:
         raise CliError("--max-paths applies only with --tolerance "
                        f"(got --max-paths {args.max_paths})")
+    _check_memory(args, plan, kw)
     return kw
+
+
+def _check_memory(args: argparse.Namespace, plan, kw: dict[str, Any]) -> None:
+    """Refuse, before any work, a run that would not fit in memory, naming the option or key
+    to lower (an adaptive run may grow to --max-paths)."""
+    from okma_sim.engine import check_memory
+    if "tolerance" in kw:
+        n, key = kw.get("max_paths", 1_000_000), "--max-paths"
+    else:
+        n, key = kw["n_paths"], "--paths" if args.paths else "simulation.paths"
+    check_memory(plan, n, paths_key=key, workers=getattr(args, "workers", None) or 0)
 
 
 def envelope(scenario: str, sha: str, paths: int, seed: int,
@@ -240,10 +261,11 @@ def check_output_path(path: str | Path, force: bool, what: str = "--out", *,
     try:
         if p.is_dir():  # --force cannot replace a folder with a file
             raise OkmaError(f"{what} names a folder; give a file name", file=str(p))
-        exists = p.exists()
-        if exists and not p.is_file():  # a device or a pipe: --force would replace it
-            raise OkmaError(f"{what} names a device or pipe, not a regular file; give a file "
-                            "name", file=str(p))
+        exists = os.path.lexists(p)
+        if exists and not stat.S_ISREG(os.lstat(p).st_mode):
+            # --force renames over the target: a link, a device or a pipe would be replaced
+            raise OkmaError(f"{what} names a symbolic link, a device or a pipe, not a regular "
+                            "file; give a file name", file=str(p))
         parent_ok = p.parent.is_dir()
         parent_is_file = not parent_ok and p.parent.exists()
     except OSError as exc:  # e.g. a name too long for the file system
@@ -322,6 +344,23 @@ def _probe_scheduler(address: str, timeout: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ignore SIGINT while a local cluster starts: its worker processes inherit the ignored
+    signal (a handler or a blocked mask would not reach them through the spawn), so a Ctrl-C,
+    which the terminal sends to the whole process group, reaches only this process, which then
+    shuts the cluster down. A Ctrl-C during the start itself (a second or two) is lost."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextlib.contextmanager
 def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
     """A Dask client for --workers N (LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
     workers = getattr(args, "workers", None)
@@ -342,10 +381,16 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
         # mmap threshold: every numpy temporary of the model's loop is then a fresh mmap, and
         # workers spend about as long in page faults as in the model (docs/scaling.md)
         with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
-                              None}):
+                              None}), _sigint_held():
+            # the workers' own logs stay quiet: a chunk cancelled by Ctrl-C logs a warning
+            # there, and any failure of theirs reaches this process as an exception
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster)
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=logging.CRITICAL,
+                                   # the scheduler's HTTP server (health checks) on a free
+                                   # port: its default, 8787, warns when another run has it
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+            client = Client(cluster)
         try:
             yield client
         finally:

@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import okma_sim
-    from okma_sim._core.files import atomic_write_many
+    from okma_sim._core.files import atomic_write_all
     from okma_sim.report import has_reps, plan_report, render_html, workbook_bytes
 
     plan, path, sha = load_scenario(args.scenario)
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = [(out, render_html(plan_report(res)))]
     if xlsx is not None:
         outputs.append((xlsx, workbook_bytes(res)))
-    atomic_write_many(outputs, overwrite=args.force)
+    atomic_write_all(outputs, overwrite=args.force)
     doc = envelope(path, sha, res.n_paths, res.seed, list(res.warnings))
     a = res.all_met()
     doc["all_met"] = a.to_dict()

@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_path(args.out, args.force or args.resume, "--out",
                             inputs=[("SCENARIO", s) for s in args.scenarios],
                             hint="pass --resume to finish that sweep or --force to replace it")
+    from okma_sim.engine import check_memory
+    for r in {r.scenario: r for r in rows}.values():  # the paths and team of each scenario
+        check_memory(r.plan, r.paths, keep_monthly=(), workers=args.workers or 0,
+                     paths_key="--paths" if args.paths else f"{r.scenario}: simulation.paths")
     show = not args.no_progress and sys.stderr.isatty()
     with executor_from_args(args) as ex:
         df = sweep(args.scenarios, grid, n_paths=args.paths, seed=seed, sampler=args.sampler,

@@ -33,7 +33,7 @@ from okma_sim._core.errors import OkmaError
 from okma_sim.results import estimate
 from ._run import RunOptions, run
 
-__all__ = ["simulate_adaptive", "half_width", "GROWTH_MARGIN", "DEFAULT_FIRST"]
+__all__ = ["MIN_TOLERANCE", "simulate_adaptive", "half_width", "GROWTH_MARGIN", "DEFAULT_FIRST"]
 
 #: stage sizes are projected with this safety factor on (h / T)^2, so a third stage is rare
 GROWTH_MARGIN = 1.1
@@ -43,6 +43,10 @@ DEFAULT_FIRST = 1000
 #: error is too rough (16 replicates: about 18% relative error), and stopping on a lucky low
 #: one undercovers
 MIN_REPLICATES = 32
+
+#: the smallest half-width adaptive stopping accepts: at the default cap of a million paths
+#: the half-width of a probability near 0.5 is 0.00098, and a smaller target is never reached
+MIN_TOLERANCE = 0.001
 
 
 def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
@@ -78,8 +82,9 @@ def half_width(flags: np.ndarray, replicate_index: np.ndarray | None = None,
 def _check_stopping(tolerance: Any, max_paths: Any, sampler: str) -> int:
     """Check the stopping rule's inputs; ``max_paths`` as an int."""
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
-            or not math.isfinite(tolerance) or not 0 < tolerance <= 0.5:
-        raise OkmaError("must be a number in (0, 0.5]", key="tolerance", value=tolerance)
+            or not math.isfinite(tolerance) or not MIN_TOLERANCE <= tolerance <= 0.5:
+        raise OkmaError(f"must be a number from {MIN_TOLERANCE} to 0.5", key="tolerance",
+                        value=tolerance)
     if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
             or max_paths < 1:
         raise OkmaError("must be a positive whole number", key="max_paths", value=max_paths)
@@ -149,7 +154,7 @@ def simulate_adaptive(opts: RunOptions, *, tolerance: float, max_paths: int,
         The checked options of :func:`okma_sim.simulate`; ``opts.n_paths`` is the first
         (pilot) stage's paths.
     tolerance : float
-        Target half-width, in (0, 0.5].
+        Target half-width, from ``MIN_TOLERANCE`` (0.001) to 0.5.
     max_paths : int
         Cap on the final number of paths (the run stops there with a warning).
 

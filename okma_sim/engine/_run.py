@@ -17,6 +17,7 @@ from okma_sim.plan import Plan
 from okma_sim.results import BlockOutput, SimulationResult
 from ._blocks import BlockMerger, RunSpec, block_sizes, run_chunk
 from ._designs import ParameterDesign
+from ._memory import check_memory
 from ._parameters import parameter_setup
 
 __all__: list[str] = []
@@ -131,6 +132,8 @@ def run(opts: RunOptions) -> SimulationResult:
     """One run of ``opts.n_paths`` paths under ``opts.seed``."""
     t0 = time.perf_counter()
     spec, warn = _run_spec(opts)
+    check_memory(opts.plan, opts.n_paths, model=opts.model, keep_monthly=spec.keep_monthly,
+                 record_reps=opts.record_reps, n_params=len(spec.param_names))
     design = spec.design()
     chunks = _chunks(opts.n_paths, opts.chunk_size)
     bar = _progress_bar(opts, sum(len(c) for c in chunks))

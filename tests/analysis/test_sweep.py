@@ -36,7 +36,8 @@ def test_rows_order_columns_and_numbers(second_scenario):
     objectives = [o.id for o in plan.objectives]
     assert list(df.columns) == (
         ["scenario", "scenario_sha256", "prospect_visits_per_week",
-         "customer_visits_per_week", "seed", "paths", "all_met", "all_met_stderr"]
+         "customer_visits_per_week", "seed", "paths", "plan_cost", "all_met",
+         "all_met_stderr"]
         + [c for o in objectives for c in (o, f"{o}_stderr")])
     # scenarios in the order given, the last lever fastest
     assert list(df["scenario"]) == [str(CASE)] * 4 + [str(second_scenario)] * 4
@@ -50,7 +51,10 @@ def test_rows_order_columns_and_numbers(second_scenario):
         p = okma_sim.load_plan(r["scenario"]).with_actions(
             prospect_visits_per_week=float(r["prospect_visits_per_week"]),
             customer_visits_per_week=float(r["customer_visits_per_week"]))
-        res = okma_sim.simulate(p, n_paths=int(r["paths"]), seed=int(r["seed"]))
+        res = okma_sim.simulate(p, n_paths=int(r["paths"]), seed=int(r["seed"]),
+                                keep_monthly=("training_hours",))
+        cost = okma_sim.analysis.action_cost(p, res)
+        assert cost["hours_cost"] > 0 and r["plan_cost"] == pytest.approx(cost["total"])
         assert r["all_met"] == res.all_met().probability
         assert r["all_met_stderr"] == res.all_met().stderr
         for o in objectives:

@@ -86,7 +86,7 @@ def test_max_paths_caps_the_run_with_a_warning():
     assert any("max_paths" in w for w in res.warnings)
 
 
-@pytest.mark.parametrize("bad", [0, -0.1, 0.6, float("nan"), True])
+@pytest.mark.parametrize("bad", [0, 0.0005, -0.1, 0.6, float("nan"), True])
 def test_bad_tolerance(bad):
     with pytest.raises(okma_sim.OkmaError) as info:
         okma_sim.simulate(toy_plan(), 100, seed=1, tolerance=bad)

@@ -12,7 +12,7 @@ import pytest
 
 import okma_sim
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.files import atomic_write_many
+from okma_sim._core.files import atomic_write_all
 from okma_sim.report import (GLOSSARY, SECTIONS, Paragraph, Section, plan_report, render_html)
 from okma_sim.report._facts import target_rows
 from okma_sim.report._text import chance, money, odds, statement, verdict
@@ -89,35 +89,40 @@ def test_a_run_without_per_rep_history_leaves_that_section_out():
     assert "per_rep" not in [s.key for s in plan_report(res).sections]
 
 
-def test_atomic_write_many_writes_all_or_none(tmp_path):
+def test_atomic_write_all_writes_all_or_none(tmp_path):
     (tmp_path / "b.txt").write_text("old")
     with pytest.raises(OkmaError, match="file exists"):
-        atomic_write_many([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", "B")])
+        atomic_write_all([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", "B")])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
     assert (tmp_path / "b.txt").read_text() == "old"
-    atomic_write_many([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", b"B")], overwrite=True)
+    atomic_write_all([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", b"B")], overwrite=True)
     assert (tmp_path / "a.txt").read_text() == "A" and (tmp_path / "b.txt").read_bytes() == b"B"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
 
 
-def test_atomic_write_many_takes_back_the_first_file_when_the_second_fails(tmp_path,
+def test_atomic_write_all_takes_back_the_first_file_when_the_second_fails(tmp_path,
                                                                           monkeypatch):
     """A failure between the renames (a full disk, a vanished folder) removes the file this
     call already put in place, and the temporary files."""
-    from okma_sim._core import files
-    place = files._place
+    import errno
+    import os
+    real_link, real_replace = os.link, os.replace
     calls = []
 
-    def failing(path, tmp, overwrite):
-        calls.append(path)
-        if len(calls) == 2:
-            raise OkmaError("cannot write the file (No space left on device)", file=str(path))
-        place(path, tmp, overwrite)
+    def full_disk(real):
+        def move(src, dst, *args, **kwargs):
+            calls.append(str(dst))
+            if str(dst).endswith("b.xlsx"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(src, dst, *args, **kwargs)
+        return move
 
-    monkeypatch.setattr(files, "_place", failing)
+    monkeypatch.setattr(os, "link", full_disk(real_link))
+    monkeypatch.setattr(os, "replace", full_disk(real_replace))
     with pytest.raises(OkmaError, match="No space"):
-        atomic_write_many([(tmp_path / "a.html", "A"), (tmp_path / "b.xlsx", b"B")])
-    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+        atomic_write_all([(tmp_path / "a.html", "A"), (tmp_path / "b.xlsx", b"B")])
+    assert any(c.endswith("a.html") for c in calls) and any(c.endswith("b.xlsx") for c in calls)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_model_without_reps_or_hours(tmp_path):
