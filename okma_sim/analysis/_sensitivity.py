@@ -488,7 +488,17 @@ def kr_importance(result: SimulationResult) -> pd.DataFrame:
 
 
 def _interval(row: Mapping[str, float], kind: str) -> str:
-    return f"[{row[f'{kind}_low']:+.3f}, {row[f'{kind}_high']:+.3f}]"
+    return f"[{_pct(row[f'{kind}_low'], 1)}, {_pct(row[f'{kind}_high'], 1)}]"
+
+
+def _pct(x: float, digits: int = 0) -> str:
+    """A share in % (negative estimates as estimated)."""
+    return f"{100 * x:.{digits}f}%"
+
+
+def _points(x: float, se: float) -> str:
+    """A change of a chance, in percentage points with its standard error."""
+    return f"{100 * x:+.1f} ± {100 * se:.1f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,35 +529,41 @@ class SensitivityResult:
                 "all_met": self.base.to_dict(), "sobol_n": self.sobol_n}
 
     def table(self) -> str:
-        """Readable summary."""
+        """Readable summary: chances in %, changes in percentage points with their paired
+        standard errors, variance shares in %."""
         b = self.base
-        lines = [f"P(all objectives met) = {b.probability:.3f} ± {b.stderr:.3f} "
-                 f"({self.n_paths:,} paths per run, seed {self.seed})", "",
-                 "Tornado: parameter pinned at p10 / p90 (same seed)",
-                 f"  {'parameter':<24}{'p10':>11}{'p90':>11}{'P at p10':>10}{'P at p90':>10}"
-                 f"{'swing':>9} {'± se':>6}"]
+        lines = [f"Chance all objectives are met: {_pct(b.probability)} ± {_pct(b.stderr, 1)} "
+                 f"({self.n_paths:,} simulated runs in each run below, seed {self.seed})", "",
+                 "What moves the chance (tornado): each uncertain parameter pinned at its 10th, "
+                 "then its 90th percentile, the others as drawn, on the same simulated runs",
+                 f"  {'parameter':<24}{'at p10':>11}{'at p90':>11}{'chance':>9}{'chance':>9}"
+                 f"{'change, points':>20}",
+                 f"  {'':<24}{'':>11}{'':>11}{'at p10':>9}{'at p90':>9}"]
         for _, r in self.tornado.iterrows():
             lines.append(f"  {r['parameter']:<24}{format_number(r['low']):>11}"
-                         f"{format_number(r['high']):>11}"
-                         f"{r['p_low']:>10.3f}{r['p_high']:>10.3f}{r['swing']:>+9.3f} "
-                         f"{r['swing_stderr']:>6.3f}")
+                         f"{format_number(r['high']):>11}{_pct(r['p_low'], 1):>9}"
+                         f"{_pct(r['p_high'], 1):>9}"
+                         f"{_points(r['swing'], r['swing_stderr']):>20}")
         for oid, s in self.sobol.items():
-            lines += ["", f"Sobol' indices of {oid} ({s.metric}), n = {s.n}; unexplained "
-                          f"(monthly randomness) {s.unexplained:.3f} ± {s.unexplained_stderr:.3f}",
-                      f"  {'parameter':<24}{'first':>8}{'95% interval':>18}{'total':>8}"
+            lines += ["", f"What makes {oid} uncertain (Sobol' indices of {s.metric}, n = {s.n}): "
+                          "the share of its variance each parameter explains alone and with "
+                          "its interactions; the monthly ups and downs leave "
+                          f"{_pct(s.unexplained)} ± {_pct(s.unexplained_stderr)} unexplained",
+                      f"  {'parameter':<24}{'alone':>8}{'95% interval':>18}{'in all':>8}"
                       f"{'95% interval':>18}"]
             f = s.to_frame().set_index("parameter")
             for k in sorted(s.first, key=lambda k: -s.total[k]):
                 r = f.loc[k]
-                lines.append(f"  {k:<24}{r['first']:>8.3f}{_interval(r, 'first'):>18}"
-                             f"{r['total']:>8.3f}{_interval(r, 'total'):>18}")
+                lines.append(f"  {k:<24}{_pct(r['first'], 1):>8}{_interval(r, 'first'):>18}"
+                             f"{_pct(r['total'], 1):>8}{_interval(r, 'total'):>18}")
             if (f[["first", "total"]] < 0).any().any():
-                lines.append("  (an index below 0 is shown as estimated: sampling noise around "
-                             "a small index; its interval says how small)")
-        lines += ["", "KR importance: P(objective | KR met) - P(objective | KR missed)"]
+                lines.append("  (a share below 0 is shown as estimated: sampling noise around "
+                             "a small share; its interval says how small)")
+        lines += ["", "How much each key result matters: the objective's chance when the key "
+                      "result is met minus when it is missed, in points"]
         for _, r in self.kr_importance.iterrows():
             lines.append(f"  {r['objective']:<12}{r['key_result']:<22}"
-                         f"{r['difference']:>+8.3f} ± {r['stderr']:.3f}")
+                         f"{_points(r['difference'], r['stderr']):>16}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)

@@ -57,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
             return 2
-        code = args.func(args)
+        if getattr(args, "counts_steps", False):  # it draws its own progress
+            code = args.func(args)
+        else:
+            from .waiting import waiting
+            with waiting(args, f"okma-sim {args.command}"):
+                code = args.func(args)
         return 0 if code is None else int(code)
     except CliError as exc:
         return fail(str(exc))

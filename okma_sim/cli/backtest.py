@@ -35,7 +35,7 @@ def register(sub) -> None:
     p.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc",
                    help="how parameter values are drawn for the paths (default mc)")
     add_dask_options(p)
-    p.add_argument("--no-progress", action="store_true", help="(accepted; no bar is shown)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on the terminal")
     add_json(p)
     p.set_defaults(func=run)
 

@@ -142,7 +142,8 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
         from okma_sim._core.seeds import normalize_seed
         seed = normalize_seed(None)
     kw = {"n_paths": args.paths or plan.simulation.paths or 10_000, "seed": seed,
-          "progress": False if getattr(args, "no_progress", False) else None}
+          "progress": False if getattr(args, "no_progress", False) or getattr(args, "json", False)
+          else None}
     if getattr(args, "sampler", None):
         kw["sampler"] = args.sampler
     if getattr(args, "tolerance", None) is not None:

@@ -39,7 +39,7 @@ def register(sub) -> None:
     p.add_argument("--report", type=nonempty, default=None, metavar="FILE.html",
                    help="also write the review as one self-contained HTML report")
     p.add_argument("--force", action="store_true", help="overwrite an existing --report file")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, counts_steps=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             from okma_sim.analysis import lever_effects
             le = lever_effects(plan, levers=levers, n_paths=s.n_paths, seed=s.seed,
                                sampler=args.sampler, executor=ex,
-                               progress=False if args.no_progress else None)
+                               progress=False if args.no_progress or args.json else None)
     written = []
     if args.figure is not None:
         import matplotlib

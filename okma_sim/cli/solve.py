@@ -36,7 +36,7 @@ def register(sub) -> None:
     reword_help(p, "paths", f"paths per search simulation (default {DEFAULT_SEARCH_PATHS})")
     reword_help(p, "seed", "seed of the search (default: the scenario's, else fresh entropy)")
     add_json(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, counts_steps=True)
 
 
 def run(args: argparse.Namespace) -> int:

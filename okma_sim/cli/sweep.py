@@ -32,7 +32,7 @@ def register(sub) -> None:
     g.add_argument("--force", action="store_true", help="replace an existing --out")
     p.add_argument("--common-random-numbers", action="store_true",
                    help="share random draws across the grid points of each scenario")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, counts_steps=True)
 
 
 def parse_grid(items: list[str]) -> dict[str, list[float]]:

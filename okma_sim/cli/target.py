@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     import okma_sim
     from okma_sim._core.errors import OkmaError
     from okma_sim.plan import extrapolation
-    from okma_sim.results import achievability_curve, achievable_targets
+    from okma_sim.results import (achievability_curve, achievable_targets, level_text,
+                                  metric_name)
 
     plan, path, sha = load_scenario(args.scenario)
     ids = [t.id for t in plan.targets]
@@ -159,26 +160,48 @@ def run(args: argparse.Namespace) -> int:
                              .to_dict(orient="records") for cid, c in curves.items()}
         emit_json(doc)
         return 0
-    print(f"{plan.name}: targets achievable with probability >= {args.confidence:g} "
-          f"({res.n_paths:,} paths, seed {res.seed}, sampler {res.sampler})")
-    print()
-    head = (f"{'':3}{'id':<22}{'metric (aggregate)':<34}{'target':>10}  {'P(target)':>15}"
-            f"  {'achievable':>11}  {'P(achievable)':>15}")
-    print(head)
-    print("-" * len(head))
-    for _, r in tab.iterrows():
-        tag = "O " if r["kind"] == "objective" else "KR"
-        metric = f"{r['metric']} ({r['aggregate']})"
-        print(f"{tag:<3}{r['id']:<22}{metric:<34}{r['comparison']:>3}{r['target']:>7.4g}  "
-              f"{r['probability']:>7.3f} ± {r['stderr']:.3f}  {r['comparison']:>3}"
-              f"{r['achievable_target']:>8.4g}  {r['achievable_probability']:>7.3f} ± "
-              f"{r['achievable_stderr']:.3f}")
+    print(_table(res, tab, args.confidence))
     for cid, c in curves.items():
+        t = plan.target(cid)
         print()
-        print(f"achievability curve of {cid}:")
-        print(c[["target", "probability", "stderr"]].to_string(index=False))
+        print(f"How likely each level of {metric_name(t.metric)} is:")
+        for _, r in c.iterrows():
+            print(f"  {level_text(t, r['target'], plan):<34}"
+                  f"{_chance(r['probability'], r['stderr'])}")
     for w in res.warnings:
         print(f"warning: {w}")
     for line in extra:
         print(line)
     return 0
+
+
+def _chance(p: float, se: float) -> str:
+    from okma_sim._core.formatting import format_percent
+    return f"{format_percent(p)} ± {format_percent(se, digits=1)}"
+
+
+def _table(res, tab, confidence: float) -> str:
+    """The achievable targets in words: each target now and its chance, beside the most
+    ambitious level met in at least ``confidence`` of the simulated runs and its chance."""
+    from okma_sim._core.formatting import format_percent
+    from okma_sim.results import level_text, target_name
+    plan = res.plan
+    lines = [f"{plan.name}: the most ambitious targets met in at least "
+             f"{format_percent(confidence)} of {res.n_paths:,} simulated runs (seed {res.seed})",
+             ""]
+    head = (f"{'':3}{'objective / key result':<44}{'target now':<26}{'chance':>13}   "
+            f"{'achievable':<26}{'chance':>13}")
+    lines += [head, "-" * len(head)]
+    for _, r in tab.iterrows():
+        t = plan.target(r["id"])
+        tag = "O  " if r["kind"] == "objective" else "KR "
+        name = target_name(t, plan)
+        name = name if len(name) <= 42 else name[:41] + "…"
+        lines.append(f"{tag}{name:<44}{level_text(t, r['target'], plan):<26}"
+                     f"{_chance(r['probability'], r['stderr']):>13}   "
+                     f"{level_text(t, r['achievable_target'], plan):<26}"
+                     f"{_chance(r['achievable_probability'], r['achievable_stderr']):>13}")
+    lines.append("-" * len(head))
+    lines.append("(each target on its own: set together they hold less often; "
+                 "`okma-sim target --joint` gives targets that hold together)")
+    return "\n".join(lines)

@@ -94,9 +94,10 @@ def _chunks(n_paths: int, chunk_size: int | None) -> list[list[tuple[int, int]]]
 
 
 def _progress_bar(opts: RunOptions, n_blocks: int):
-    """A tqdm bar, or None (default: for runs of 16 blocks or more, on a terminal)."""
+    """A tqdm bar, or None (default: for runs of 4 blocks or more, about 2 s of the case study,
+    on a terminal)."""
     show = opts.progress if opts.progress is not None else (
-        n_blocks >= 16 and sys.stderr.isatty())
+        n_blocks >= 4 and sys.stderr.isatty())
     if not show:
         return None
     from tqdm.auto import tqdm

@@ -49,7 +49,7 @@ def simulate(plan: Plan, n_paths: int | None = None, seed: Any = None, *,
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Runs chunks in parallel; results are identical to in-process.
     progress : bool, optional
-        Show a tqdm bar (default: for runs of 16 blocks or more, on a terminal).
+        Show a tqdm bar (default: for runs of 4 blocks or more, on a terminal).
     keep_monthly : iterable of str, "all" or None
         Metrics whose per-path, per-month values are kept as float32 for bands and fan charts
         (default: every metric an objective or key result uses, plus revenue).

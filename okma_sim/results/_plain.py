@@ -9,7 +9,7 @@ from typing import Any
 from okma_sim._core.formatting import (format_amount, format_chance, format_number,
                                        format_percent)
 
-__all__ = ["aggregate_phrase", "baseline_total", "metric_name", "rule_name",
+__all__ = ["aggregate_phrase", "baseline_total", "level_text", "metric_name", "rule_name",
            "target_label", "target_name", "value_text", "verdict"]
 
 #: names that are acronyms, not words joined by underscores
@@ -203,3 +203,24 @@ def rule_name(plan, rule_id: str) -> str:
             name = f"the {r.response.replace('_', ' ')} rule"
             return name if same == 1 else f"{name} '{rule_id}'"
     return f"the rule '{rule_id}'"
+
+
+def level_text(t, x: float, plan) -> str:
+    """A target's level ``x`` as a table cell: its direction, its value for people and how it
+    is aggregated: ``≥ 36.15 M CNY (+30%)``, ``≥ 90% at year end``, ``≥ 10 monthly average``.
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
+    >>> level_text(plan.target("revenue"), 0.3, plan), level_text(plan.target("csat"), 0.9, plan)
+    ('≥ 36.15 M CNY (+30%)', '≥ 90% at year end')
+    """
+    from ._views import direction
+    sym = {">=": "≥", "<=": "≤"}.get(direction(t), direction(t))
+    text = f"{sym} {value_text(t, x, plan)}"
+    if t.metric == "revenue_growth" and t.aggregate == "final":
+        return f"{text} ({value_text(t, x, plan, raw=True)})"
+    if t.aggregate == "share_of_months":
+        return f"{text} of months"
+    return f"{text} {aggregate_phrase(t, plan)}"

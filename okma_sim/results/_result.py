@@ -16,9 +16,8 @@ from okma_sim._core.formatting import (format_amount, format_chance,
 
 from ._block import BlockOutput
 from ._estimate import QUANTILES, Estimate, estimate
-from ._plain import (aggregate_phrase, baseline_total, rule_name, target_name, value_text,
-                     verdict)
-from ._views import direction
+from ._plain import (baseline_total, level_text, rule_name, target_name,
+                     value_text, verdict)
 from okma_sim.plan import KeyResult, Objective, Plan, unit_warnings
 
 __all__ = ["SimulationResult"]
@@ -347,14 +346,8 @@ _SAMPLERS = {"lhs": "Latin hypercube sampling", "sobol": "Sobol' quasi-Monte Car
 
 
 def _target_cell(t: Objective, plan: Plan) -> str:
-    """The target column: ``≥ 36.15 M CNY (+30%)``, ``≥ 90%``, ``≥ 10 monthly average``."""
-    sym = {">=": "≥", "<=": "≤"}.get(direction(t), direction(t))
-    text = f"{sym} {value_text(t, t.target, plan)}"
-    if t.metric == "revenue_growth" and t.aggregate == "final":
-        return f"{text} ({value_text(t, t.target, plan, raw=True)})"
-    if t.aggregate == "share_of_months":
-        return f"{text} of months"
-    return f"{text} {aggregate_phrase(t, plan)}"
+    """The target column: ``≥ 36.15 M CNY (+30%)``, ``≥ 90% at year end``."""
+    return level_text(t, t.target, plan)
 
 
 def _chance_cell(e: Estimate) -> str:

@@ -78,3 +78,15 @@ def test_no_bar_without_a_terminal():
     proc = subprocess.run([sys.executable, "-m", "okma_sim.cli", *SOLVE], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_a_command_without_its_own_bar_says_it_is_working():
+    """sensitivity counts no steps of its own: after 2 s the terminal shows the command and
+    the time so far, erased at the end; --json keeps stderr empty."""
+    args = ("sensitivity", str(CASE), "--paths", "300", "--seed", "3")
+    code, out, err = run_on_terminal(*args)
+    assert code == 0, err
+    assert "\rokma-sim sensitivity: 00:02 so far" in err, err  # redrawn in place
+    assert "so far" not in out and "Tornado" in out
+    code, out, err = run_on_terminal(*args, "--json")
+    assert code == 0 and err == "", err
