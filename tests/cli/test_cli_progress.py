@@ -87,6 +87,6 @@ def test_a_command_without_its_own_bar_says_it_is_working():
     code, out, err = run_on_terminal(*args)
     assert code == 0, err
     assert "\rokma-sim sensitivity: 00:02 so far" in err, err  # redrawn in place
-    assert "so far" not in out and "Tornado" in out
+    assert "so far" not in out and "What moves the chance (tornado)" in out
     code, out, err = run_on_terminal(*args, "--json")
     assert code == 0 and err == "", err
