@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import DataError
+from okma_sim._core.reading import read_input
 
 PathLike = str | os.PathLike[str]
 
@@ -116,26 +117,22 @@ def _read_table(path: PathLike, *, required: Sequence[str],
     keep = data.ne("").any(axis=1).to_numpy()
     data = data.loc[keep].reset_index(drop=True)
     if data.empty:
-        raise DataError("has a header but no data rows", file=file)
+        raise DataError("has a header but no data rows", file=file, key=f"line {header_line}")
     return _Table(file=file, data=data, lines=lines[1:][keep], header_line=header_line,
                   source_names=source_names)
 
 
 def _read_text(p: Path, file: str, what: str) -> str:
-    """The file's text: it must exist, be readable, non-empty and UTF-8 (a BOM is dropped)."""
-    if not p.exists():
-        raise DataError("file not found", file=file)
-    if p.is_dir():
-        raise DataError(f"is a directory, expected a {what} file", file=file)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read file ({exc.strerror})", file=file) from None
+    """The file's text: a regular file (not a pipe or device) of at most 1 GiB, non-empty and
+    UTF-8 (a BOM is dropped)."""
+    raw = read_input(p, what, error=DataError)
     if not raw.strip():
         raise DataError("file is empty", file=file)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw:
+        nul = raw.find(b"\x00")
+        line = raw.count(b"\n", 0, nul) + 1 if nul >= 0 else 1
         raise DataError("not a CSV text file (binary content or UTF-16 text); "
-                        "save it as a UTF-8 CSV", file=file)
+                        "save it as a UTF-8 CSV", file=file, key=f"line {line}")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
