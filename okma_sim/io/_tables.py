@@ -28,13 +28,16 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import DataError
+from okma_sim._core.numbers import MIN_MAGNITUDE
 from okma_sim._core.reading import read_input
 
 PathLike = str | os.PathLike[str]
 
-# larger floats are no longer exact integers; no count, hour or currency amount in a sales
-# history comes near it, and sums and squares of such values overflow float64 downstream
+# larger floats are no longer exact integers (numbers in error messages)
 _MAX_PLAUSIBLE = 2.0**53
+# the largest cell: a rep-month amount of 1e12 in any currency, summed over a team and a year,
+# stays within the size a scenario may hold (MAX_MAGNITUDE), so a fitted scenario is valid
+MAX_CELL = 1e12
 
 
 @dataclass
@@ -228,7 +231,7 @@ def _check_required(source_names: Mapping[str, str], required: Sequence[str], wh
 
 def _numbers(t: _Table, column: str, *, integer: bool, required: bool = True) -> np.ndarray:
     """Parse a numeric column as float64; reject non-numbers, NaN, inf, negatives, fractions
-    (in counts) and values over 2^53.
+    (in counts), values over :data:`MAX_CELL` and nonzero ones under 1e-12.
 
     With ``required=False`` empty cells are allowed and become NaN.
     """
@@ -255,10 +258,14 @@ def _numbers(t: _Table, column: str, *, integer: bool, required: bool = True) ->
         i = _first(np.isfinite(values) & (values != np.round(values)))
         if i is not None:
             raise t.error("must be a whole number (a count)", i, column, _number(values[i]))
-    i = _first(values > _MAX_PLAUSIBLE)
+    i = _first(values > MAX_CELL)
     if i is not None:
-        raise t.error(f"{'count' if integer else 'value'} is implausibly large (over 2^53)", i,
-                      column, _number(values[i]))
+        raise t.error(f"{'count' if integer else 'value'} is implausibly large (over "
+                      f"{MAX_CELL:g})", i, column, _number(values[i]))
+    i = _first((values > 0) & (values < MIN_MAGNITUDE))
+    if i is not None:
+        raise t.error(f"must be 0 or at least {MIN_MAGNITUDE:g} (a smaller number means "
+                      "nothing here)", i, column, raw.iat[i])
     return values
 
 
