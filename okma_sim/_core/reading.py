@@ -60,13 +60,14 @@ def read_input(path: str | os.PathLike, what: str, *, error: Type[OkmaError] = O
     except OSError as exc:
         raise error(f"cannot read the file ({exc.strerror or type(exc).__name__})",
                     file=file) from None
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
             raise error(f"is a directory, not a {what}", file=file)
-        if not stat.S_ISREG(mode):
-            raise error(f"not a regular file ({_kind(mode)}); give a {what}", file=file)
-        size = os.fstat(fd).st_size
+        raise error(f"not a regular file ({_kind(info.st_mode)}); give a {what}", file=file)
+    with os.fdopen(fd, "rb") as f:
+        size = info.st_size
         if size > max_bytes:
             raise error(f"the file is {_size(size)}, more than the {_size(max_bytes)} a {what} "
                         "may have", file=file)

@@ -285,12 +285,16 @@ def _parse_rule(d: Any, path: str) -> Rule:
 def _parse_management(d: Any) -> Management:
     d = _table(d, "management", ("review_every_months", "owner", "rules"))
     rules_raw = _array(d.get("rules", []), "management.rules")
+    rules = tuple(_parse_rule(r, f"management.rules[{i}]") for i, r in enumerate(rules_raw))
+    seen: dict[str, int] = {}
+    for i, r in enumerate(rules):
+        if r.id is not None and seen.setdefault(r.id, i) != i:
+            raise PlanError(f"duplicate rule id (also used by management.rules[{seen[r.id]}])",
+                            key=f"management.rules[{i}].id", value=r.id)
     return Management(
         review_every_months=_opt(d, "review_every_months", _number, "management", 1, low=0,
                                  integer=True),
-        owner=_opt(d, "owner", _string, "management"),
-        rules=tuple(_parse_rule(r, f"management.rules[{i}]") for i, r in enumerate(rules_raw)),
-    )
+        owner=_opt(d, "owner", _string, "management"), rules=rules)
 
 
 def _parse_simulation(d: Any) -> Simulation:
