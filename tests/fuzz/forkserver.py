@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -18,7 +19,12 @@ import time
 import traceback
 
 
+#: the memory a child may map: a runaway example fails with a MemoryError, not the machine
+CHILD_MEMORY = 6 << 30
+
+
 def _child(argv: list[str], cwd: str, out: int, err: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
     os.chdir(cwd)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

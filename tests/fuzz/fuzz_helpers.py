@@ -142,9 +142,12 @@ def scenario_text(draw, base: str | None = None) -> str:
     rnd = draw(st.randoms(use_true_random=False))
     path = okma_sim.data_path("scenarios", base or rnd.choice(names))
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    text_ops = []
+    text_ops, huge = [], False
     for _ in range(rnd.choice([1, 1, 2, 3])):
         op = rnd.choice(["extreme"] * 5 + ["swap", "drop", "huge", "duplicate", "deep"])
+        if op == "huge" and huge:  # one huge array an example (copies of copies: no memory)
+            op = "extreme"
+        huge = huge or op == "huge"
         if op in ("duplicate", "deep"):
             text_ops.append((op, rnd.randrange(10**6), rnd.choice([40, 400, 3000, 100_000])))
             continue
@@ -161,8 +164,8 @@ def scenario_text(draw, base: str | None = None) -> str:
         elif op == "drop":
             del parent[key]
         else:  # huge: an array of n copies
-            n = rnd.choice([1000, 100_000])
             v = parent[key]
+            n = rnd.choice([1000, 100_000]) if not isinstance(v, (list, dict)) else 1000
             parent[key] = (v * (n // max(len(v), 1))) if isinstance(v, list) and v else [v] * n
     try:
         text = tomli_w.dumps(doc)
