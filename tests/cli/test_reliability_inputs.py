@@ -143,6 +143,21 @@ def test_calibrate_and_backtest_name_the_history_line_and_column(tmp_path, colum
              "--no-progress", parts=parts)
 
 
+def test_calibrate_names_the_history_month_behind_an_impossible_baseline(tmp_path):
+    """No revenue at all in the first of the last 12 months: the fitted baseline could not
+    measure growth; the error names the history's column and month, not the scenario."""
+    lines = HISTORY.splitlines()
+    header = lines[0].split(",")
+    for i, line in enumerate(lines[1:], 1):
+        cells = line.split(",")
+        if cells[0] == "2026-01":
+            cells[header.index("revenue")] = "0"
+            lines[i] = ",".join(cells)
+    (tmp_path / "h.csv").write_text("\n".join(lines) + "\n")
+    _refused(tmp_path, "calibrate", "h.csv", "--out", "fit.toml",
+             parts=("h.csv", "column revenue, month 2026-01", "must be positive"))
+
+
 def test_commands_that_need_the_sales_team_model_say_so(tmp_path):
     (tmp_path / "toy.toml").write_text(TOY.format(low=0, high=2, cost=1, sampler="mc",
                                                   extra=""))
