@@ -95,6 +95,11 @@ def distributions(draw) -> Distribution:
     return Distribution(name, {"a": draw(positive), "b": draw(positive)})
 
 
+def _rule_id(r: Rule) -> object:
+    """A rule's id, which must be unique among the rules (rules without one never clash)."""
+    return r.id if r.id is not None else object()
+
+
 @st.composite
 def rules(draw) -> Rule:
     kw = dict(metric=draw(metric), response=draw(st.sampled_from(sorted(RESPONSES))),
@@ -221,7 +226,7 @@ def plans(draw) -> Plan:
                                         distributions())),
         management=Management(review_every_months=draw(st.integers(0, 12)),
                               owner=draw(st.none() | text),
-                              rules=tuple(draw(st.lists(rules(), max_size=3)))),
+                              rules=tuple(draw(st.lists(rules(), max_size=3, unique_by=_rule_id)))),
         currency=draw(st.sampled_from(["", "CNY", "EUR"]) | text),
         description=draw(st.none() | text),
         model=draw(st.sampled_from(["sales_team", "linear_toy"])),
