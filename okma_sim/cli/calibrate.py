@@ -90,7 +90,7 @@ def _history_error(e, hist, src: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from okma_sim._core.errors import OkmaError, PlanError
+    from okma_sim._core.errors import PlanError
     from okma_sim.inference import fit_history, load_history
     from okma_sim._core.files import atomic_write
     from okma_sim.plan import loads_plan
