@@ -23,6 +23,7 @@ beta         a, b                     beta on [0, 1]
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -30,6 +31,7 @@ import numpy as np
 from scipy import stats
 
 from okma_sim._core.errors import PlanError
+from okma_sim._core.numbers import MAX_MAGNITUDE, magnitude_problem
 
 __all__ = ["Distribution", "DIST_KEYS", "as_distribution", "ppf", "describe"]
 
@@ -129,8 +131,9 @@ class Distribution:
 def _num(x: Any, key: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
         raise PlanError("must be a number", key=key, value=x)
-    if not math.isfinite(float(x)):
-        raise PlanError("must be a finite number", key=key, value=x)
+    problem = magnitude_problem(int(x) if isinstance(x, (int, np.integer)) else float(x))
+    if problem:
+        raise PlanError(problem, key=key, value=x)
     return x
 
 
@@ -179,6 +182,31 @@ def _check(dist: str, args: Mapping[str, Any], key: str) -> None:
         for k in ("a", "b"):
             if a[k] <= 0:
                 raise bad(k, f"{k} must be positive")
+    _check_tails(dist, a, bad)
+
+
+#: the tail probability whose quantiles must stay within MAX_MAGNITUDE (a million paths draw
+#: beyond it about once in a thousand runs, and then only a little)
+_TAIL = 1e-9
+#: the key that stretches each unbounded distribution's tail
+_SPREAD_KEY = {"normal": "sigma", "lognormal": "sigma", "gamma": "scale"}
+
+
+def _check_tails(dist: str, a: Mapping[str, float], bad) -> None:
+    """Refuse a distribution whose draws would leave the size a number may have (a lognormal
+    with a huge sigma): the models would overflow on them."""
+    if dist not in _SPREAD_KEY:
+        return  # bounded by low/high or [0, 1], already checked
+    frozen = Distribution.__new__(Distribution)
+    object.__setattr__(frozen, "dist", dist)
+    object.__setattr__(frozen, "args", dict(a))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy on extreme shapes: the result is checked
+        tails = np.asarray(frozen.frozen().ppf([_TAIL, 1 - _TAIL]), dtype=float)
+    worst = float(np.max(np.abs(tails))) if np.all(np.isfinite(tails)) else math.inf
+    if worst > MAX_MAGNITUDE:
+        raise bad(_SPREAD_KEY[dist], f"too wide: its draws reach {worst:.3g}, beyond the "
+                  f"{MAX_MAGNITUDE:g} a number may have")
 
 
 # scipy frozen -> named, so that plans built in Python with scipy objects can still be saved.

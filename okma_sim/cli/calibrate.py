@@ -72,8 +72,25 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     return files + [("--plan", Path(args.plan) if args.plan else okma_sim.case_study_path())]
 
 
+def _history_error(e, hist, src: str):
+    """The error of a fitted scenario that would be invalid, located in the history: a
+    baseline month is the team's revenue in one of the history's last 12 months."""
+    import re
+
+    from okma_sim._core.errors import OkmaError
+    m = re.fullmatch(r"baseline\.monthly_revenue\[(\d+)\]", e.key or "")
+    if m and "month" in hist.columns and hist["month"].nunique() >= 12:
+        month = sorted(hist["month"].unique())[-12:][int(m.group(1))]
+        return OkmaError(f"the team's revenue in {month} becomes the calibrated scenario's "
+                         f"{e.key}: {e.message}", file=src,
+                         key=f"column revenue, month {month}", value=e.value)
+    where = ": ".join(p for p in (e.key, e.message) if p)
+    return OkmaError(f"the calibrated scenario would be invalid: {where}", file=src,
+                     value=e.value)
+
+
 def run(args: argparse.Namespace) -> int:
-    from okma_sim._core.errors import OkmaError, PlanError
+    from okma_sim._core.errors import PlanError
     from okma_sim.inference import fit_history, load_history
     from okma_sim._core.files import atomic_write
     from okma_sim.plan import loads_plan
@@ -92,9 +109,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         loads_plan(text, str(out))
     except PlanError as e:
-        where = ": ".join(p for p in (e.key, e.message) if p)
-        raise OkmaError(f"the calibrated scenario would be invalid: {where}", file=str(src),
-                        value=e.value) from None
+        raise _history_error(e, hist, str(src)) from None
     atomic_write(out, text, overwrite=args.force)
     if args.json:
         doc = envelope(plan_path, sha, 0, args.seed, list(fit.warnings))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from okma_sim._core.errors import DataError
+from okma_sim._core.errors import DataError, PlanError
 from okma_sim.models import get_model
 from okma_sim.plan import Plan
 
@@ -92,6 +92,8 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
         the horizon, actuals not starting at ``start_month``, a month with no rows (a gap),
         rows out of month order, or a rep the roster does not know when
         ``team.allow_new_hires`` is false.
+    PlanError
+        The plan's model is not the sales-team model (no reps or seats).
 
     Examples
     --------
@@ -102,6 +104,10 @@ def load_actuals(path: str | os.PathLike, plan: Plan, *, model: Any = None) -> A
     ('2027-01', 5)
     """
     model = get_model(plan.model) if model is None else model
+    if not hasattr(model, "n_seats"):  # actuals are rows of reps in the sales team's seats
+        raise PlanError("reading actuals needs the sales-team model (model = 'sales_team'), "
+                        "whose reps and seats the actuals record; this scenario's model has "
+                        "neither", file=plan.source, key="model", value=plan.model)
     src = os.fspath(path)
     df, table = _read_rep_month(src)
     # (physical line, month, rep_id) of each data row, in file order

@@ -28,12 +28,16 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import DataError
+from okma_sim._core.numbers import MIN_MAGNITUDE
+from okma_sim._core.reading import read_input
 
 PathLike = str | os.PathLike[str]
 
-# larger floats are no longer exact integers; no count, hour or currency amount in a sales
-# history comes near it, and sums and squares of such values overflow float64 downstream
+# larger floats are no longer exact integers (numbers in error messages)
 _MAX_PLAUSIBLE = 2.0**53
+# the largest cell: a rep-month amount of 1e12 in any currency, summed over a team and a year,
+# stays within the size a scenario may hold (MAX_MAGNITUDE), so a fitted scenario is valid
+MAX_CELL = 1e12
 
 
 @dataclass
@@ -116,26 +120,22 @@ def _read_table(path: PathLike, *, required: Sequence[str],
     keep = data.ne("").any(axis=1).to_numpy()
     data = data.loc[keep].reset_index(drop=True)
     if data.empty:
-        raise DataError("has a header but no data rows", file=file)
+        raise DataError("has a header but no data rows", file=file, key=f"line {header_line}")
     return _Table(file=file, data=data, lines=lines[1:][keep], header_line=header_line,
                   source_names=source_names)
 
 
 def _read_text(p: Path, file: str, what: str) -> str:
-    """The file's text: it must exist, be readable, non-empty and UTF-8 (a BOM is dropped)."""
-    if not p.exists():
-        raise DataError("file not found", file=file)
-    if p.is_dir():
-        raise DataError(f"is a directory, expected a {what} file", file=file)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read file ({exc.strerror})", file=file) from None
+    """The file's text: a regular file (not a pipe or device) of at most 1 GiB, non-empty and
+    UTF-8 (a BOM is dropped)."""
+    raw = read_input(p, what, error=DataError)
     if not raw.strip():
         raise DataError("file is empty", file=file)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw:
+        nul = raw.find(b"\x00")
+        line = raw.count(b"\n", 0, nul) + 1 if nul >= 0 else 1
         raise DataError("not a CSV text file (binary content or UTF-16 text); "
-                        "save it as a UTF-8 CSV", file=file)
+                        "save it as a UTF-8 CSV", file=file, key=f"line {line}")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -231,7 +231,7 @@ def _check_required(source_names: Mapping[str, str], required: Sequence[str], wh
 
 def _numbers(t: _Table, column: str, *, integer: bool, required: bool = True) -> np.ndarray:
     """Parse a numeric column as float64; reject non-numbers, NaN, inf, negatives, fractions
-    (in counts) and values over 2^53.
+    (in counts), values over :data:`MAX_CELL` and nonzero ones under 1e-12.
 
     With ``required=False`` empty cells are allowed and become NaN.
     """
@@ -258,10 +258,14 @@ def _numbers(t: _Table, column: str, *, integer: bool, required: bool = True) ->
         i = _first(np.isfinite(values) & (values != np.round(values)))
         if i is not None:
             raise t.error("must be a whole number (a count)", i, column, _number(values[i]))
-    i = _first(values > _MAX_PLAUSIBLE)
+    i = _first(values > MAX_CELL)
     if i is not None:
-        raise t.error(f"{'count' if integer else 'value'} is implausibly large (over 2^53)", i,
-                      column, _number(values[i]))
+        raise t.error(f"{'count' if integer else 'value'} is implausibly large (over "
+                      f"{MAX_CELL:g})", i, column, _number(values[i]))
+    i = _first((values > 0) & (values < MIN_MAGNITUDE))
+    if i is not None:
+        raise t.error(f"must be 0 or at least {MIN_MAGNITUDE:g} (a smaller number means "
+                      "nothing here)", i, column, raw.iat[i])
     return values
 
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 from okma_sim._core.calendar import is_month
 from okma_sim._core.errors import PlanError
 from okma_sim._core.formatting import format_percent
+from okma_sim._core.numbers import magnitude_problem
 from okma_sim.params import as_distribution
 
 from ._model import (AGGREGATES, COMPARISONS, NEW_REP_BOOKS, SAMPLERS, SCHEMA_VERSION,
@@ -62,11 +63,14 @@ def _did_you_mean(value: float, lo: float, hi: float) -> str:
 
 
 def _number(v: Any, path: str, *, low: float = -math.inf, high: float = math.inf,
-            integer: bool = False, what: str = "") -> Any:
+            integer: bool = False, what: str = "", label: bool = False) -> Any:
+    """A number in [low, high], of a size the models can compute with (a ``label``, such
+    as a seed, is never computed with: any size)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise PlanError(f"must be {'an integer' if integer else 'a number'}", key=path, value=v)
-    if not math.isfinite(v):
-        raise PlanError("must be a finite number", key=path, value=v)
+    problem = None if label and isinstance(v, int) else magnitude_problem(v)
+    if problem:
+        raise PlanError(problem, key=path, value=v)
     if integer and not isinstance(v, int):
         if float(v).is_integer():
             v = int(v)
@@ -253,9 +257,10 @@ def _parse_baseline(d: Any, actions: Mapping[str, float]) -> Baseline:
         if len(vals) != 12:
             raise PlanError("needs 12 monthly figures", key="baseline.monthly_revenue",
                             value=len(vals))
-        if sum(vals) <= 0:
-            raise PlanError("baseline revenue must be positive", key="baseline.monthly_revenue",
-                            value=sum(vals))
+        if vals[0] <= 0:  # growth is measured against the cumulative baseline from month 1
+            raise PlanError("the first month's baseline revenue (the plan's first month) must "
+                            "be positive: growth over a zero baseline has no meaning",
+                            key="baseline.monthly_revenue[0]", value=vals[0])
         return Baseline(monthly_revenue=vals, **kw)
     return Baseline(annual_revenue=_number(d["annual_revenue"], "baseline.annual_revenue",
                                            low=1e-9), **kw)
@@ -292,12 +297,16 @@ def _parse_rule(d: Any, path: str) -> Rule:
 def _parse_management(d: Any) -> Management:
     d = _table(d, "management", ("review_every_months", "owner", "rules"))
     rules_raw = _array(d.get("rules", []), "management.rules")
+    rules = tuple(_parse_rule(r, f"management.rules[{i}]") for i, r in enumerate(rules_raw))
+    seen: dict[str, int] = {}
+    for i, r in enumerate(rules):
+        if r.id is not None and seen.setdefault(r.id, i) != i:
+            raise PlanError(f"duplicate rule id (also used by management.rules[{seen[r.id]}])",
+                            key=f"management.rules[{i}].id", value=r.id)
     return Management(
         review_every_months=_opt(d, "review_every_months", _number, "management", 1, low=0,
                                  integer=True),
-        owner=_opt(d, "owner", _string, "management"),
-        rules=tuple(_parse_rule(r, f"management.rules[{i}]") for i, r in enumerate(rules_raw)),
-    )
+        owner=_opt(d, "owner", _string, "management"), rules=rules)
 
 
 def _parse_simulation(d: Any) -> Simulation:
@@ -307,7 +316,8 @@ def _parse_simulation(d: Any) -> Simulation:
         raise PlanError(f"unknown sampler; use one of {', '.join(SAMPLERS)}",
                         key="simulation.sampler", value=sampler)
     return Simulation(paths=_opt(d, "paths", _number, "simulation", low=1, integer=True),
-                      seed=_opt(d, "seed", _number, "simulation", low=0, integer=True),
+                      seed=_opt(d, "seed", _number, "simulation", low=0, integer=True,
+                                label=True),
                       sampler=sampler,
                       replicates=_opt(d, "replicates", _number, "simulation", 16, low=2,
                                       integer=True),

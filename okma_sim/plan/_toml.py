@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,22 +14,60 @@ import numpy as np
 
 from okma_sim._core.errors import PlanError
 from okma_sim._core.files import atomic_write
+from okma_sim._core.reading import read_input
 from okma_sim.params import to_named
 
 from ._checks import check_plan
 from ._model import KeyResult, Objective, Plan
 from ._parse import plan_from_dict
 
-__all__ = ["dumps_plan", "load_plan", "loads_plan", "plan_to_dict", "save_plan"]
+__all__ = ["MAX_NESTING", "dumps_plan", "load_plan", "loads_plan", "plan_to_dict", "save_plan"]
+
+#: the deepest nesting a scenario may have (arrays, inline tables, dotted keys); a scenario
+#: needs 5, and tomllib recurses once per level, so a deep file would end in a RecursionError
+MAX_NESTING = 32
+
+# what the nesting scan must see: strings and comments (skipped whole), the names of table
+# headers and keys (their dots nest), and brackets
+_TOKENS = re.compile(r"""
+    (?P<text> \"{3}(?:\\.|[^\\])*?\"{3} | '{3}.*?'{3}
+            | "(?:\\.|[^"\\\n])*" | '[^'\n]*' | \#[^\n]* )
+  | (?P<name> ^[ \t]*\[\[?[^\]\n]* | ^[ \t]*[\w.-]+[ \t]*= )
+  | (?P<open> [\[{] ) | (?P<close> [\]}] ) | (?P<newline> \n )
+""", re.M | re.S | re.X)
+
+
+def _check_nesting(text: str, source: str | None) -> None:
+    """Refuse nesting deeper than :data:`MAX_NESTING`, naming the line, before tomllib
+    (which recurses once per level, and is quadratic in a dotted key's length) reads it."""
+    depth, line = 0, 1
+    for m in _TOKENS.finditer(text):
+        kind, tok = m.lastgroup, m.group()
+        if kind == "newline":
+            line += 1
+        elif kind == "text":
+            line += tok.count("\n")
+        elif kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth = max(depth - 1, 0)
+        if depth + (tok.count(".") + 1 if kind == "name" else 0) > MAX_NESTING:
+            raise PlanError(f"nested deeper than {MAX_NESTING} levels (arrays, inline tables "
+                            "or dotted keys)", file=source, key=f"line {line}")
 
 
 def loads_plan(text: str, source: str | None = None, *, model: Any = None,
                check: bool = True) -> Plan:
     """Parse a plan from TOML text; with ``check`` the first SMART error is raised."""
+    _check_nesting(text, source)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"not valid TOML: {exc}", file=source) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise PlanError(f"not valid TOML: {exc}", file=source) from None
+    except RecursionError:  # a nesting the scan missed
+        raise PlanError(f"nested deeper than {MAX_NESTING} levels", file=source) from None
     plan = plan_from_dict(doc, source)
     if check:
         errors, _ = check_plan(plan, model)
@@ -61,18 +100,13 @@ def load_plan(path: str | os.PathLike, *, model: Any = None, check: bool = True)
     >>> [o.id for o in plan.objectives]
     ['revenue', 'csat']
     """
-    p = Path(path)
-    if not p.exists():
-        raise PlanError("no such file", file=str(path))
-    if p.is_dir():
-        raise PlanError("is a directory, not a scenario file", file=str(path))
+    raw = read_input(path, "scenario file", error=PlanError)
     try:
-        text = p.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML
-    except UnicodeDecodeError:
-        raise PlanError("not a TOML file (not UTF-8 text)", file=str(path)) from None
-    except OSError as exc:  # unreadable (permissions, a vanished file): one line, no traceback
-        raise PlanError(f"cannot read the file ({exc.strerror or type(exc).__name__})",
-                        file=str(path)) from None
+        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is not TOML
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PlanError("not a TOML file (not UTF-8 text)", file=str(path),
+                        key=f"line {line}") from None
     return loads_plan(text, str(path), model=model, check=check)
 
 

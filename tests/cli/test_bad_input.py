@@ -14,6 +14,7 @@ files that are not TOML at all.
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 import tomllib
@@ -326,10 +327,14 @@ def test_unreadable_file_is_one_line(tmp_path, monkeypatch, capsys):
     path = tmp_path / "locked.toml"
     path.write_bytes(okma_sim.case_study_path().read_bytes())
 
-    def denied(self, *a, **k):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_text", denied)
+    def denied(file, *a, **k):  # the scenario only: everything else opens as usual
+        if str(file).endswith("locked.toml"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, *a, **k)
+
+    monkeypatch.setattr(os, "open", denied)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "locked.toml" in err[0] and "Permission denied" in err[0]

@@ -140,7 +140,7 @@ def test_file_not_found(tmp_path):
     path = tmp_path / "nope.csv"
     with pytest.raises(DataError) as info:
         load_rep_month(path)
-    assert_located(info.value, path, "not found")
+    assert_located(info.value, path, "no such file")
 
 
 def test_directory_instead_of_file(tmp_path):

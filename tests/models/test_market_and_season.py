@@ -26,7 +26,9 @@ from scipy import stats
 import okma_sim
 from okma_sim.models import season_factors
 from okma_sim.models.sales import PARAMETERS
-from okma_sim.params import Distribution
+from okma_sim._core.errors import PlanError
+from okma_sim._core.numbers import MIN_MAGNITUDE
+from okma_sim.params import Distribution, as_distribution
 from okma_sim.plan import Management, Objective, Plan, Rep, Rule, Team
 
 N_PATHS = 40_000
@@ -131,12 +133,16 @@ def test_poisson_is_the_limit(february):
 
 
 def test_a_vanishing_dispersion_is_the_poisson_limit_exactly():
-    # down to the smallest float: no infinite shape, no shock off by orders of magnitude (at
-    # 1e-300 numpy's gamma draw times the dispersion was 5e-24, not 1)
+    # down to the smallest dispersion a scenario may hold: no infinite shape, no shock off by
+    # orders of magnitude (at 1e-300 numpy's gamma draw times the dispersion was 5e-24, not 1)
     runs = [okma_sim.simulate(plan_with(new_customer_dispersion=phi), n_paths=2000, seed=5,
                               keep_monthly=["new_customers"], progress=False)
-            .monthly["new_customers"] for phi in (0.0, 1e-300, 5e-324)]
-    assert np.array_equal(runs[0], runs[1]) and np.array_equal(runs[0], runs[2])
+            .monthly["new_customers"] for phi in (0.0, MIN_MAGNITUDE)]
+    assert np.array_equal(runs[0], runs[1])
+    # smaller ones (1e-300, a subnormal) mean nothing: refused, naming the key
+    for phi in (1e-300, 5e-324):
+        with pytest.raises(PlanError, match=r"parameters\.new_customer_dispersion.*1e-12"):
+            as_distribution(phi, "parameters.new_customer_dispersion")
 
 
 def test_more_prospect_visits_never_win_fewer_under_the_shock():

@@ -15,6 +15,7 @@ from scipy import stats
 
 import okma_sim
 from okma_sim._core.errors import OkmaError, PlanError
+from okma_sim._core.numbers import MAX_MAGNITUDE, MIN_MAGNITUDE
 from okma_sim.models.sales import LEVERS, METRICS, PARAMETERS, RESPONSES
 from okma_sim.params import Distribution
 from okma_sim.plan import (AGGREGATES, NEW_REP_BOOKS, VACANCY_MODES, Baseline, Calibration,
@@ -22,10 +23,19 @@ from okma_sim.plan import (AGGREGATES, NEW_REP_BOOKS, VACANCY_MODES, Baseline, C
                            Simulation, Team, dumps_plan, load_plan, loads_plan, save_plan)
 
 # -- building blocks -------------------------------------------------------------------------
-finite = st.floats(allow_nan=False, allow_infinity=False)
-nonneg = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
-positive = st.floats(min_value=1e-300, max_value=1e300, allow_nan=False)
-prob = st.floats(min_value=0.0, max_value=1.0)
+
+
+def _floats(low: float, high: float) -> st.SearchStrategy[float]:
+    """Floats in [low, high] that a scenario accepts: sizes up to MAX_MAGNITUDE, and none
+    nonzero below MIN_MAGNITUDE (those become 0)."""
+    return st.floats(max(low, -MAX_MAGNITUDE), min(high, MAX_MAGNITUDE)).map(
+        lambda x: 0.0 if abs(x) < MIN_MAGNITUDE and low <= 0 <= high else x)
+
+
+finite = _floats(-math.inf, math.inf)
+nonneg = _floats(0.0, math.inf)
+positive = st.floats(min_value=1e-3, max_value=1e6)
+prob = _floats(0.0, 1.0)
 number = st.one_of(finite, st.integers(-10**15, 10**15))
 nonneg_number = st.one_of(nonneg, st.integers(0, 10**12))
 # any text TOML can hold: every code point except surrogates (not encodable in UTF-8)
@@ -60,17 +70,17 @@ def distributions(draw) -> Distribution:
     if name == "fixed":
         return Distribution(name, {"value": draw(finite)})
     if name in ("uniform", "triangular", "pert"):
-        a, b = sorted(draw(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=2)))
+        a, b = sorted(draw(st.lists(_floats(-1e6, 1e6), min_size=2, max_size=2)))
         if a == b:  # a range needs low < high (a constant is dist = "fixed")
             b = a + 1.0
         args = {"low": a, "high": b}
         if name != "uniform":
-            args["mode"] = draw(st.floats(a, b))
+            args["mode"] = draw(_floats(a, b))
         return Distribution(name, args)
     if name == "normal":
-        args = {"mu": draw(st.floats(-1e6, 1e6)), "sigma": draw(st.floats(1e-6, 1e6))}
+        args = {"mu": draw(_floats(-1e6, 1e6)), "sigma": draw(st.floats(1e-6, 1e6))}
         bound = draw(st.sampled_from(["none", "low", "high", "both"]))
-        lo, hi = sorted(draw(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=2)))
+        lo, hi = sorted(draw(st.lists(_floats(-1e6, 1e6), min_size=2, max_size=2)))
         if lo == hi:
             hi = lo + 1.0
         if bound in ("low", "both"):
@@ -79,10 +89,15 @@ def distributions(draw) -> Distribution:
             args["high"] = hi
         return Distribution(name, args)
     if name == "lognormal":
-        return Distribution(name, {"median": draw(positive), "sigma": draw(st.floats(1e-6, 10))})
+        return Distribution(name, {"median": draw(positive), "sigma": draw(st.floats(1e-6, 3))})
     if name == "gamma":
         return Distribution(name, {"shape": draw(positive), "scale": draw(positive)})
     return Distribution(name, {"a": draw(positive), "b": draw(positive)})
+
+
+def _rule_id(r: Rule) -> object:
+    """A rule's id, which must be unique among the rules (rules without one never clash)."""
+    return r.id if r.id is not None else object()
 
 
 @st.composite
@@ -142,8 +157,8 @@ def baselines(draw, actions: dict) -> Baseline | None:
           "assumed": tuple(k for k in actions if k not in stated)}
     if kind == "annual":
         return Baseline(annual_revenue=draw(st.floats(1e-9, 1e15)), **kw)
-    vals = draw(st.lists(st.floats(0, 1e12), min_size=12, max_size=12).filter(
-        lambda v: sum(v) > 0))
+    vals = draw(st.lists(_floats(0, 1e12), min_size=12, max_size=12).filter(
+        lambda v: v[0] > 0))  # growth is measured from the first month's baseline
     return Baseline(monthly_revenue=tuple(vals), **kw)
 
 
@@ -164,7 +179,7 @@ def correlations(draw) -> Correlations | None:
     m = [[1.0] * k for _ in range(k)]
     for i in range(k):
         for j in range(i):
-            m[i][j] = m[j][i] = draw(st.floats(-1, 1))
+            m[i][j] = m[j][i] = draw(_floats(-1, 1))
     return Correlations(parameters=tuple(names), matrix=tuple(tuple(r) for r in m))
 
 
@@ -211,7 +226,7 @@ def plans(draw) -> Plan:
                                         distributions())),
         management=Management(review_every_months=draw(st.integers(0, 12)),
                               owner=draw(st.none() | text),
-                              rules=tuple(draw(st.lists(rules(), max_size=3)))),
+                              rules=tuple(draw(st.lists(rules(), max_size=3, unique_by=_rule_id)))),
         currency=draw(st.sampled_from(["", "CNY", "EUR"]) | text),
         description=draw(st.none() | text),
         model=draw(st.sampled_from(["sales_team", "linear_toy"])),
