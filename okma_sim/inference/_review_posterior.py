@@ -90,9 +90,10 @@ def _stock(act: Actuals, retention: np.ndarray) -> np.ndarray:
 def _collapse_warning(ess: float, n_paths: int) -> str | None:
     """The warning for importance weights that collapsed (ESS under 200 or 1% of the paths)."""
     if ess < max(200.0, 0.01 * n_paths):
-        return (f"the importance weights collapsed: effective sample size {ess:,.0f} of "
-                f"{n_paths:,} paths; the re-forecast rests on few parameter draws (run "
-                "more paths, or check the actuals against the plan)")
+        return (f"the importance weights collapsed: the actuals fit few of the simulated "
+                f"runs, which weigh as much as {ess:,.0f} of {n_paths:,} (the effective "
+                "sample size), so the re-forecast rests on few parameter draws (run more "
+                "simulated runs with --paths, or check the actuals against the plan)")
     return None
 
 

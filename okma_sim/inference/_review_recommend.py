@@ -198,12 +198,12 @@ def _search_and_verify(search: _LeverSearch, full: _Paths, sub: _Paths, m: int):
     cur = search.run(search.start(), sub)
     reached_sub = search.evaluate(cur, sub)[0].probability >= search.goal
     est, ops = search.evaluate(cur, full)
-    note = f"{search.steps} search steps on {m:,} paths, verified on all {n:,}"
+    note = f"{search.steps} search steps on {m:,} simulated runs, verified on all {n:,}"
     if est.probability < search.goal and reached_sub and sub is not full and \
             search.steps < search.max_steps:
         cur = search.run(cur, full)
         est, ops = search.evaluate(cur, full)
-        note = f"{search.steps} search steps, on {m:,} paths and then on all {n:,}"
+        note = f"{search.steps} search steps, on {m:,} simulated runs and then on all {n:,}"
     return cur, est, ops, note
 
 
