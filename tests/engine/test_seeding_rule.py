@@ -9,6 +9,8 @@ Chunking tests compare the engine with itself and cannot see a consistent shift 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -65,7 +67,7 @@ def test_block_k_draws_from_child_k_of_the_seed(plan):
 
 
 def test_without_anchoring_the_draws_are_the_quantiles_of_child_0(plan):
-    import dataclasses
+
     off = plan.replace(simulation=dataclasses.replace(plan.simulation, anchor=False))
     got = draw_parameters(off, N, SEED)
     start = 0

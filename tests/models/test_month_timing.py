@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 import okma_sim
 from okma_sim.models.sales import PARAMETERS

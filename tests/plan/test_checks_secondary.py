@@ -11,7 +11,7 @@ import math
 import pytest
 
 import okma_sim
-from okma_sim import KeyResult, Rule, check_plan
+from okma_sim import Rule, check_plan
 from okma_sim.params import Distribution
 
 
