@@ -67,7 +67,6 @@ def test_block_k_draws_from_child_k_of_the_seed(plan):
 
 
 def test_without_anchoring_the_draws_are_the_quantiles_of_child_0(plan):
-
     off = plan.replace(simulation=dataclasses.replace(plan.simulation, anchor=False))
     got = draw_parameters(off, N, SEED)
     start = 0
