@@ -137,15 +137,19 @@ def _existing(tests: list[str], at: str | None) -> list[str]:
                                                capture_output=True).returncode == 0]
 
 
-def run(subpackage, module, sample, seed, workers, only=None, at=None, clean=False) -> None:
-    """Run the sampled mutants of the selected modules; append outcomes to out/<sub>.jsonl."""
+def run(subpackage, module, sample, seed, workers, only=None, at=None, clean=False,
+        lines=None) -> None:
+    """Run the sampled mutants of the selected modules; append outcomes to out/<sub>.jsonl.
+
+    ``lines`` (first, last) keeps the mutants of those source lines only (a targeted run)."""
     OUT.mkdir(exist_ok=True)
     boxes = [_sandbox() for _ in range(workers)]
     try:
         for sub, mod, tests in _modules(_load_map(), subpackage, module):
             tests = _existing(tests, at)
             all_m = Mutants(ROOT / mod)
-            idx = list(range(len(all_m)))
+            idx = [i for i in range(len(all_m))
+                   if lines is None or lines[0] <= all_m.line(i) <= lines[1]]
             if only is not None:
                 idx = sorted(only.get(mod, ()))
             elif sample and sample < len(idx):
@@ -192,6 +196,45 @@ def _run_module(boxes, sub, mod, tests, all_m, idx, timeout) -> None:
             if row["outcome"] != "killed":
                 print(f"  {row['outcome']}: {mod}:{row['line']} #{row['index']}  {row['diff']}",
                       flush=True)
+
+
+def planted(workers: int, at: str | None, ids=None) -> None:
+    """Run the bugs of planted.toml against their modules' mapped tests (out/planted.jsonl)."""
+    bugs = tomllib.loads((HERE / "planted.toml").read_text())["bug"]
+    where = {mod: tests for _, mod, tests in _modules(_load_map(), None, None)}
+    OUT.mkdir(exist_ok=True)
+    boxes = [_sandbox() for _ in range(workers)]
+    free = list(boxes)
+
+    def one(bug):
+        code = (ROOT / bug["module"]).read_text()
+        if code.count(bug["old"]) != 1:
+            raise SystemExit(f"{bug['id']}: 'old' must occur once in {bug['module']}")
+        tests = _existing(where[bug["module"]], at)
+        box = free.pop()
+        try:
+            (box / bug["module"]).write_text(code.replace(bug["old"], bug["new"]))
+            try:
+                outcome, secs = _pytest(box, tests, TIMEOUT)
+            finally:
+                (box / bug["module"]).write_text(code)
+        finally:
+            free.append(box)
+        return {"subpackage": "planted", "module": bug["module"], "index": bug["id"],
+                "line": code[:code.index(bug["old"])].count("\n") + 1, "diff": bug["why"],
+                "outcome": outcome, "seconds": round(secs, 1), "of": len(bugs),
+                "tests": len(tests), "tests_at": at or "worktree"}
+
+    todo = [b for b in bugs if ids is None or b["id"] in ids]
+    try:
+        with ThreadPoolExecutor(workers) as pool, open(OUT / "planted.jsonl", "a") as fh:
+            for row in pool.map(one, todo):
+                fh.write(json.dumps(row) + "\n")
+                fh.flush()
+                print(f"  {row['outcome']}: {row['index']} ({row['seconds']} s)", flush=True)
+    finally:
+        for box in boxes:
+            shutil.rmtree(box, ignore_errors=True)
 
 
 def _latest(rows: list[dict]) -> dict[tuple, dict]:
@@ -257,12 +300,16 @@ def main(argv=None) -> None:
     ap.add_argument("--before", action="store_true", help="summary of the first outcomes")
     ap.add_argument("--rerun-survivors", action="store_true")
     ap.add_argument("--tests-at", help="use only the mapped test files of this commit")
+    ap.add_argument("--lines", help="FIRST-LAST: only the mutants of these lines")
+    ap.add_argument("--planted", nargs="*", help="run the bugs of planted.toml (all, or ids)")
     ap.add_argument("--clean", action="store_true",
                     help="run each module's tests unmutated first (they must pass) and time "
                          "out at twice that plus 20 s (default: a fixed 900 s)")
     a = ap.parse_args(argv)
     if a.summary:
         print(summary(first=a.before))
+    elif a.planted is not None:
+        planted(a.workers, a.tests_at, a.planted or None)
     elif a.list:
         for _, mod, _ in _modules(_load_map(), a.subpackage, a.module):
             ms = Mutants(ROOT / mod)
@@ -270,7 +317,9 @@ def main(argv=None) -> None:
                 print(f"{mod}:{ms.line(i)} #{i}  {ms.diff(i)}")
     else:
         only = _survivors() if a.rerun_survivors else None
-        run(a.subpackage, a.module, a.sample, a.seed, a.workers, only, a.tests_at, a.clean)
+        lines = tuple(int(x) for x in a.lines.split("-")) if a.lines else None
+        run(a.subpackage, a.module, a.sample, a.seed, a.workers, only, a.tests_at, a.clean,
+            lines)
 
 
 if __name__ == "__main__":
