@@ -264,7 +264,7 @@ def summary(first: bool) -> str:
     equivalent = {(m, int(i)) for m, d in eq.items() for i in d}
     lines = ["| subpackage | modules | mutants (of all) | killed | survived | equivalent "
              "| survival of non-equivalent | run time (s) |", "|---|---|---|---|---|---|---|---|"]
-    subs = sorted({r["subpackage"] for r in latest.values()})
+    subs = sorted({r["subpackage"] for r in latest.values()} - {"planted"})
     for sub in subs:
         rs = [r for r in latest.values() if r["subpackage"] == sub]
         mods = {r["module"]: r["of"] for r in rs}
@@ -275,6 +275,21 @@ def summary(first: bool) -> str:
         secs = sum(r["seconds"] for r in rs)
         lines.append(f"| {sub} | {len(mods)} | {len(rs)} ({sum(mods.values())}) | {killed} "
                      f"| {surv} | {eqv} | {100 * rate:.0f}% | {secs:.0f} |")
+    return "\n".join(lines + ["", planted_table(rows)])
+
+
+def planted_table(rows: list[dict]) -> str:
+    """Each planted bug's outcome with the base commit's tests and with the worktree's."""
+    out = {}
+    for r in rows:
+        if r["subpackage"] == "planted":
+            out.setdefault(r["index"], {})[r.get("tests_at", "worktree")] = r
+    lines = ["| planted bug | module | before | after |", "|---|---|---|---|"]
+    for bug, runs in out.items():
+        before = next((v["outcome"] for k, v in runs.items() if k != "worktree"), "-")
+        after = runs["worktree"]["outcome"] if "worktree" in runs else "-"
+        mod = next(iter(runs.values()))["module"]
+        lines.append(f"| {bug} | {mod} | {before} | {after} |")
     return "\n".join(lines)
 
 
