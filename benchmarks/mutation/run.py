@@ -88,15 +88,31 @@ def _diff(old: str, new: str) -> str:
     return " | ".join(s.strip() for s in lines)[:240]
 
 
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    """Caches, and the run outputs of benchmarks/ (not okma_sim/results, a package)."""
+    out = {n for n in names if n in ("__pycache__", ".hypothesis")}
+    if Path(folder).resolve() in (ROOT / "benchmarks", HERE):
+        out |= {n for n in names if n in ("results", "out")}
+    return out
+
+
 def _sandbox() -> Path:
     box = Path(tempfile.mkdtemp(prefix="okma_mut_"))
     for name in COPIED:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, box / name, ignore=shutil.ignore_patterns(
-                "__pycache__", "out", "results", ".hypothesis"))
+            shutil.copytree(src, box / name, ignore=_ignore)
         else:
             shutil.copy2(src, box / name)
+    # every subpackage must come from the copy (an editable install must not fill a gap)
+    env = dict(os.environ, PYTHONPATH=str(box))
+    probe = "import okma_sim, pkgutil, importlib; print(all(importlib.import_module(" \
+            "'okma_sim.' + m.name).__file__.startswith(%r) for m in " \
+            "pkgutil.iter_modules(okma_sim.__path__) if m.ispkg))" % str(box)
+    got = subprocess.run([sys.executable, "-c", probe], cwd=box, env=env, capture_output=True,
+                         text=True)
+    if got.stdout.strip() != "True":
+        raise SystemExit(f"sandbox {box} does not import okma_sim from itself: {got.stderr}")
     return box
 
 
