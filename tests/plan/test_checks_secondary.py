@@ -185,3 +185,16 @@ def test_a_prior_with_mass_outside_the_range(case):
     # a narrow one stays inside (mass above 1 about 3e-7)
     assert errors(case.with_parameters(churn_base=Distribution(
         "normal", {"mu": 0.5, "sigma": 0.1}))) == []
+
+
+def test_unknown_names_in_parameters_levers_and_correlations(case):
+    fixed = Distribution("fixed", {"value": 0.1})
+    plan = case.replace(parameters={**case.parameters, "churn_bas": fixed})
+    assert errors(plan) == [("parameters.churn_bas", "churn_bas")]
+    lever = next(iter(case.levers.values()))
+    plan = case.replace(levers={**case.levers, "training_hour": lever})
+    assert errors(plan) == [("levers.training_hour", "training_hour")]
+    corr = okma_sim.plan.Correlations(parameters=("churn_base", "churn_bas"),
+                                      matrix=((1.0, 0.2), (0.2, 1.0)))
+    assert errors(case.replace(correlations=corr)) == [
+        ("correlations.parameters[1]", "churn_bas")]
