@@ -314,7 +314,8 @@ def _survivors() -> dict[str, set[int]]:
     eq = tomllib.loads(eq_path.read_text()) if eq_path.exists() else {}
     out: dict[str, set[int]] = {}
     for (mod, i), r in _latest(_read_out()).items():
-        if r["outcome"] == "survived" and str(i) not in eq.get(mod, {}):
+        if r["subpackage"] != "planted" and r["outcome"] == "survived" \
+                and str(i) not in eq.get(mod, {}):
             out.setdefault(mod, set()).add(i)
     return out
 
