@@ -17,3 +17,12 @@ def test_pins_are_recorded():
     free = okma_sim.simulate(plan, n_paths=300, seed=1, progress=False)
     assert free.extra["pinned"] == {}
     assert free.params["churn_base"].nunique() > 1
+
+
+def test_mean_of_no_values_is_nan_not_an_error():
+    from okma_sim.results import mean_stderr
+    m, se = mean_stderr(np.array([]))
+    assert np.isnan(m) and np.isnan(se)
+    # and of values: the mean and the plain standard error of the mean
+    m, se = mean_stderr(np.array([0.0, 0.5, 1.0, 0.5]))
+    assert m == 0.5 and se == np.std([0.0, 0.5, 1.0, 0.5], ddof=1) / 2
