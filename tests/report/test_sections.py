@@ -1,6 +1,6 @@
 """The report's content: the glossary matches docs/glossary.md, the section registry builds
 what it lists, verdicts carry the result's numbers with their SE, and the page is
-self-contained (checked in the text here, in a browser in test_browser.py)."""
+self-contained (checked in the text here, in a browser in test_report_browser.py)."""
 
 from __future__ import annotations
 
