@@ -159,27 +159,19 @@ class Evaluator:
         return f
 
     def stalled(self) -> bool:
-        """Whether the running COBYLA run has stopped improving its answer by more than the
-        noise: after its first stencil and a window of ``d + 3`` more evaluations, a climb
-        whose best P̂ (within the reps' hours) rose by less than its standard error over the
-        window, or a cost search whose cheapest setting meeting the level sits within one
-        standard error of it and got less than ``COST_RTOL`` cheaper over the window."""
-        if self._run is None:
+        """Whether the running cost search has stopped improving its answer by more than the
+        noise: after its first stencil and a window of ``d + 3`` more evaluations, its
+        cheapest setting meeting the level sits within one standard error of it and got less
+        than ``COST_RTOL`` cheaper over the window. A climb (``level`` None) never stops early:
+        stopping it when its best P̂ rose by less than one SE over the window lost 2.4 points
+        (about 3 SE) of the best plan found on the case study at +10% revenue."""
+        if self._run is None or self._run[1] is None:
             return False
         n0, level = self._run
         recs, window = self.records(), self.d + 3
         if len(recs) - n0 < window + self.d + 1:
             return False
-        old = recs[:-window]
-        if level is None:
-            fit_old = [r for r in old if within_hours(r)]
-            fit = [r for r in recs if within_hours(r)]
-            if not fit_old:
-                return False
-            best0 = max(r["probability"] for r in fit_old)
-            best = max(fit, key=lambda r: r["probability"])
-            return best["probability"] - best0 < best["stderr"]
-        now, before = cheapest_first(recs, level), cheapest_first(old, level)
+        now, before = cheapest_first(recs, level), cheapest_first(recs[:-window], level)
         if not now or not before:
             return False
         a = now[0]
