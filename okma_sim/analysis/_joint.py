@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import format_amount, format_number, format_share
 from okma_sim.plan import Plan
 from okma_sim.results import SimulationResult, achievable_target, check_confidence, estimate
 from ._search import derived_seed
@@ -262,7 +262,7 @@ def target_phrase(plan: Plan | None, id: str, value: float) -> str:
     >>> import okma_sim
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
     >>> target_phrase(plan, "revenue", 0.12), target_phrase(plan, "csat", 0.861)
-    ('+12.0% revenue (31.15M CNY)', 'CSAT of 86.1% or more')
+    ('+12.0% revenue (31.15 M CNY)', 'CSAT of 86.1% or more')
     """
     if plan is None:
         return f"{id} {format_number(value)}"
@@ -273,12 +273,13 @@ def target_phrase(plan: Plan | None, id: str, value: float) -> str:
     if t.metric == "revenue_growth" and t.aggregate == "final":
         amount = ""
         if plan.baseline is not None and plan.horizon_months == 12:
-            amount = f" ({format_number(plan.baseline.annual * (1 + value))} {plan.currency})"
+            amount = f" ({format_amount(plan.baseline.annual * (1 + value), plan.currency)})"
         return f"{value:+.1%} revenue{amount}"
     if _is_share(plan, t.metric):
         return f"{_name(t.metric)} of {value:.1%} {more}"
-    unit = f" {plan.currency}" if _unit(plan, t.metric) == "currency" else ""
-    return f"{_name(t.metric)} of {format_number(value)}{unit} {more}"
+    if _unit(plan, t.metric) == "currency":
+        return f"{_name(t.metric)} of {format_amount(value, plan.currency)} {more}"
+    return f"{_name(t.metric)} of {format_number(value)} {more}"
 
 
 _NAMES = {"csat": "CSAT", "revisit_rate": "revisit rate", "revenue_growth": "revenue"}

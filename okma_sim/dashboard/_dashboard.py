@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_amount
 from okma_sim.analysis import action_cost, joint_level, target_phrase
 from okma_sim.plan import Plan, extrapolation
 from okma_sim.results import capacity_text
@@ -587,15 +587,14 @@ def cost_text(cost: Mapping[str, float], plan: Plan) -> str:
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
     >>> cost_text({"levers": 2.4e6, "hours_cost": 1.8e5, "total": 2.58e6, "per_year": 2.58e6},
     ...           plan)
-    'Cost of the plan: 2.58M CNY per year (levers 2.40M, training and coaching hours 180.0k)'
+    'Cost of the plan: 2.58 M CNY per year (levers 2.4 M, training and coaching hours 180 k)'
     """
     if not plan.levers and not cost["hours_cost"]:
         return ""
     year = 12.0 / plan.horizon_months
-    cur = f" {plan.currency}" if plan.currency else ""
-    return (f"Cost of the plan: {format_number(cost['per_year'])}{cur} per year (levers "
-            f"{format_number(cost['levers'] * year)}, training and coaching hours "
-            f"{format_number(cost['hours_cost'] * year)})")
+    return (f"Cost of the plan: {format_amount(cost['per_year'], plan.currency)} per year "
+            f"(levers {format_amount(cost['levers'] * year)}, training and coaching hours "
+            f"{format_amount(cost['hours_cost'] * year)})")
 
 
 def capacity_use_text(cap: Mapping[str, float]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import format_amount, format_number, format_share
 from okma_sim.viz import PERCENT_METRICS, SYMBOL, metric_label
 
 __all__ = ["CONFIDENCE", "chance", "odds", "money", "level", "statement", "verdict", "unit_of",
@@ -56,14 +56,15 @@ def odds(p: float) -> str:
 
 
 def money(x: float, currency: str = "") -> str:
-    """An amount of money: ``36.15M CNY``.
+    """An amount of money: ``36.15 M CNY`` (:func:`okma_sim._core.formatting.format_amount`,
+    as every text of the tool writes amounts).
 
     Examples
     --------
     >>> money(36_153_000, "CNY")
-    '36.15M CNY'
+    '36.15 M CNY'
     """
-    return f"{format_number(x)} {currency}".strip()
+    return format_amount(x, currency)
 
 
 def unit_of(metric: str) -> str:
@@ -86,7 +87,7 @@ def level(x: float, metric: str, currency: str = "") -> str:
     Examples
     --------
     >>> level(0.3, "revenue_growth"), level(0.9, "csat"), level(2.5e6, "revenue", "CNY")
-    ('+30%', '90%', '2.50M CNY')
+    ('+30%', '90%', '2.5 M CNY')
     """
     if not math.isfinite(x):
         return "not known"
@@ -117,7 +118,7 @@ def statement(t: Any, currency: str = "", baseline: float | None = None) -> str:
     >>> import okma_sim
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
     >>> statement(plan.target("revenue"), "CNY", 27.81e6)
-    '+30% revenue (36.15M CNY or more)'
+    '+30% revenue (36.15 M CNY or more)'
     >>> statement(plan.target("new_customers"))
     'New customers per month ≥ 10 (monthly average)'
     """

@@ -118,7 +118,7 @@ def test_joint_targets_json_fields_and_text(case_joint):
     # revenue growth in %, with the amount; CSAT in %; the chance with its SE, in words
     assert f"{jt.targets['revenue']:+.1%} revenue" in text
     amount = okma_sim.analysis.target_phrase(plan, "revenue", jt.targets["revenue"])
-    assert f"{plan.baseline.annual * (1 + jt.targets['revenue']) / 1e6:.2f}M CNY" in amount
+    assert f"{plan.baseline.annual * (1 + jt.targets['revenue']) / 1e6:.2f} M CNY" in amount
     assert f"CSAT of {jt.targets['csat']:.1%} or more" in text
     assert f"in {jt.probability:.1%} of simulated runs (± {jt.stderr:.1%})" in text
     assert "paths" not in text

@@ -129,7 +129,7 @@ def _verdicts(plan, **actions) -> tuple[str, str, str]:
     """What the page must show at these actions, from the library: the chance all objectives
     are met, the start of the cost line (the solver's cost per year) and of the capacity line
     (the run's planned over available hours per rep and month)."""
-    from okma_sim._core.formatting import format_number
+    from okma_sim._core.formatting import format_amount
     from okma_sim.analysis import action_cost
     p = plan.with_actions(**actions)
     res = okma_sim.simulate(p, N_PATHS, seed=plan.simulation.seed,
@@ -138,7 +138,7 @@ def _verdicts(plan, **actions) -> tuple[str, str, str]:
     per_year = action_cost(p, res)["total"] * 12 / p.horizon_months
     cap = res.capacity()
     return (f"Chance all objectives are met: {a.probability:.1%} ± {a.stderr:.1%}",
-            f"Cost of the plan: {format_number(per_year)} {p.currency} per year (levers ",
+            f"Cost of the plan: {format_amount(per_year, p.currency)} per year (levers ",
             f"Capacity use: {cap['hours_planned'] / cap['hours_available']:.0%} of the reps' "
             f"hours ({cap['hours_planned']:.0f} of {cap['hours_available']:.0f} hours per rep "
             "and month planned)")

@@ -522,19 +522,19 @@ def _library_cost_per_year(plan, **actions):
 
 
 def test_cost_per_year_is_the_solvers_cost_at_the_slider_levels(plan):
-    from okma_sim._core.formatting import format_number
+    from okma_sim._core.formatting import format_amount
     dash = Dashboard(plan, n_paths=N, seed=SEED, debounce=0, chart=False, workers=1)
     assert plan.horizon_months == 12 and plan.currency == "CNY"
     base = _library_cost_per_year(plan)
     assert dash.cost["per_year"] == pytest.approx(base, rel=1e-12)
     assert dash.cost_label.value.startswith(
-        f"Cost of the plan: {format_number(base)} CNY per year (levers ")
+        f"Cost of the plan: {format_amount(base, 'CNY')} per year (levers ")
     # two more prospect visits a week cost 2 x their unit cost, plus the hours' change
     dash.set(prospect_visits_per_week=9, new_reps=2)
     moved = _library_cost_per_year(plan, prospect_visits_per_week=9, new_reps=2)
     assert dash.cost["per_year"] == pytest.approx(moved, rel=1e-12)
     assert moved > base + 2 * plan.levers["prospect_visits_per_week"].unit_cost * 0.5
-    assert f"{format_number(moved)} CNY per year" in dash.cost_label.value
+    assert f"{format_amount(moved, 'CNY')} per year" in dash.cost_label.value
     # a target move re-evaluates the same run: the cost stays
     dash.set(revenue=0.2)
     assert dash.cost["per_year"] == pytest.approx(moved, rel=1e-12)

@@ -54,7 +54,7 @@ def test_verdicts_are_the_results_probabilities(res):
 def test_growth_targets_read_as_revenue_amounts(res):
     df = target_rows(res).set_index("id")
     base = res.extra["anchor"]["figures"]["revenue"]
-    assert df.loc["revenue", "statement"] == "+30% revenue (36.15M CNY or more)"
+    assert df.loc["revenue", "statement"] == "+30% revenue (36.15 M CNY or more)"
     growth = np.quantile(res.values["revenue"], 0.5)
     assert df.loc["revenue", "p50_amount"] == pytest.approx(base * (1 + growth))
 
