@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 
 from .calibrate import add_history_options, parse_columns
-from .common import (add_dask_options, add_json, add_unit_warnings, emit_json, envelope,
-                     executor_from_args, load_scenario, positive_int, seed_int, sha256_file)
+from .common import (add_dask_options, add_json, add_unit_warnings, check_paths_memory,
+                     emit_json, envelope, executor_from_args, load_scenario, positive_int,
+                     seed_int, sha256_file)
 
 
 def register(sub) -> None:
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise OkmaError("applies only with --rolling", key="--min-train", value=args.min_train)
     plan, plan_path, sha = load_scenario(args.plan)
     hist = load_history(args.history, args.fmt, columns=parse_columns(args.columns))
+    check_paths_memory(args, plan, **{"--paths": args.paths})
     seed = args.seed if args.seed is not None else plan.simulation.seed
     if seed is None:
         seed = normalize_seed(None)

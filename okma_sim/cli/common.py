@@ -23,8 +23,8 @@ from okma_sim.engine import MIN_TOLERANCE
 __all__ = ["CliError", "OneLineParser", "fail", "add_dask_options", "add_sim_options", "add_json",
            "load_scenario", "envelope", "emit_json", "emit_result", "executor_from_args",
            "positive_int", "seed_int", "probability_arg", "tolerance_arg", "unit_arg", "nonempty",
-           "check_output_path", "check_output_folder", "sha256_file", "sim_kwargs",
-           "add_extrapolation"]
+           "check_output_path", "check_output_folder", "check_paths_memory", "sha256_file",
+           "sim_kwargs", "add_extrapolation"]
 
 
 class CliError(Exception):
@@ -157,6 +157,15 @@ def sim_kwargs(args: argparse.Namespace, plan) -> dict[str, Any]:
                        f"(got --max-paths {args.max_paths})")
     _check_memory(args, plan, kw)
     return kw
+
+
+def check_paths_memory(args: argparse.Namespace, plan, **runs: int) -> None:
+    """Refuse, before any work, a command whose largest simulation would not fit in memory,
+    naming its option: ``runs`` maps each option (``--paths``, ``--verify-paths``) to the paths
+    of its simulation. For commands that do not simulate through :func:`sim_kwargs`."""
+    from okma_sim.engine import check_memory
+    key, n = max(runs.items(), key=lambda kv: kv[1])
+    check_memory(plan, n, paths_key=key, workers=getattr(args, "workers", None) or 0)
 
 
 def _check_memory(args: argparse.Namespace, plan, kw: dict[str, Any]) -> None:

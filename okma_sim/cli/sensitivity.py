@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (add_json, add_sim_options, check_output_path, emit_result, envelope,
-                     executor_from_args, load_scenario, nonempty, reword_help)
+from .common import (add_json, add_sim_options, check_output_path, check_paths_memory,
+                     emit_result, envelope, executor_from_args, load_scenario, nonempty,
+                     reword_help)
 
 #: paths of the base run and of each tornado run unless --paths is given
 DEFAULT_PATHS = 2000
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     levers = _lever_names(args.levers, plan)
     if args.figure is not None:
         check_output_path(args.figure, args.force, "--figure", inputs=[("scenario", path)])
+    check_paths_memory(args, plan, **{"--paths": args.paths or DEFAULT_PATHS})
     with executor_from_args(args) as ex:
         s = sensitivity(plan, args.paths or DEFAULT_PATHS, args.seed, sampler=args.sampler,
                         sobol_n=n, tornado_parameters=params, executor=ex)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 
 from .common import (add_extrapolation, add_json, add_sim_options, add_unit_warnings,
-                     check_output_path, emit_result, envelope, executor_from_args,
+                     check_output_path, check_paths_memory, emit_result, envelope,
+                     executor_from_args,
                      load_scenario, nonempty, positive_int, probability_arg, reword_help)
 
 #: paths per solver evaluation unless --paths is given
@@ -50,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         solver_levers(plan, get_model(plan.model), levers, "--levers")
     if args.out is not None:
         check_output_path(args.out, args.force, "--out", inputs=[("scenario", path)])
+    n = args.paths or DEFAULT_SEARCH_PATHS
+    if args.verify_paths is None:  # the verification then runs max(4 x --paths, 8000) paths
+        check_paths_memory(args, plan, **{"--paths": max(4 * n, 8000)})
+    else:
+        check_paths_memory(args, plan, **{"--paths": n, "--verify-paths": args.verify_paths})
     with executor_from_args(args) as ex:
         sol = solve_actions(plan, args.confidence, levers,
                             n_paths=args.paths or DEFAULT_SEARCH_PATHS, seed=args.seed,

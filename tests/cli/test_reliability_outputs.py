@@ -127,6 +127,24 @@ def test_a_run_too_big_for_memory_is_refused_before_it_starts(tmp_path):
     assert _tree(tmp_path) == before and "Traceback" not in line
 
 
+@pytest.mark.parametrize("args, flag", [
+    (["solve", "--paths", "100000000000"], "--paths"),
+    (["solve", "--paths", "1000", "--verify-paths", "100000000000"], "--verify-paths"),
+    (["sensitivity", "--paths", "100000000000"], "--paths"),
+    (["backtest", "SALES_HISTORY", "--cutoff", "2026-06", "--paths",
+      "100000000000"], "--paths")])
+def test_commands_with_their_own_path_options_name_them_when_refused(tmp_path, args, flag):
+    """solve, sensitivity and backtest simulate outside the common options: their memory
+    refusal names their own option, before any work."""
+    import okma_sim
+    args = [str(okma_sim.data_path("sales_history.csv")) if a == "SALES_HISTORY" else a
+            for a in args]
+    proc = run_cli(*args, cwd=tmp_path)
+    one_error_line(proc, f"error: {flag}:", "00,000,000,000 paths",
+                   "more than the memory available")
+    assert _tree(tmp_path) == []
+
+
 @pytest.mark.parametrize("args, wanted", [(["--workers", "100000"], "--workers"),
                                           (["--tolerance", "0.0001"], "--tolerance")])
 def test_workers_and_tolerance_are_bounded(tmp_path, args, wanted):
