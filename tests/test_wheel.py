@@ -25,9 +25,13 @@ def _run(*cmd, **kw) -> subprocess.CompletedProcess:
 
 def _site_dirs() -> list[str]:
     """The test environment's site-packages folders (those added by .pth files included), so
-    the fresh venv sees numpy, pandas, ... but not this checkout."""
+    the fresh venv sees numpy, pandas, ... but not this checkout. The test venv may live
+    inside the checkout (the README's `.venv`): its site-packages is kept; the checkout's
+    editable install is not seen, because a folder listed in a .pth file is only put on the
+    path (its own .pth files, the editable finder's among them, are not run), and the fresh
+    venv's own site-packages, holding the wheel, comes first."""
     return [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))
-            and Path(p).is_dir() and not Path(p).resolve().is_relative_to(ROOT)]
+            and Path(p).is_dir()]
 
 
 def test_wheel_installs_and_runs_from_any_folder(tmp_path):

@@ -144,5 +144,5 @@ def test_sobol_indices_below_zero_are_shown_as_estimated_with_their_interval():
                                                               "difference", "stderr"]),
                           base=Estimate(0.5, 0.01), n_paths=100, sobol_n=64, seed=1)
     line = next(x for x in s.table().splitlines() if x.strip().startswith("a "))
-    assert "-0.050" in line and "[-0.109, +0.009]" in line
+    assert "-5.0%" in line and "[-10.9%, 0.9%]" in line  # the shares in %, as estimated
     assert "shown as estimated" in s.table()

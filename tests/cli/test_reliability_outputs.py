@@ -190,6 +190,13 @@ def _cmdline(p) -> list[str]:
         return []
 
 
+def _is_worker(cmdline: list[str]) -> bool:
+    """A Dask worker process: titled "dask worker" when setproctitle is installed, else a
+    process multiprocessing spawned (the resource tracker is neither)."""
+    cmd = " ".join(cmdline)
+    return "dask worker" in cmd or "spawn_main" in cmd
+
+
 def _ignores_sigint(pid: int) -> bool:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("SigIgn:"):
@@ -210,7 +217,7 @@ def test_ctrl_c_with_workers_is_one_line_and_exit_130(tmp_path):
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:
             workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                       if "dask worker" in " ".join(_cmdline(c))]
+                       if _is_worker(_cmdline(c))]
             # the cluster runs: both workers up, and the CLI listens for Ctrl-C again
             if len(workers) == 2 and not _ignores_sigint(proc.pid):
                 break
