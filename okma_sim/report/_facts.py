@@ -32,7 +32,7 @@ def target_rows(result: Any) -> pd.DataFrame:
     >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 400, seed=2)
     >>> df = target_rows(res)
     >>> df.loc[0, "statement"], float(df.loc[0, "probability"]) == res.probability("revenue").probability
-    ('+30% revenue (36.15M CNY or more)', True)
+    ('+30% revenue (36.15 M CNY or more)', True)
     """
     plan = result.plan
     base = baseline_revenue(result)

@@ -110,7 +110,7 @@ def baseline_revenue(result: Any) -> float | None:
 
 
 def statement(t: Any, currency: str = "", baseline: float | None = None) -> str:
-    """An objective or key result as a statement: ``+30% revenue (36.15M CNY or more)``,
+    """An objective or key result as a statement: ``+30% revenue (36.15 M CNY or more)``,
     ``CSAT (share satisfied) ≥ 90%``.
 
     Examples
