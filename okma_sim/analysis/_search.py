@@ -1,7 +1,7 @@
 """The action solver's search: cached simulations of lever settings under one seed (common
 random numbers) within a budget, and its stages over them: a design of start points, a climb
 in probability when nothing is feasible, the cost minimisation (COBYLA with a restart) and the
-frontier's short searches. Each COBYLA run stops early once it stalls within the noise
+frontier's short searches. Each COBYLA cost search stops early once it stalls within the noise
 (:meth:`Evaluator.stalled`)."""
 
 from __future__ import annotations
@@ -187,8 +187,8 @@ class Evaluator:
     def cobyla(self, fun: Callable, z0: np.ndarray, cons: Any, evals: int,
                rhobeg: float = 0.2, level: float | None = None) -> None:
         """Minimise ``fun`` from ``z0`` with at most ``evals`` iterations (none if too few),
-        stopping once the run stalls (:meth:`stalled`; ``level`` None: a climb in
-        probability, else the level of a cost search)."""
+        a cost search (at ``level``) stopping once it stalls (:meth:`stalled`); ``level``
+        None: a climb in probability, which runs its full share."""
         from scipy.optimize import minimize
         if evals < self.d + 2:
             return

@@ -447,11 +447,10 @@ def solve_actions(plan: Plan, confidence: float = 0.7, levers: Iterable[str] | N
     3. The answer is the cheapest evaluated setting with P̂ >= C (or, if none, the setting
        with the highest P̂).
 
-    Every COBYLA run (here and below) also stops once it stalls within the noise: after its
-    first stencil and ``d + 3`` more evaluations (d levers), a climb whose best P̂ rose by
-    less than its standard error over those last evaluations, or a cost search whose
-    cheapest setting meeting its level sits within one standard error of the level and got
-    less than 1% cheaper over them.
+    Every COBYLA cost search (here and below) also stops once it stalls within the noise:
+    after its first stencil and ``d + 3`` more evaluations (d levers), when its cheapest
+    setting meeting its level sits within one standard error of the level and got less than
+    1% cheaper over those last evaluations. The climb (step 2) runs its full share.
 
     4. Frontier: for each level on the grid that some setting reached, a short COBYLA cost
        search (``frontier_evaluations`` in all) from the cheapest setting meeting it. The
