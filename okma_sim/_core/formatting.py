@@ -156,3 +156,30 @@ def format_chance(p: float, stderr: float | None = None) -> str:
     """
     se = "" if stderr is None else f" (± {format_percent(stderr, digits=1)})"
     return f"{format_percent(p)} chance{se}, {format_odds(p)}"
+
+
+__all__ += ["format_estimate", "format_points"]
+
+
+def format_estimate(p: float, stderr: float, *, digits: int = 0) -> str:
+    """A probability and its Monte Carlo standard error in %, for a table cell: ``4% ± 0.6%``
+    (the standard error with at least one decimal).
+
+    Examples
+    --------
+    >>> format_estimate(0.041, 0.0058), format_estimate(0.137, 0.0052, digits=1)
+    ('4% ± 0.6%', '13.7% ± 0.5%')
+    """
+    return f"{format_percent(p, digits=digits)} ± {format_percent(stderr, digits=max(digits, 1))}"
+
+
+def format_points(x: float, stderr: float) -> str:
+    """A change of a probability in percentage points with its standard error:
+    ``+4.7 ± 1.2 points``.
+
+    Examples
+    --------
+    >>> format_points(0.047, 0.012), format_points(-0.003, 0.003)
+    ('+4.7 ± 1.2 points', '-0.3 ± 0.3 points')
+    """
+    return f"{100 * x:+.1f} ± {100 * stderr:.1f} points"

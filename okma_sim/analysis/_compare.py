@@ -28,7 +28,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from okma_sim._core.formatting import format_amount, format_percent
+from okma_sim._core.formatting import (format_amount, format_estimate, format_percent,
+                                       format_points)
 from okma_sim.plan import Plan
 from okma_sim.results import Estimate, SimulationResult, estimate, target_label
 from ._costs import action_cost, operating_cost
@@ -166,10 +167,9 @@ class PolicyComparison:
         lines += [head, "-" * len(head)]
         for i, (name, r) in enumerate(zip(self.names, self.results)):
             a, d, c = r.all_met(), self.difference(i), self.cost(i)
-            diff = "" if i == 0 else (f"{format_percent(d.probability, digits=1, signed=True)}"
-                                      f" ± {format_percent(d.stderr, digits=1)}")
+            diff = "" if i == 0 else format_points(d.probability, d.stderr)
             label = name if len(name) <= 38 else "..." + name[-35:]
-            chance = f"{format_percent(a.probability)} ± {format_percent(a.stderr, digits=1)}"
+            chance = format_estimate(a.probability, a.stderr)
             lines.append(f"{label:<40}{chance:>18}{diff:>20}"
                          f"{format_amount(c['total'], cur):>16}")
         lines.append("-" * len(head))

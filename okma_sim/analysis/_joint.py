@@ -357,6 +357,7 @@ def joint_targets(plan: Plan, *, confidence: float = 0.8,
     return JointTargets(confidence=c, targets=targets, probability=e.probability,
                         stderr=e.stderr, per_objective=per, weights=w, verify_seed=vseed,
                         verify_paths=vpaths, n_paths=n, seed=seed_int, level=u,
-                        search_probability=estimate(_all_met(search, targets),
-                                                    search.replicate_index, search.weights).probability,
+                        search_probability=estimate(
+                            _all_met(search, targets), search.replicate_index,
+                            search.weights).probability,
                         warnings=warns, verification=ver)

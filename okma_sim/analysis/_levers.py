@@ -16,7 +16,8 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import (format_amount, format_estimate, format_number,
+                                       format_points, format_share)
 from okma_sim.plan import Plan
 from okma_sim.results import Estimate, SimulationResult
 from ._compare import paired_difference
@@ -91,41 +92,34 @@ class LeverEffects:
         return out
 
     def _per_year(self, cost: float) -> str:
-        return format_number(cost * 12 / self.horizon_months)
+        return format_amount(cost * 12 / self.horizon_months, self.currency)
 
     def text(self) -> str:
-        """A readable table: chances in %, costs in the plan's currency per year."""
-        cur = f" {self.currency}" if self.currency else ""
+        """A readable table: chances in %, changes in points, costs in the plan's currency per
+        year."""
         b = self.base
         lines = [f"What each lever changes, alone, from its low to its high bound (the same "
                  f"{self.n_paths:,} simulated runs each, seed {self.seed}).",
-                 f"The plan as written: all objectives met in {format_share(b.probability)} (± "
-                 f"{format_share(b.stderr)}), cost {self._per_year(self.base_cost)}{cur} a year.",
-                 ""]
-        cols = "".join(f"{_name(m)[:15]:>16}" for m in self.metrics)
-        lines.append(f"  {'lever':<32}{'level':>7}{'all met':>10}{'± se':>7}{cols}"
-                     f"{'cost a year':>15}")
+                 f"The plan as written: all objectives met in "
+                 f"{format_estimate(b.probability, b.stderr, digits=1)}, cost "
+                 f"{self._per_year(self.base_cost)} a year.", ""]
+        cols = "".join(f"{_name(m)[:19]:>20}" for m in self.metrics)
+        lines.append(f"  {'lever':<32}{'level':>7}{'all met':>20}{cols}{'cost a year':>16}")
         for _, r in self.rows.iterrows():
             for end in ("low", "high"):
                 name = self.names.get(r["lever"], r["lever"]) if end == "low" else ""
-                objs = "".join(f"{format_share(r[f'p_{end}:{o}']):>16}" for o in self.objectives)
-                lines.append(f"  {name[:31]:<32}{format_number(r[end]):>7}"
-                             f"{format_share(r[f'p_{end}']):>10}"
-                             f"{format_share(r[f'stderr_{end}']):>7}{objs}"
-                             f"{self._per_year(r[f'cost_{end}']) + cur:>15}")
-            sw = "".join(f"{_points(r[f'swing:{o}'], r[f'swing_stderr:{o}']):>16}"
+                objs = "".join(f"{format_share(r[f'p_{end}:{o}']):>20}" for o in self.objectives)
+                all_met = format_estimate(r[f"p_{end}"], r[f"stderr_{end}"], digits=1)
+                lines.append(f"  {name[:31]:<32}{format_number(r[end]):>7}{all_met:>20}{objs}"
+                             f"{self._per_year(r[f'cost_{end}']):>16}")
+            sw = "".join(f"{format_points(r[f'swing:{o}'], r[f'swing_stderr:{o}']):>20}"
                          for o in self.objectives)
-            lines.append(f"  {'':<32}{'change':>7}{_points(r['swing'], r['swing_stderr']):>17}"
-                         f"{sw}")
-        lines += ["", "Change: percentage points, ± the paired standard error (both ends on the "
-                  "same simulated runs)."]
+            change = format_points(r["swing"], r["swing_stderr"])
+            lines.append(f"  {'':<32}{'change':>7}{change:>20}{sw}")
+        lines += ["", "Change: in percentage points, ± the paired standard error (both ends on "
+                  "the same simulated runs)."]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-def _points(x: float, se: float) -> str:
-    """A change of probability in percentage points, with its standard error."""
-    return f"{100 * x:+.1f} ± {100 * se:.1f} pt"
 
 
 def lever_effects(plan: Plan, *, levers: Iterable[str] | None = None,

@@ -23,7 +23,7 @@ from scipy import stats
 
 from okma_sim._core.accessors import AccessorSlot
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_number
+from okma_sim._core.formatting import format_estimate, format_number, format_points
 from okma_sim.plan import Plan
 from okma_sim.results import Estimate, SimulationResult, mean_stderr
 
@@ -496,11 +496,6 @@ def _pct(x: float, digits: int = 0) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-def _points(x: float, se: float) -> str:
-    """A change of a chance, in percentage points with its standard error."""
-    return f"{100 * x:+.1f} ± {100 * se:.1f}"
-
-
 # --------------------------------------------------------------------------------------------
 # all together
 # --------------------------------------------------------------------------------------------
@@ -532,18 +527,18 @@ class SensitivityResult:
         """Readable summary: chances in %, changes in percentage points with their paired
         standard errors, variance shares in %."""
         b = self.base
-        lines = [f"Chance all objectives are met: {_pct(b.probability)} ± {_pct(b.stderr, 1)} "
+        lines = [f"Chance all objectives are met: {format_estimate(b.probability, b.stderr)} "
                  f"({self.n_paths:,} simulated runs in each run below, seed {self.seed})", "",
                  "What moves the chance (tornado): each uncertain parameter pinned at its 10th, "
                  "then its 90th percentile, the others as drawn, on the same simulated runs",
                  f"  {'parameter':<24}{'at p10':>11}{'at p90':>11}{'chance':>9}{'chance':>9}"
-                 f"{'change, points':>20}",
+                 f"{'change':>22}",
                  f"  {'':<24}{'':>11}{'':>11}{'at p10':>9}{'at p90':>9}"]
         for _, r in self.tornado.iterrows():
             lines.append(f"  {r['parameter']:<24}{format_number(r['low']):>11}"
                          f"{format_number(r['high']):>11}{_pct(r['p_low'], 1):>9}"
                          f"{_pct(r['p_high'], 1):>9}"
-                         f"{_points(r['swing'], r['swing_stderr']):>20}")
+                         f"{format_points(r['swing'], r['swing_stderr']):>22}")
         for oid, s in self.sobol.items():
             lines += ["", f"What makes {oid} uncertain (Sobol' indices of {s.metric}, n = {s.n}): "
                           "the share of its variance each parameter explains alone and with "
@@ -560,10 +555,10 @@ class SensitivityResult:
                 lines.append("  (a share below 0 is shown as estimated: sampling noise around "
                              "a small share; its interval says how small)")
         lines += ["", "How much each key result matters: the objective's chance when the key "
-                      "result is met minus when it is missed, in points"]
+                      "result is met minus when it is missed"]
         for _, r in self.kr_importance.iterrows():
             lines.append(f"  {r['objective']:<12}{r['key_result']:<22}"
-                         f"{_points(r['difference'], r['stderr']):>16}")
+                         f"{format_points(r['difference'], r['stderr']):>22}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)

@@ -98,7 +98,7 @@ def _readable(df, levers: list[str]) -> str:
     runs, and each chance in % with its standard error (the CSV keeps the exact fractions)."""
     import pandas as pd
 
-    from okma_sim._core.formatting import format_percent
+    from okma_sim._core.formatting import format_estimate
     out = pd.DataFrame({"scenario": [Path(s).name for s in df["scenario"]]})
     for lever in levers:
         out[lever] = [f"{v:g}" for v in df[lever]]
@@ -106,6 +106,6 @@ def _readable(df, levers: list[str]) -> str:
     for c in df.columns:
         if c.endswith("_stderr") and c[:-7] in df.columns:
             name = "all objectives" if c[:-7] == "all_met" else c[:-7]
-            out[name] = [f"{format_percent(p)} ± {format_percent(se, digits=1)}"
+            out[name] = [format_estimate(p, se)
                          for p, se in zip(df[c[:-7]], df[c])]
     return out.to_string(index=False)

@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     import okma_sim
     from okma_sim._core.errors import OkmaError
     from okma_sim.plan import extrapolation
+    from okma_sim._core.formatting import format_estimate
     from okma_sim.results import (achievability_curve, achievable_targets, level_text,
                                   metric_name)
 
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"How likely each level of {metric_name(t.metric)} is:")
         for _, r in c.iterrows():
             print(f"  {level_text(t, r['target'], plan):<34}"
-                  f"{_chance(r['probability'], r['stderr'])}")
+                  f"{format_estimate(r['probability'], r['stderr'])}")
     for w in res.warnings:
         print(f"warning: {w}")
     for line in extra:
@@ -175,15 +176,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chance(p: float, se: float) -> str:
-    from okma_sim._core.formatting import format_percent
-    return f"{format_percent(p)} ± {format_percent(se, digits=1)}"
-
-
 def _table(res, tab, confidence: float) -> str:
     """The achievable targets in words: each target now and its chance, beside the most
     ambitious level met in at least ``confidence`` of the simulated runs and its chance."""
-    from okma_sim._core.formatting import format_percent
+    from okma_sim._core.formatting import format_estimate, format_percent
     from okma_sim.results import level_text, target_name
     plan = res.plan
     lines = [f"{plan.name}: the most ambitious targets met in at least "
@@ -198,9 +194,9 @@ def _table(res, tab, confidence: float) -> str:
         name = target_name(t, plan)
         name = name if len(name) <= 42 else name[:41] + "…"
         lines.append(f"{tag}{name:<44}{level_text(t, r['target'], plan):<26}"
-                     f"{_chance(r['probability'], r['stderr']):>13}   "
+                     f"{format_estimate(r['probability'], r['stderr']):>13}   "
                      f"{level_text(t, r['achievable_target'], plan):<26}"
-                     f"{_chance(r['achievable_probability'], r['achievable_stderr']):>13}")
+                     f"{format_estimate(r['achievable_probability'], r['achievable_stderr']):>13}")
     lines.append("-" * len(head))
     lines.append("(each target on its own: set together they hold less often; "
                  "`okma-sim target --joint` gives targets that hold together)")

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_amount
+from okma_sim._core.formatting import format_amount, format_estimate
 from okma_sim.analysis import action_cost, joint_level, target_phrase
 from okma_sim.plan import Plan, extrapolation
 from okma_sim.results import capacity_text
@@ -446,8 +446,10 @@ class Dashboard:
     def _show(self, res: Any, actions: Mapping[str, float], precise: bool) -> None:
         """The summaries, the table and the chart of ``res`` (the run at ``actions``)."""
         a, k = self.estimates["all_met"], self.estimates["all_key_results_met"]
-        self.summary.value = f"Chance all objectives are met: {_chance(a)}"
-        self.summary_kr.value = f"Chance all key results are met: {_chance(k)}"
+        self.summary.value = ("Chance all objectives are met: "
+                              f"{format_estimate(a.probability, a.stderr, digits=1)}")
+        self.summary_kr.value = ("Chance all key results are met: "
+                                 f"{format_estimate(k.probability, k.stderr, digits=1)}")
         self.joint_label.value = joint_text(res, self.confidence)
         self.cost = plan_cost(res, self.model)
         self.cost_label.value = cost_text(self.cost, res.plan)
@@ -539,11 +541,6 @@ def _estimates(res: Any) -> dict[str, Any]:
     est["all_met"] = res.all_met()
     est["all_key_results_met"] = res.all_key_results_met()
     return est
-
-
-def _chance(e: Any) -> str:
-    """An estimate as a chance in %, with its Monte Carlo standard error."""
-    return f"{e.probability:.1%} ± {e.stderr:.1%}"
 
 
 def joint_text(res: Any, confidence: float) -> str:

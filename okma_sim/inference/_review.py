@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_chance, format_number, format_percent
+from okma_sim._core.formatting import (format_chance, format_estimate, format_number,
+                                       format_percent)
 from okma_sim._core.seeds import normalize_seed
 from okma_sim.engine import simulate
 from okma_sim.io import Actuals, load_actuals
@@ -238,7 +239,8 @@ class ReviewResult:
             risk = "  AT RISK" if t.id in self.at_risk else ""
             lines.append(f"{tag} {name:<44}"
                          f"{value_text(t, self.to_date.get(t.id, math.nan), plan, raw=True):>11}"
-                         f"  {_pct(e0):>14}  {_pct(e):>14}  "
+                         f"  {format_estimate(e0.probability, e0.stderr):>14}  "
+                         f"{format_estimate(e.probability, e.stderr):>14}  "
                          f"{format_percent(e.probability - e0.probability, signed=True):>7}"
                          f"{risk}")
         a, a0 = self.all_met(), self.plan_result.all_met()
@@ -250,11 +252,6 @@ class ReviewResult:
                      f"as {self.ess:,.0f} equally likely runs: the fewer, the less precise the "
                      f"re-forecast)")
         return lines
-
-
-def _pct(e: Estimate) -> str:
-    """A chance and its standard error in %: ``33% ± 3.4%``."""
-    return f"{format_percent(e.probability)} ± {format_percent(e.stderr, digits=1)}"
 
 
 def _figure(x: float) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.accessors import AccessorSlot
-from okma_sim._core.formatting import (format_amount, format_chance,
+from okma_sim._core.formatting import (format_amount, format_chance, format_estimate,
                                        format_percent, format_share)
 
 from ._block import BlockOutput
@@ -290,7 +290,7 @@ class SimulationResult:
             name = target_name(t, plan)
             name = name if len(name) <= 42 else name[:41] + "…"
             lines.append(f"{tag}{name:<44}{_target_cell(t, plan):<26}"
-                         f"{_chance_cell(e):>13}"
+                         f"{format_estimate(e.probability, e.stderr):>13}"
                          + "".join(f"{value_text(t, qs[q], plan):>13}"
                                    for q in ("p05", "p50", "p95")))
         lines.append("-" * len(head))
@@ -348,10 +348,6 @@ _SAMPLERS = {"lhs": "Latin hypercube sampling", "sobol": "Sobol' quasi-Monte Car
 def _target_cell(t: Objective, plan: Plan) -> str:
     """The target column: ``≥ 36.15 M CNY (+30%)``, ``≥ 90% at year end``."""
     return level_text(t, t.target, plan)
-
-
-def _chance_cell(e: Estimate) -> str:
-    return f"{format_percent(e.probability)} ± {format_percent(e.stderr, digits=1)}"
 
 
 def _cat(arrays: Sequence[np.ndarray]) -> np.ndarray:

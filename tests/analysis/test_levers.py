@@ -117,8 +117,9 @@ def test_the_text_reads_in_percent_and_currency_a_year(case_levers):
     text = le.text()
     r = le.table().set_index("lever").loc["new_reps"]
     assert f"{r['p_high:revenue']:.1%}" in text
-    assert f"{r['cost_high'] / 1e6:.2f}M CNY" in text
-    assert f"{100 * r['swing']:+.1f} ± {100 * r['swing_stderr']:.1f} pt" in text
+    # the horizon is 12 months: a year's cost is the horizon's, in millions to two decimals
+    assert f"{r['cost_high'] / 1e6:.2f}".rstrip("0").rstrip(".") + " M CNY" in text
+    assert f"{100 * r['swing']:+.1f} ± {100 * r['swing_stderr']:.1f} points" in text
     assert "cost a year" in text and "simulated runs" in text and "paths" not in text
 
 

@@ -291,7 +291,8 @@ def test_compare_new_reps_against_none(checks):
     extra = second["cost_breakdown"]["levers"] - first["cost_breakdown"]["levers"]
     assert extra == pytest.approx(2 * REP_YEAR * payroll, rel=1e-9)
     text = ok_text("compare", base, two, "--paths", 8 * PATHS, "--seed", SEED)
-    assert f"{100 * d['probability']:+.1f}% ± {100 * d['stderr']:.1f}%" in text
+    # a difference of two chances, in percentage points
+    assert f"{100 * d['probability']:+.1f} ± {100 * d['stderr']:.1f} points" in text
 
 
 def test_sensitivity_with_new_reps(checks):
