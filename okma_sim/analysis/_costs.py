@@ -11,7 +11,20 @@ import numpy as np
 
 from okma_sim.plan import Plan
 
-__all__ = ["action_cost", "lever_level", "lever_units", "operating_cost"]
+__all__ = ["action_cost", "cost_metrics", "lever_level", "lever_units", "operating_cost"]
+
+
+def cost_metrics(model: Any) -> list[str]:
+    """The monthly metrics a run must keep for :func:`action_cost` to price its hours (the
+    model's ``training_hours``, when it has that metric).
+
+    Examples
+    --------
+    >>> from okma_sim.models import get_model
+    >>> cost_metrics(get_model("sales_team")), cost_metrics(get_model("linear_toy"))
+    (['training_hours'], [])
+    """
+    return [m for m in ("training_hours",) if m in (getattr(model, "metrics", None) or {})]
 
 
 def lever_level(plan: Plan, model: Any, name: str) -> float:

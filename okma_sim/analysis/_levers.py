@@ -21,7 +21,7 @@ from okma_sim._core.formatting import (format_amount, format_estimate, format_nu
 from okma_sim.plan import Plan
 from okma_sim.results import Estimate, SimulationResult
 from ._compare import paired_difference
-from ._costs import action_cost
+from ._costs import action_cost, cost_metrics
 from ._joint import _name
 from ._sensitivity import _swing_entry, _swing_row
 from ._solver import solver_levers
@@ -161,7 +161,7 @@ def lever_effects(plan: Plan, *, levers: Iterable[str] | None = None,
     names = solver_levers(plan, model, None if levers is None else list(levers), "levers")
     seed_int = normalize_seed(seed if seed is not None else plan.simulation.seed)
     n = int(n_paths or plan.simulation.paths or 2000)
-    keep = ["training_hours"] if "training_hours" in getattr(model, "metrics", {}) else []
+    keep = cost_metrics(model)
     kw = dict(n_paths=n, seed=seed_int, model=model, sampler=sampler, executor=executor,
               progress=progress, keep_monthly=keep)
     base = simulate(plan, **kw)

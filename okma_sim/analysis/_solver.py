@@ -22,7 +22,7 @@ from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim._core.formatting import format_amount, format_chance, format_percent, format_share
 from okma_sim.plan import Plan
 from okma_sim.results import check_confidence
-from ._costs import action_cost
+from ._costs import action_cost, cost_metrics
 from ._binding import binding_constraints
 from ._search import (MAX_CAPPED_SHARE, Evaluator, SearchSetup, capped_share, choose, climb,
                       derived_seed, design, minimise, tighten_frontier)
@@ -260,7 +260,7 @@ def _setup(plan: Plan, confidence: float, levers: Iterable[str] | None, n_paths:
     levels = sorted(set(float(x) for x in (frontier_levels or DEFAULT_FRONTIER_LEVELS)))
     for lv in levels:
         check_confidence(lv, "frontier_levels")
-    keep = ["training_hours"] if "training_hours" in getattr(model, "metrics", {}) else []
+    keep = cost_metrics(model)
     return SearchSetup(plan=plan, model=model, confidence=c, names=names,
                        n_paths=int(n_paths), seed=seed_int, verify_seed=verify_seed,
                        verify_paths=verify_paths, sampler=sampler, levels=levels, keep=keep,

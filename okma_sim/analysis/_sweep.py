@@ -30,7 +30,7 @@ import pandas as pd
 
 from okma_sim._core.errors import OkmaError, PlanError
 from okma_sim.plan import Plan
-from ._costs import action_cost
+from ._costs import action_cost, cost_metrics
 
 __all__ = ["sweep", "sweep_rows", "row_seed", "SweepRow", "format_value"]
 
@@ -187,10 +187,8 @@ def _run_row(plan: Plan, seed: int, paths: int, sampler: str | None, model: Any
     from okma_sim.engine import simulate
     from okma_sim.models import get_model
     model = get_model(plan.model) if model is None else model
-    # the training and coaching hours are part of the plan's cost (action_cost)
-    keep = tuple(m for m in ("training_hours",) if m in getattr(model, "metrics", ()))
     res = simulate(plan, n_paths=paths, seed=seed, sampler=sampler, model=model,
-                   keep_monthly=keep, progress=False)
+                   keep_monthly=cost_metrics(model), progress=False)
     a = res.all_met()
     out = {"plan_cost": action_cost(plan, res, model=model)["total"],
            "all_met": a.probability, "all_met_stderr": a.stderr}

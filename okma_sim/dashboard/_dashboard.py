@@ -25,7 +25,7 @@ import numpy as np
 
 from okma_sim._core.errors import OkmaError
 from okma_sim._core.formatting import format_amount, format_estimate
-from okma_sim.analysis import action_cost, joint_level, target_phrase
+from okma_sim.analysis import action_cost, cost_metrics, joint_level, target_phrase
 from okma_sim.plan import Plan, extrapolation
 from okma_sim.results import capacity_text
 
@@ -133,10 +133,8 @@ class Dashboard:
         self.debounce = float(debounce)
         self.metric = metric or (plan.objectives[0].metric if plan.objectives
                                  else plan.targets[0].metric)
-        # training hours price the plan's cost (action_cost); the model may not have them
-        hours = ["training_hours"] if "training_hours" in getattr(self.model, "metrics", {}) \
-            else []
-        self._keep = list(dict.fromkeys([self.metric, *hours]))
+        # what the plan's cost needs kept (action_cost prices the training hours)
+        self._keep = list(dict.fromkeys([self.metric, *cost_metrics(self.model)]))
         self.show_chart = chart
         self.specs = slider_specs(plan, self.model, confidence=confidence)
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
