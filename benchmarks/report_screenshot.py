@@ -18,7 +18,7 @@ from pathlib import Path
 
 import okma_sim
 from okma_sim._core.files import atomic_write_all
-from okma_sim.report import plan_report, render_html, workbook_bytes
+from okma_sim.report import plan_report, render_html, report_options, workbook_bytes
 
 OUT = Path(__file__).resolve().parent / "results"
 CHROMIUM = os.environ.get("OKMA_CHROMIUM", "/usr/bin/chromium")
@@ -50,8 +50,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     times = {}
     t = time.perf_counter()
-    res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), a.paths,
-                            seed=a.seed, record_reps=True, progress=False)
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    res = okma_sim.simulate(plan, a.paths, seed=a.seed, progress=False, **report_options(plan))
     times["simulate (record_reps)"] = time.perf_counter() - t
     t = time.perf_counter()
     report = plan_report(res)

@@ -23,9 +23,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from okma_sim._core.errors import OkmaError
-from okma_sim._core.formatting import format_amount, format_number, format_share
+from okma_sim._core.formatting import format_number, format_share
 from okma_sim.plan import Plan
-from okma_sim.results import SimulationResult, achievable_target, check_confidence, estimate
+from okma_sim.results import (SimulationResult, achievable_target, check_confidence, estimate,
+                              metric_name, target_label)
 from ._search import derived_seed
 
 __all__ = ["JointTargets", "joint_targets", "joint_level", "check_weights", "target_phrase"]
@@ -195,7 +196,7 @@ class JointTargets:
 
     def _short(self, id: str) -> str:
         res = self.verification
-        return _name(res.plan.target(id).metric) if res is not None else id
+        return metric_name(res.plan.target(id).metric) if res is not None else id
 
     def text(self) -> str:
         """A readable summary: the targets, how often they hold together, each one alone."""
@@ -253,50 +254,20 @@ def _with(t, target: float):
 
 
 def target_phrase(plan: Plan | None, id: str, value: float) -> str:
-    """An objective's target in words: revenue growth as "+12.3% revenue" (with the amount
-    when the plan runs 12 months from a baseline year), shares as "CSAT of 86.1% or more",
-    anything else as "metric ≥ value".
+    """An objective's target at ``value`` in words, as every text of the tool states targets
+    (:func:`okma_sim.results.target_label`): "+12% revenue (31.15 M CNY)", "CSAT ≥ 86.1% at
+    year end".
 
     Examples
     --------
     >>> import okma_sim
     >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
     >>> target_phrase(plan, "revenue", 0.12), target_phrase(plan, "csat", 0.861)
-    ('+12.0% revenue (31.15 M CNY)', 'CSAT of 86.1% or more')
+    ('+12% revenue (31.15 M CNY)', 'CSAT ≥ 86.1% at year end')
     """
     if plan is None:
         return f"{id} {format_number(value)}"
-    t = plan.target(id)
-    more = "or more" if t.comparison == ">=" or t.aggregate == "share_of_months" else "or less"
-    if t.aggregate == "share_of_months":
-        return f"{_name(t.metric)} on target in {value:.0%} of months {more}"
-    if t.metric == "revenue_growth" and t.aggregate == "final":
-        amount = ""
-        if plan.baseline is not None and plan.horizon_months == 12:
-            amount = f" ({format_amount(plan.baseline.annual * (1 + value), plan.currency)})"
-        return f"{value:+.1%} revenue{amount}"
-    if _is_share(plan, t.metric):
-        return f"{_name(t.metric)} of {value:.1%} {more}"
-    if _unit(plan, t.metric) == "currency":
-        return f"{_name(t.metric)} of {format_amount(value, plan.currency)} {more}"
-    return f"{_name(t.metric)} of {format_number(value)} {more}"
-
-
-_NAMES = {"csat": "CSAT", "revisit_rate": "revisit rate", "revenue_growth": "revenue"}
-
-
-def _name(metric: str) -> str:
-    return _NAMES.get(metric, metric.replace("_", " "))
-
-
-def _unit(plan: Plan, metric: str) -> str:
-    from okma_sim.models import get_model
-    info = getattr(get_model(plan.model), "metrics", {}).get(metric)
-    return getattr(info, "unit", "")
-
-
-def _is_share(plan: Plan, metric: str) -> bool:
-    return _unit(plan, metric) in ("share", "ratio")
+    return target_label(_with(plan.target(id), value), plan)
 
 
 def joint_targets(plan: Plan, *, confidence: float = 0.8,

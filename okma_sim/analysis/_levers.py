@@ -19,10 +19,9 @@ import pandas as pd
 from okma_sim._core.formatting import (format_amount, format_estimate, format_number,
                                        format_points, format_share)
 from okma_sim.plan import Plan
-from okma_sim.results import Estimate, SimulationResult
+from okma_sim.results import Estimate, SimulationResult, metric_name
 from ._compare import paired_difference
 from ._costs import action_cost, cost_metrics
-from ._joint import _name
 from ._sensitivity import _swing_entry, _swing_row
 from ._solver import solver_levers
 
@@ -103,7 +102,7 @@ class LeverEffects:
                  f"The plan as written: all objectives met in "
                  f"{format_estimate(b.probability, b.stderr, digits=1)}, cost "
                  f"{self._per_year(self.base_cost)} a year.", ""]
-        cols = "".join(f"{_name(m)[:19]:>20}" for m in self.metrics)
+        cols = "".join(f"{metric_name(m)[:19]:>20}" for m in self.metrics)
         lines.append(f"  {'lever':<32}{'level':>7}{'all met':>20}{cols}{'cost a year':>16}")
         for _, r in self.rows.iterrows():
             for end in ("low", "high"):

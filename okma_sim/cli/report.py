@@ -34,7 +34,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import okma_sim
     from okma_sim._core.files import atomic_write_all
-    from okma_sim.report import has_reps, plan_report, render_html, workbook_bytes
+    from okma_sim.report import plan_report, render_html, report_options, workbook_bytes
 
     plan, path, sha = load_scenario(args.scenario)
     # every output is checked before the run: a bad path fails fast and nothing is written
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                             file=args.xlsx)
     kw = sim_kwargs(args, plan)
     with executor_from_args(args) as ex:
-        res = okma_sim.simulate(plan, executor=ex, record_reps=has_reps(plan), **kw)
+        res = okma_sim.simulate(plan, executor=ex, **report_options(plan), **kw)
     # both files are made in memory, then written together: both or neither
     outputs = [(out, render_html(plan_report(res)))]
     if xlsx is not None:

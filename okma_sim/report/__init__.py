@@ -2,7 +2,7 @@
 and an Excel workbook, for a plan (one simulation) or a mid-period review, and the glossary.
 
 Build
-    plan_report, review_report, SECTIONS, REVIEW_SECTIONS, has_reps
+    plan_report, review_report, SECTIONS, REVIEW_SECTIONS, has_reps, report_options
 Write
     render_html, workbook_bytes, SHEETS
 Parts
@@ -14,7 +14,7 @@ plan report, ``REVIEW_SECTIONS`` for the review's); adding a section is adding a
 
 from ._blocks import Bullets, Figure, Paragraph, Report, Section, Table, draw
 from ._build import plan_report, review_report
-from ._facts import has_reps
+from ._facts import has_reps, report_options
 from ._glossary import GLOSSARY
 from ._html import render_html
 from ._review_sections import REVIEW_SECTIONS
@@ -22,5 +22,5 @@ from ._sections import SECTIONS
 from ._workbook import SHEETS, workbook_bytes
 
 __all__ = ["GLOSSARY", "REVIEW_SECTIONS", "SECTIONS", "SHEETS", "Bullets", "Figure",
-           "Paragraph", "Report", "Section", "Table", "draw", "has_reps", "plan_report",
+           "Paragraph", "Report", "Section", "Table", "draw", "has_reps", "plan_report", "report_options",
            "render_html", "review_report", "workbook_bytes"]

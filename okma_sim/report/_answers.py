@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from okma_sim._core.formatting import format_amount, format_points
 from okma_sim.analysis import joint_targets, lever_effects
 from okma_sim.viz import joint_heatmap
 
 from ._blocks import Paragraph, Section, Table, draw
-from ._text import CONFIDENCE, chance, money
+from ._text import CONFIDENCE, chance
 
 __all__ = ["joint_section", "levers_section", "JOINT_PATHS", "LEVER_PATHS"]
 
@@ -60,15 +61,14 @@ def levers_section(result: Any) -> Section | None:
         for end in ("low", "high"):
             rows.append((le.names.get(r["lever"], r["lever"]) if end == "low" else "",
                          f"{r[end]:g}", chance(r[f"p_{end}"], r[f"stderr_{end}"]),
-                         money(r[f"cost_{end}"] * per_year, cur)))
-        rows.append(("", "change", f"{100 * r['swing']:+.1f} ± {100 * r['swing_stderr']:.1f} "
-                     "points", ""))
+                         format_amount(r[f"cost_{end}"] * per_year, cur)))
+        rows.append(("", "change", format_points(r["swing"], r["swing_stderr"]), ""))
     b = le.base
     return Section("levers", "What can be changed", (
         Paragraph(f"Each lever the plan may move, from its lowest to its highest setting, the "
                   f"others as planned, on the same {le.n_paths:,} simulated runs (so the change "
                   f"is measured to the paired standard error). The plan as written: all "
                   f"objectives met in {chance(b.probability, b.stderr)}, for "
-                  f"{money(le.base_cost * per_year, cur)} a year."),
+                  f"{format_amount(le.base_cost * per_year, cur)} a year."),
         Table(("Lever", "Setting", "All objectives met", "Cost a year"), tuple(rows),
               numeric=(1, 2, 3))))

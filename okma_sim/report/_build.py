@@ -21,8 +21,8 @@ def _sections(subject: Any, registry: Sequence[Callable[[Any], Section | None]]
 
 def plan_report(result: Any, sections: Sequence[Callable[[Any], Section | None]] | None = None
                 ) -> Report:
-    """The plan report of one simulation (:func:`okma_sim.simulate`; pass
-    ``record_reps=True`` for the per-rep outlook).
+    """The plan report of one simulation (:func:`okma_sim.simulate`; pass it
+    ``**report_options(plan)`` for the per-rep outlook and the cost of the hours).
 
     Parameters
     ----------

@@ -11,15 +11,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from okma_sim.analysis import cost_metrics
 from okma_sim.engine import resolve_parameters
 from okma_sim.models import get_model
 from okma_sim.params import describe, ppf
 from okma_sim.plan import KeyResult
+from okma_sim.results import target_label
 from okma_sim.viz import metric_label
 
-from ._text import baseline_revenue, statement, unit_of
+from ._text import baseline_revenue, unit_of
 
-__all__ = ["target_rows", "per_rep_rows", "band_rows", "assumption_rows", "has_reps"]
+__all__ = ["target_rows", "per_rep_rows", "band_rows", "assumption_rows", "has_reps",
+           "report_options", "unpriced_hours"]
 
 
 def target_rows(result: Any) -> pd.DataFrame:
@@ -31,8 +34,9 @@ def target_rows(result: Any) -> pd.DataFrame:
     >>> import okma_sim
     >>> res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 400, seed=2)
     >>> df = target_rows(res)
-    >>> df.loc[0, "statement"], float(df.loc[0, "probability"]) == res.probability("revenue").probability
-    ('+30% revenue (36.15 M CNY or more)', True)
+    >>> e = res.probability("revenue")
+    >>> df.loc[0, "statement"], float(df.loc[0, "probability"]) == e.probability
+    ('+30% revenue (36.15 M CNY)', True)
     """
     plan = result.plan
     base = baseline_revenue(result)
@@ -41,9 +45,10 @@ def target_rows(result: Any) -> pd.DataFrame:
         e = result.probability(t.id)
         q = result.quantiles(t.id)
         row = {"id": t.id, "kind": "key result" if isinstance(t, KeyResult) else "objective",
-               "statement": statement(t, plan.currency, base), "plan_text": t.statement or "",
-               "metric": t.metric, "aggregate": t.aggregate, "unit": "percent" if t.aggregate == "share_of_months"
-               else unit_of(t.metric), "comparison": t.comparison, "target": t.target,
+               "statement": target_label(t, plan), "plan_text": t.statement or "",
+               "metric": t.metric, "aggregate": t.aggregate,
+               "unit": "percent" if t.aggregate == "share_of_months" else unit_of(t.metric),
+               "comparison": t.comparison, "target": t.target,
                "probability": e.probability, "stderr": e.stderr, **q}
         if t.metric == "revenue_growth" and base is not None:
             row.update({f"{k}_amount": base * (1 + v) for k, v in
@@ -63,6 +68,28 @@ def has_reps(plan: Any) -> bool:
     True
     """
     return any(getattr(m, "per_rep", False) for m in get_model(plan.model).metrics.values())
+
+
+def report_options(plan: Any) -> dict[str, Any]:
+    """The :func:`okma_sim.simulate` keywords of a run the report reads in full: the per-rep
+    history when the model keeps one, and beside the targets' metrics and revenue, what the
+    plan's cost needs (:func:`okma_sim.analysis.cost_metrics`: the training hours).
+
+    Examples
+    --------
+    >>> import okma_sim
+    >>> report_options(okma_sim.load_plan(okma_sim.case_study_path()))["keep_monthly"][-1]
+    'training_hours'
+    """
+    model = get_model(plan.model)
+    keep = [t.metric for t in plan.targets] + ["revenue"] + cost_metrics(model)
+    return {"record_reps": has_reps(plan), "keep_monthly": list(dict.fromkeys(keep))}
+
+
+def unpriced_hours(result: Any) -> bool:
+    """Whether the run left out what prices the plan's hours (it kept no training hours), so
+    that its cost counts the levers only."""
+    return any(m not in result.monthly for m in cost_metrics(get_model(result.plan.model)))
 
 
 def per_rep_rows(result: Any) -> pd.DataFrame | None:

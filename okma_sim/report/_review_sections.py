@@ -7,43 +7,41 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import format_amount, format_number, format_percent
+from okma_sim.results import target_label
 from okma_sim.viz import fan_chart, probability_bars
 
 from ._blocks import Bullets, Paragraph, Section, Table, draw
 from ._sections import CONFIDENCE, glossary_section
-from ._text import baseline_revenue, chance, level, money, statement, verdict
+from ._text import chance, value, verdict
 
 __all__ = ["REVIEW_SECTIONS"]
 
 
-def _value(t: Any, x: float, currency: str) -> str:
+def _value(t: Any, x: float, plan: Any) -> str:
     if x is None or not math.isfinite(x):
         return "none yet"
-    return format_share(x) if t.aggregate == "share_of_months" else \
-        level(x, t.metric, currency)
+    return value(t, x, plan)
 
 
 def review_verdicts(rv: Any) -> Section:
     """Each objective's and KR's chance now, beside its chance at plan time."""
     plan = rv.plan
-    cur = plan.currency
-    base = None if rv.complete else baseline_revenue(rv.result)
     head = Paragraph(f"After {rv.months_observed} of {plan.horizon_months} months" + (
         ": the period is over, these are the observed results." if rv.complete else
         f", re-forecast from the actuals over {rv.n_paths:,} simulated runs of the months "
         "left."))
     rows, lines = [], []
     for t in plan.targets:
-        text = statement(t, cur, base)
+        text = target_label(t, plan)
         if rv.complete:
-            rows.append((text, _value(t, rv.to_date.get(t.id), cur),
+            rows.append((text, _value(t, rv.to_date.get(t.id), plan),
                          "met" if rv.met(t.id) else "missed"))
             continue
         e, e0 = rv.probability(t.id), rv.plan_probability(t.id)
         lines.append(verdict(text, e.probability, e.stderr)
                      + (" (at risk)" if t.id in rv.at_risk else ""))
-        rows.append((text, _value(t, rv.to_date.get(t.id), cur),
+        rows.append((text, _value(t, rv.to_date.get(t.id), plan),
                      chance(e0.probability, e0.stderr), chance(e.probability, e.stderr)))
     if rv.complete:
         return Section("review", "The period's results", (
@@ -75,15 +73,15 @@ def review_charts(rv: Any) -> Section | None:
 def review_reps(rv: Any) -> Section:
     """The reps behind a key result's pace."""
     df = rv.reps_flagged
-    cur = rv.plan.currency
+    plan = rv.plan
     if not len(df):
         return Section("per_rep", "Per rep outlook", (
             Paragraph("No rep is behind a key result's pace so far."),))
     rows = []
     for r in df.itertuples():
         t = rv.plan.target(r.key_result)
-        rows.append((r.rep_id, statement(t, cur), _value(t, r.value, cur),
-                     _value(t, r.target, cur), f"{r.months:g}"))
+        rows.append((r.rep_id, target_label(t, plan), _value(t, r.value, plan),
+                     _value(t, r.target, plan), f"{r.months:g}"))
     return Section("per_rep", "Per rep outlook", (
         Paragraph("Reps behind a key result's pace over the months they worked: a team "
                   "total's pace is its monthly target shared out over the planned reps; a "
@@ -103,14 +101,14 @@ def review_recommendation(rv: Any) -> Section | None:
         return Section("recommendation", "Recommendation", (Paragraph(text),))
     changes = tuple(f"{k.replace('_', ' ')}: from {format_number(rec['from'][k])} to "
                     f"{format_number(v)}" for k, v in rec["actions"].items())
-    cost = (f"costs {money(rec['cost'], cur)} more" if rec["cost"] >= 0
-            else f"saves {money(-rec['cost'], cur)}")
+    cost = (f"costs {format_amount(rec['cost'], cur)} more" if rec["cost"] >= 0
+            else f"saves {format_amount(-rec['cost'], cur)}")
     reach = "reaches" if rec["reached"] else "does not reach"
     return Section("recommendation", "Recommendation", (
         Paragraph("For the months left, change:"), Bullets(changes),
         Paragraph(f"This {cost}. With it, all objectives together have a "
                   f"{chance(rec['probability'], rec['stderr'])} chance, which {reach} the "
-                  f"goal of {chance(rec['goal'])}."),
+                  f"goal of {format_percent(rec['goal'])}."),
         *((Paragraph(rec["note"]),) if rec.get("note") else ())))
 
 

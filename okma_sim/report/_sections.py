@@ -7,17 +7,17 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from okma_sim._core.formatting import format_number, format_share
+from okma_sim._core.formatting import format_amount, format_number, format_share
 from okma_sim.analysis import action_cost, lever_level
 from okma_sim.models import get_model
-from okma_sim.results import achievable_target, capacity_text
+from okma_sim.results import achievable_target, capacity_text, target_label
 from okma_sim.viz import achievability_curve, fan_chart, probability_bars
 
 from ._blocks import Bullets, Paragraph, Section, Table, draw
-from ._facts import assumption_rows, per_rep_rows, target_rows
+from ._facts import assumption_rows, per_rep_rows, target_rows, unpriced_hours
 from ._glossary import GLOSSARY
 from ._answers import joint_section, levers_section
-from ._text import CONFIDENCE, baseline_revenue, chance, level, money, statement, verdict
+from ._text import CONFIDENCE, baseline_revenue, chance, value, verdict
 
 __all__ = ["SECTIONS", "glossary_section", "CONFIDENCE"]
 
@@ -38,7 +38,7 @@ def verdicts(result: Any) -> Section:
     base = baseline_revenue(result)
     if base is not None:
         blocks.append(Paragraph("The model is set so that, at last year's actions, it books "
-                                f"last year's revenue of {money(base, result.plan.currency)}."))
+                                f"last year's revenue of {format_amount(base, result.plan.currency)}."))
     return Section("verdicts", "Will the plan be met?", tuple(blocks))
 
 
@@ -52,16 +52,12 @@ def odds_chart(result: Any) -> Section:
 
 def outlook(result: Any) -> Section:
     """The fan charts of the objectives' metrics and the p05/p50/p95 table."""
-    rows = target_rows(result)
-    cur = result.plan.currency
+    plan = result.plan
     table = []
-    for r in rows.itertuples():
-        cells = [format_share(getattr(r, q)) if r.aggregate == "share_of_months"
-                 else level(getattr(r, q), r.metric, cur) for q in ("p05", "p50", "p95")]
-        if math.isfinite(getattr(r, "target_amount", math.nan)):
-            cells = [f"{c} ({money(getattr(r, q + '_amount'), cur)})"
-                     for c, q in zip(cells, ("p05", "p50", "p95"))]
-        table.append((r.statement, *cells))
+    for t in plan.targets:
+        qs = result.quantiles(t.id)
+        table.append((target_label(t, plan), *(value(t, qs[q], plan)
+                                               for q in ("p05", "p50", "p95"))))
     figs = []
     for metric in dict.fromkeys(o.metric for o in result.plan.objectives):
         if metric in result.monthly:
@@ -79,16 +75,12 @@ def outlook(result: Any) -> Section:
 def curves(result: Any) -> Section:
     """An achievability curve per objective, and the targets achievable at 80%."""
     plan = result.plan
-    base = baseline_revenue(result)
     rows = []
     for t in plan.targets:
         a = achievable_target(result, t.id, CONFIDENCE)
         e = result.probability(t.id)
-        reach = level(a, t.metric, plan.currency)
-        if t.metric == "revenue_growth" and base is not None and math.isfinite(a):
-            reach += f" ({money(base * (1 + a), plan.currency)})"
-        rows.append((statement(t, plan.currency, base), chance(e.probability, e.stderr),
-                     reach))
+        rows.append((target_label(t, plan), chance(e.probability, e.stderr),
+                     value(t, a, plan)))
     figs = [draw(f"How likely each level of '{o.id}' is: the curve falls as the target "
                  "rises; the green line marks the level met in 80% of the runs.",
                  achievability_curve, result, o.id, confidence=CONFIDENCE)
@@ -117,10 +109,14 @@ def capacity(result: Any) -> Section | None:
     if cost["total"] > 0:
         cur = result.plan.currency
         blocks.append(Paragraph(
-            f"The plan's actions cost {money(cost['total'], cur)} over its "
-            f"{result.plan.horizon_months} months: {money(cost['levers'], cur)} for the levers "
-            f"and {money(cost['hours'], cur)} of selling time spent on training and "
-            "coaching."))
+            f"The plan's actions cost {format_amount(cost['total'], cur)} over its "
+            f"{result.plan.horizon_months} months: {format_amount(cost['levers'], cur)} for "
+            f"the levers and {format_amount(cost['hours_cost'], cur)} of selling time spent on "
+            "training and coaching."))
+    if unpriced_hours(result):
+        blocks.append(Paragraph("The training and coaching hours are not priced here: the "
+                                "run kept no training hours (simulate it with "
+                                "okma_sim.report.report_options)."))
     return Section("capacity", "Capacity and cost", tuple(blocks)) if blocks else None
 
 
@@ -131,8 +127,8 @@ def per_rep(result: Any) -> Section | None:
         return None
     cur = result.plan.currency
     rows = tuple((r.rep, format_share(r.share_of_months_filled),
-                  f"{money(r.revenue_p05, cur)} to {money(r.revenue_p95, cur)}",
-                  money(r.revenue_p50, cur), format_number(r.new_customers_per_month),
+                  f"{format_amount(r.revenue_p05, cur)} to {format_amount(r.revenue_p95, cur)}",
+                  format_amount(r.revenue_p50, cur), format_number(r.new_customers_per_month),
                   format_share(r.revisit_rate) if math.isfinite(r.revisit_rate) else "none")
                  for r in df.itertuples())
     return Section("per_rep", "Per rep outlook", (

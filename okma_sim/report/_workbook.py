@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from okma_sim._core.version import __version__
 from okma_sim.analysis import action_cost
 
-from ._facts import assumption_rows, band_rows, per_rep_rows, target_rows
+from ._facts import assumption_rows, band_rows, per_rep_rows, target_rows, unpriced_hours
 from ._text import baseline_revenue
 
 __all__ = ["SHEETS", "PERCENT", "currency_format", "workbook_bytes"]
@@ -83,7 +83,8 @@ def _summary(wb, result: Any, money: str) -> None:
                  ("  worked", cap["hours_executed"], "0"),
                  ("Rep-months over capacity", cap["share_rep_months_capped"], PERCENT)]
     cost = action_cost(result.plan, result)
-    rows += [(f"Cost of the plan's actions over {result.plan.horizon_months} months",
+    what = " (levers only: the run kept no training hours)" if unpriced_hours(result) else ""
+    rows += [(f"Cost of the plan's actions over {result.plan.horizon_months} months{what}",
               cost["total"], money), ("okma_sim version", __version__, None)]
     _sheet(wb, "Summary", ("Item", "Value"), [r[:2] for r in rows],
            [(None, r[2]) for r in rows], widths=(48, 22))

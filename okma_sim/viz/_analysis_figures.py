@@ -9,9 +9,10 @@ import numpy as np
 
 from okma_sim._core.formatting import format_amount, format_number
 from okma_sim.analysis import PolicyComparison
+from okma_sim.results import target_label
 
 from ._axes import legend_outside, money_axis, new_axes, percent_axis
-from ._labels import cost_label, percent_text, target_label
+from ._labels import cost_label, percent_text
 
 __all__ = ["tornado", "cost_frontier", "policy_comparison"]
 

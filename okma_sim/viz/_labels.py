@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from okma_sim._core.formatting import format_amount, format_number, format_share
+from okma_sim._core.formatting import format_amount, format_number, format_percent
 
 __all__ = ["PERCENT_METRICS", "SYMBOL", "fmt_level", "main_target", "metric_label",
-           "metric_name", "in_sentence", "cost_label", "target_label", "percent_text", "value_label",
+           "metric_name", "in_sentence", "cost_label", "percent_text", "value_label",
            "YEAR_TO_DATE_METRICS"]
 
 _LABELS = {
@@ -35,13 +35,10 @@ MONEY_METRICS = ("revenue", "cumulative_revenue", "cost")
 
 #: metrics summed from the first month: their January is one month's worth, not a year's
 YEAR_TO_DATE_METRICS = {"revenue_growth", "cumulative_revenue"}
-#: short names where a target statement reads better than the axis label
+#: short names, for titles, where the axis label is too long
 _NAMES = {"revenue_growth": "Revenue growth", "csat": "CSAT",
           "cumulative_revenue": "Revenue", "new_customers": "New customers a month",
           "quarters_surveyed": "Quarters with a CSAT survey"}
-#: how an aggregate over the months reads after a target ("final": the level at the end)
-_OVER_MONTHS = {"final": "", "mean": " on average", "sum": " in total",
-                "min": " every month", "max": " in at least one month"}
 #: what an aggregated value is, on an axis
 _AGGREGATE_AXIS = {"final": "at the end of the plan", "mean": "average over the months",
                    "sum": "total over the months", "min": "lowest month",
@@ -115,46 +112,14 @@ def metric_name(metric: str) -> str:
 
 def percent_text(x: float, *, sign: bool = False) -> str:
     """A share as a percentage with no needless ``.0`` (``80%``, ``82.5%``; ``+30%`` with
-    ``sign``), from :func:`okma_sim._core.formatting.format_share`.
+    ``sign``), from :func:`okma_sim._core.formatting.format_percent`.
 
     Examples
     --------
     >>> percent_text(0.8), percent_text(0.825), percent_text(0.3, sign=True)
     ('80%', '82.5%', '+30%')
     """
-    text = format_share(abs(x) if sign else x).replace(".0%", "%")
-    return (("-" if x < 0 else "+") + text) if sign else text
-
-
-def target_label(t: Any, plan: Any) -> str:
-    """An objective or KR as a manager states it: the metric's name and its target, e.g.
-    ``Revisit rate ≥ 80% on average``. Revenue growth reads as ``Revenue +30%``, with the
-    year's amount when the plan runs 12 months against a baseline year.
-
-    Examples
-    --------
-    >>> import okma_sim
-    >>> plan = okma_sim.load_plan(okma_sim.case_study_path())
-    >>> for t in plan.targets[:4]:
-    ...     print(target_label(t, plan))
-    Revenue +30% (36.15 M CNY)
-    CSAT ≥ 90%
-    New customers a month ≥ 10 on average
-    Revisit rate ≥ 80% on average
-    """
-    cur = getattr(plan, "currency", "")
-    if t.aggregate == "share_of_months":  # the share of months at or past the threshold
-        level = fmt_level(t.threshold, t.metric, cur)
-        return (f"{metric_name(t.metric)} {SYMBOL[t.comparison]} {level} in "
-                f"{SYMBOL['>=']} {percent_text(t.target)} of months")
-    if t.metric == "revenue_growth" and t.comparison == ">=" and t.aggregate == "final":
-        text = f"Revenue {percent_text(t.target, sign=True)}"
-        base = getattr(plan, "baseline", None)
-        if base is not None and plan.horizon_months == 12:
-            text += f" ({format_amount(base.annual * (1 + t.target), cur)})"
-        return text
-    return (f"{metric_name(t.metric)} {SYMBOL[t.comparison]} "
-            f"{fmt_level(t.target, t.metric, cur)}{_OVER_MONTHS.get(t.aggregate, '')}")
+    return format_percent(x, digits=1, signed=sign).replace(".0%", "%")
 
 
 def value_label(t: Any, currency: str = "") -> str:

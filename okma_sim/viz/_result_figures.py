@@ -9,13 +9,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from okma_sim.results import achievability_curve as curve_of, achievable_target
-
 from okma_sim._core.formatting import format_share
+from okma_sim.results import achievability_curve as curve_of, achievable_target, target_label
 
 from ._axes import format_metric_axis, legend_outside, new_axes, percent_axis
 from ._labels import (YEAR_TO_DATE_METRICS, fmt_level, in_sentence, main_target,
-                      metric_label, metric_name, percent_text, target_label, value_label)
+                      metric_label, metric_name, percent_text, value_label)
 
 __all__ = ["fan_chart", "probability_bars", "histogram", "achievability_curve"]
 
@@ -85,7 +84,7 @@ def probability_bars(result: Any, *, ax=None, confidence: float | None = 0.8):
     together, with Monte Carlo error bars (±1.96 standard errors) and the confidence line.
 
     Bars are in plan order (objectives first), each labelled with its target as a manager
-    states it (:func:`~okma_sim.viz.target_label`); their lengths are the probabilities.
+    states it (:func:`okma_sim.results.target_label`); their lengths are the probabilities.
 
     Parameters
     ----------

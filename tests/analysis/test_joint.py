@@ -115,11 +115,17 @@ def test_joint_targets_json_fields_and_text(case_joint):
     assert d["weights"] == {"revenue": 1.0, "csat": 1.0}
     assert set(d["per_objective"]["revenue"]) == {"probability", "stderr"}
     text = jt.text()
-    # revenue growth in %, with the amount; CSAT in %; the chance with its SE, in words
-    assert f"{jt.targets['revenue']:+.1%} revenue" in text
-    amount = okma_sim.analysis.target_phrase(plan, "revenue", jt.targets["revenue"])
-    assert f"{plan.baseline.annual * (1 + jt.targets['revenue']) / 1e6:.2f} M CNY" in amount
-    assert f"CSAT of {jt.targets['csat']:.1%} or more" in text
+    # each target as the tool states targets, the revenue with its amount; the chance with its
+    # SE, in words
+    from okma_sim._core.formatting import format_amount
+    from okma_sim.results import target_label
+    for i, v in jt.targets.items():
+        phrase = okma_sim.analysis.target_phrase(plan, i, v)
+        assert phrase == target_label(plan.with_targets({i: v}).target(i), plan)
+        assert phrase in text
+    amount = plan.baseline.annual * (1 + jt.targets["revenue"])
+    assert format_amount(amount, "CNY") in okma_sim.analysis.target_phrase(
+        plan, "revenue", jt.targets["revenue"])
     assert f"in {jt.probability:.1%} of simulated runs (± {jt.stderr:.1%})" in text
     assert "paths" not in text
 

@@ -50,8 +50,14 @@ def test_target_joint_json_contract_and_the_api_s_numbers(tmp_path):
 
 def test_target_joint_text_speaks_plainly():
     proc = ok("target", "--joint", "--paths", "400", "--seed", "2", "--no-progress")
+    doc = json.loads(ok("target", "--joint", "--paths", "400", "--seed", "2", "--json").stdout)
     assert "hold together in" in proc.stdout and "simulated runs" in proc.stdout
-    assert "% revenue" in proc.stdout and "CSAT of" in proc.stdout
+    # each joint target stated as check states targets, with the JSON's own values
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    from okma_sim.results import target_label
+    together = " and ".join(target_label(plan.with_targets({i: v}).target(i), plan)
+                            for i, v in doc["targets"].items())
+    assert f"  {together} hold together in" in proc.stdout
 
 
 def test_target_without_joint_keeps_its_json_exactly():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import okma_sim
-from okma_sim.report import plan_report, render_html
+from okma_sim.report import plan_report, render_html, report_options
 
 CHROMIUM = os.environ.get("OKMA_CHROMIUM", "/usr/bin/chromium")  # Debian's Chromium
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -76,8 +76,8 @@ def _foreign(seen: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
-    res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 1500, seed=5,
-                            record_reps=True)
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    res = okma_sim.simulate(plan, 1500, seed=5, **report_options(plan))
     report = plan_report(res)
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(render_html(report), encoding="utf-8")

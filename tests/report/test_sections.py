@@ -4,6 +4,7 @@ self-contained (checked in the text here, in a browser in test_report_browser.py
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -13,17 +14,19 @@ import pytest
 import okma_sim
 from okma_sim._core.errors import OkmaError
 from okma_sim._core.files import atomic_write_all
-from okma_sim.report import (GLOSSARY, SECTIONS, Paragraph, Section, plan_report, render_html)
+from okma_sim.report import (GLOSSARY, SECTIONS, Paragraph, Section, plan_report, render_html,
+                             report_options)
 from okma_sim.report._facts import target_rows
-from okma_sim.report._text import chance, money, odds, statement, verdict
+from okma_sim.report._text import verdict
+from okma_sim.results import target_label
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def res():
-    return okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 1000, seed=4,
-                             record_reps=True)
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    return okma_sim.simulate(plan, 1000, seed=4, **report_options(plan))
 
 
 def test_every_glossary_term_is_in_docs_glossary():
@@ -36,25 +39,36 @@ def test_every_glossary_term_is_in_docs_glossary():
         assert required in GLOSSARY
 
 
+def _pct(p: float) -> str:
+    """The documented reading of a chance, written out here: whole percent, and "<1%" for a
+    positive chance that would round to 0."""
+    return "<1%" if 0 < p < 0.005 else f"{100 * p:.0f}%"
+
+
+def _estimate(p: float, se: float) -> str:
+    return f"{_pct(p)} ± {'<0.1%' if 0 < se < 0.0005 else f'{100 * se:.1f}%'}"
+
+
 def test_verdicts_are_the_results_probabilities(res):
     page = render_html(plan_report(res))
     for t in res.plan.targets:
         e = res.probability(t.id)
-        line = verdict(statement(t, "CNY", 27.81e6), e.probability, e.stderr)
+        line = f"{target_label(t, res.plan)}: {_pct(e.probability)} chance (± " \
+               f"{100 * e.stderr:.1f}%)"
         assert line in page, line
     # the assumptions hold the plan's lever levels, in the model's units
     model = okma_sim.get_model(res.plan.model)
     for k, v in res.plan.actions.items():
         assert f"<td class=num>{v:g} {model.levers[k].unit}</td>" in page, k
-    # p = 0.0x reads as "about 1 in 1/p"
-    assert odds(0.04) == "about 1 in 25" and odds(0.2) == "about 1 in 5"
-    assert verdict("x", 0.041, 0.0044) == "x: 4% chance (± 0.4%), about 1 in 24"
+    # p = 0.0x reads as "about 1 in 1/p", as check's verdicts read
+    assert verdict("x", 0.041, 0.0044) == "x: 4% chance (± 0.4%), about 1 in 25"
 
 
 def test_growth_targets_read_as_revenue_amounts(res):
     df = target_rows(res).set_index("id")
     base = res.extra["anchor"]["figures"]["revenue"]
-    assert df.loc["revenue", "statement"] == "+30% revenue (36.15 M CNY or more)"
+    year = sum(res.plan.baseline.monthly_revenue)
+    assert df.loc["revenue", "statement"] == f"+30% revenue ({1.3 * year / 1e6:.2f} M CNY)"
     growth = np.quantile(res.values["revenue"], 0.5)
     assert df.loc["revenue", "p50_amount"] == pytest.approx(base * (1 + growth))
 
@@ -158,12 +172,16 @@ def test_joint_section_is_joint_targets_checked_on_fresh_runs(res):
     sec = joint_section(res)
     jt = joint_targets(res.plan, confidence=0.8, n_paths=res.n_paths, seed=res.seed,
                        progress=False)
-    assert jt.probability >= 0.8 - 4 * jt.stderr
+    # the targets are chosen on one run and checked on another: both runs' errors count
+    se = math.hypot(jt.stderr, math.sqrt(0.8 * 0.2 / jt.n_paths))
+    assert jt.probability >= 0.8 - 4 * se
     text = " ".join(b.text for b in sec.blocks if isinstance(b, Paragraph))
-    assert chance(jt.probability, jt.stderr) in text
+    assert _estimate(jt.probability, jt.stderr) in text
     table = [b for b in sec.blocks if hasattr(b, "rows")][0]
-    assert [r[0] for r in table.rows] == [jt.statement(i) for i in jt.targets]
-    assert [r[1] for r in table.rows] == [chance(v["probability"], v["stderr"])
+    assert [r[0] for r in table.rows] == [
+        target_label(res.plan.with_targets({i: v}).target(i), res.plan)
+        for i, v in jt.targets.items()]
+    assert [r[1] for r in table.rows] == [_estimate(v["probability"], v["stderr"])
                                           for v in jt.per_objective.values()]
     assert sum(1 for b in sec.blocks if hasattr(b, "png")) == 1  # the heat map
 
@@ -181,7 +199,26 @@ def test_levers_section_is_lever_effects(res):
     assert len(rows) == 3 * len(df) and len(df) == len(res.plan.levers)
     for k, (_, r) in enumerate(df.iterrows()):
         low, high, change = rows[3 * k: 3 * k + 3]
-        assert low[2] == chance(r["p_low"], r["stderr_low"])
-        assert high[2] == chance(r["p_high"], r["stderr_high"])
-        assert high[3] == money(r["cost_high"] * 12 / res.plan.horizon_months, "CNY")
-        assert change[2].startswith(f"{100 * r['swing']:+.1f} ±")
+        assert low[2] == _estimate(r["p_low"], r["stderr_low"])
+        assert high[2] == _estimate(r["p_high"], r["stderr_high"])
+        year = r["cost_high"] * 12 / res.plan.horizon_months
+        assert high[3] == f"{year / 1e6:.2f}".rstrip("0").rstrip(".") + " M CNY"
+        assert change[2] == f"{100 * r['swing']:+.1f} ± {100 * r['swing_stderr']:.1f} points"
+
+
+def test_the_plans_cost_counts_the_training_and_coaching_hours(res):
+    """The capacity section's cost is the levers plus the hours the run kept, priced at the
+    team's hourly cost (the mean over runs of the summed monthly hours, computed here); a run
+    that kept no training hours says that its cost leaves them out."""
+    from okma_sim.report._sections import capacity
+    plan = res.plan
+    hours = float(np.nansum(res.monthly["training_hours"], axis=1).mean())
+    priced = hours * plan.team.hourly_cost
+    assert priced > 0
+    text = " ".join(b.text for b in capacity(res).blocks if isinstance(b, Paragraph))
+    amount = f"{priced / 1e3:.2f}".rstrip("0").rstrip(".") + " k CNY"
+    assert f"{amount} of selling time spent on training and coaching" in text
+    assert "not priced" not in text
+    bare = okma_sim.simulate(plan, 300, seed=4)  # the default keeps no training hours
+    text = " ".join(b.text for b in capacity(bare).blocks if isinstance(b, Paragraph))
+    assert "training and coaching hours are not priced here" in text

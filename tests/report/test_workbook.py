@@ -10,13 +10,13 @@ import openpyxl
 import pytest
 
 import okma_sim
-from okma_sim.report import SHEETS, workbook_bytes
+from okma_sim.report import SHEETS, report_options, workbook_bytes
 
 
 @pytest.fixture(scope="module")
 def run():
-    res = okma_sim.simulate(okma_sim.load_plan(okma_sim.case_study_path()), 1200, seed=9,
-                            record_reps=True)
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    res = okma_sim.simulate(plan, 1200, seed=9, **report_options(plan))
     return res, openpyxl.load_workbook(io.BytesIO(workbook_bytes(res)))
 
 

@@ -23,6 +23,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 
 from figure_helpers import by_gid, tick_texts  # noqa: E402
 import okma_sim  # noqa: E402
+from okma_sim.results import target_label  # noqa: E402
 from okma_sim import viz  # noqa: E402
 from okma_sim._core.formatting import format_amount  # noqa: E402
 from okma_sim.analysis import solve_actions  # noqa: E402
@@ -104,11 +105,12 @@ def test_probability_bars_targets_confidence_and_all_krs(res, plan, fig_ax):
         assert seg[1, 0] == pytest.approx(e.probability + 1.96 * e.stderr, abs=1e-12)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     amount = sum(plan.baseline.monthly_revenue) * 1.3 / 1e6  # last year's revenue + 30%
-    assert labels[0] == f"Revenue +30% ({amount:.2f} M CNY)" == "Revenue +30% (36.15 M CNY)"
-    assert labels[1] == "CSAT ≥ 90%"
-    assert labels[2].startswith("New customers a month ≥ 10")
-    assert labels[3].startswith("Revisit rate ≥ 80%")
-    assert labels[4] == "Quarters with a CSAT survey ≥ 4"
+    # each bar named by its target, as every text of the tool states it
+    assert labels[:5] == [target_label(t, plan) for t in plan.targets]
+    assert labels[0] == f"+30% revenue ({amount:.2f} M CNY)" == "+30% revenue (36.15 M CNY)"
+    assert labels[1] == "CSAT ≥ 90% at year end"
+    assert labels[2] == "New customers ≥ 10 (monthly average)"
+    assert labels[3] == "Revisit rate ≥ 80% (monthly average)"
     assert labels[5:] == ["All key results", "All objectives"]
     assert widths[5] == res.all_key_results_met().probability
     assert not any("_" in x for x in labels)  # no snake_case id
@@ -138,7 +140,7 @@ def test_probability_bars_without_key_results_have_no_all_krs_bar(fig_ax):
     toy = okma_sim.simulate(_toy_plan(), 500, seed=SEED)
     viz.probability_bars(toy, ax=ax)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["Score ≥ 1.2 on average", "All objectives"]
+    assert labels == ["Score ≥ 1.2 (monthly average)", "All objectives"]
 
 
 # -- cost axes ----------------------------------------------------------------------------------
@@ -268,7 +270,7 @@ def test_achievability_curve_reads_in_percent_with_readable_names(res, fig_ax):
 def test_histogram_title_is_the_target_statement(res, plan, fig_ax):
     _, ax = fig_ax
     viz.histogram(res, "revenue", ax=ax)
-    assert ax.get_title() == "Case study: Revenue +30% (36.15 M CNY)"
+    assert ax.get_title() == "Case study: +30% revenue (36.15 M CNY)"
     assert ax.get_xlabel() == ("Revenue growth year to date vs last year (%), "
                                "at the end of the plan")
     assert set(by_gid(ax.lines, "target").get_xdata()) == {0.3}
@@ -294,16 +296,21 @@ def test_backtest_figures_read_in_percent(fig_ax):
 
 # -- the naming helper --------------------------------------------------------------------------
 def test_target_label_reads_each_kind_of_target(plan):
+    """The one statement of a target (okma_sim.results.target_label), which every figure,
+    table and report uses, on the kinds of target the bundled scenarios do not have."""
     kr = KeyResult(id="x", metric="revisit_rate", target=0.6, aggregate="share_of_months",
                    threshold=0.8)
-    assert viz.target_label(kr, plan) == "Revisit rate ≥ 80% in ≥ 60% of months"
+    assert target_label(kr, plan) == "Revisit rate ≥ 80% in at least 60% of months"
     lo = Objective(id="c", metric="cost", target=250_000, aggregate="sum", comparison="<=")
-    assert viz.target_label(lo, plan) == "Training and coaching cost per month ≤ 250 k CNY " \
-                                         "in total"
+    assert target_label(lo, plan) == "Cost ≤ 250 k CNY (total over the year)"
     grow = Objective(id="g", metric="revenue_growth", target=0.1)
-    # over 6 months the year's amount is not what +10% means: no amount
-    assert viz.target_label(grow, plan.replace(horizon_months=6)) == "Revenue +10%"
-    assert viz.target_label(grow, plan) == f"Revenue +10% ({27.81 * 1.1:.2f} M CNY)"
+    # growth is measured against the baseline over the plan's own months: over 6 months the
+    # amount is 1.1 times the first six baseline months
+    six = plan.replace(horizon_months=6)
+    half = sum(plan.baseline.monthly_revenue[:6]) * 1.1 / 1e6
+    assert target_label(grow, six) == f"+10% revenue ({half:.2f} M CNY)"
+    year = sum(plan.baseline.monthly_revenue) * 1.1 / 1e6
+    assert target_label(grow, plan) == f"+10% revenue ({year:.2f} M CNY)"
 
 
 def test_tornado_row_that_moves_nothing_keeps_its_values_apart(fig_ax):
@@ -325,7 +332,7 @@ def test_policy_comparison_of_a_table_names_rows_by_the_plan(res, plan, fig_ax):
                 "revisit_rate")), ("all_key_results_met", res.all_key_results_met()))]
     viz.policy_comparison(pd.DataFrame(rows), ax=ax, plan=plan)
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "All objectives", "Revisit rate ≥ 80% on average", "All key results"]
+        "All objectives", "Revisit rate ≥ 80% (monthly average)", "All key results"]
     bars = [p for p in ax.patches if p.get_gid() == "policy_0"]
     np.testing.assert_allclose([b.get_width() for b in bars], [r["probability"] for r in rows])
 

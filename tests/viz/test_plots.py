@@ -95,7 +95,7 @@ def test_probability_bars_heights_and_error_bars(case_result, ax):
     np.testing.assert_allclose(se, np.sqrt(p * (1 - p) / case_result.n_paths))
     assert set(by_gid(ax.lines, "confidence").get_xdata()) == {0.8}
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "Revenue +30% (36.15 M CNY)"
+    assert labels[0] == "+30% revenue (36.15 M CNY)"
     assert labels[-2:] == ["All key results", "All objectives"]
 
 
@@ -223,7 +223,7 @@ def test_policy_comparison_bars_are_probabilities(ax):
     assert labels[1] == (f"no reviews (all objectives {d.mean() * 100:+.1f} ± {se * 100:.1f} "
                          f"points vs monthly coaching)")
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "All objectives", "Revenue +30% (36.15 M CNY)", "CSAT ≥ 90%"]
+        "All objectives", "+30% revenue (36.15 M CNY)", "CSAT ≥ 90% at year end"]
 
 
 def test_pit_histogram_density_and_band(ax):
