@@ -58,8 +58,9 @@ def _on_pace(t: Any, to_date: float, months: int, horizon: int) -> bool | None:
 
 
 def explanations(rv: Any) -> list[dict[str, Any]]:
-    """The objectives and KRs whose probability disagrees with their pace so far (on pace
-    but under 50%, or behind but at 50% or more), each with its projected monthly path
+    """The objectives and KRs whose probability disagrees with their pace so far beyond the
+    Monte Carlo noise (on pace, yet under 50% by more than 2 standard errors; or behind, yet
+    over 50% by more than 2 standard errors), each with its projected monthly path
     (``months``: ``month``, ``p05``, ``p50``, ``p95``, ``observed``) against its target and,
     for a ratio, the ``driver``. Empty once the actuals cover the horizon.
 
@@ -84,7 +85,9 @@ def explanations(rv: Any) -> list[dict[str, Any]]:
             continue
         pace = _on_pace(t, td, T, plan.horizon_months)
         e = rv.probability(t.id)
-        if pace is None or pace == (e.probability >= 0.5):
+        # a chance within 2 SE of one half says nothing against the pace: no explanation
+        if pace is None or not (e.probability + 2 * e.stderr < 0.5 if pace
+                                else e.probability - 2 * e.stderr > 0.5):
             continue
         bands = res.bands(t.metric, q=(0.05, 0.5, 0.95))
         months = [{"month": str(m), "p05": float(r["p05"]), "p50": float(r["p50"]),
