@@ -24,10 +24,13 @@ def test_poisson_large_rates_follow_the_documented_cornish_fisher_formula():
     z = stats.norm.ppf(U)
     expected = np.maximum(0.0, np.rint(lam + np.sqrt(lam) * z + (z * z - 1.0) / 6.0))
     np.testing.assert_array_equal(got, expected)
-    # and the approximation is within one count of scipy's exact quantile, mostly equal
+    # against scipy's exact quantile: the error is the rounding (0.5) plus the Cornish-Fisher
+    # terms left out, [(z^3 - 3z) / 24 - (2 z^3 - 5 z) / 36] / sqrt(lam), under 0.5 for these
+    # draws (|z| up to 4, lam >= 30): together under one count
     exact = stats.poisson.ppf(U, lam)
+    left_out = np.abs((z**3 - 3 * z) / 24 - (2 * z**3 - 5 * z) / 36) / np.sqrt(lam)
+    assert left_out.max() < 0.5
     assert np.max(np.abs(got - exact)) <= 1.0
-    assert np.mean(got == exact) > 0.9
 
 
 def test_poisson_threshold_between_the_branches():
@@ -62,8 +65,11 @@ def test_binomial_normal_branch(n, q):
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(binomial_normal_icdf(stats.norm.ppf(U), np.full(U.size, n),
                                                        np.full(U.size, q)), expected)
-    # the continuity-corrected normal quantile is within a count or two of scipy's
-    assert np.max(np.abs(got - stats.binom.ppf(U, n, q))) <= 2.0
+    # against scipy's exact quantile: the rounding (0.5, plus the continuity correction's 0.5)
+    # and the skew the normal leaves out, |1 - 2q| (z^2 - 1) / 6 in counts, bound the error
+    z = stats.norm.ppf(U)
+    bound = 1.0 + np.max(np.abs(1 - 2 * q) * np.abs(z * z - 1) / 6) * 1.1  # +10%: higher terms
+    assert np.max(np.abs(got - stats.binom.ppf(U, n, q))) <= np.floor(bound)
 
 
 def test_binomial_normal_icdf_clips_to_zero_and_n():

@@ -47,10 +47,11 @@ def test_mc_uniforms_are_the_blocks_generator_draws():
 
 def test_repair_keeps_the_eigenvalue_floor():
     # Higham's example: the nearest correlation matrix is singular; the repair floors its
-    # eigenvalues at 1e-6 before restoring the unit diagonal (docstring), so the smallest
-    # is 1e-6 up to that rescaling (within a few per cent), not zero and not far above
+    # eigenvalues at eps = 1e-6 before restoring the unit diagonal by D^-1/2 C D^-1/2
+    # (docstring). Flooring moves each diagonal entry by at most n eps (n = 3), so the
+    # smallest eigenvalue is eps within a relative 1e-5, not zero and not above
     a = np.array([[1.0, 1, 0], [1, 1, 1], [0, 1, 1]])
     c, repaired = nearest_correlation(a)
     low = np.linalg.eigvalsh(c).min()
-    assert repaired and 0.9e-6 <= low <= 1.1e-6, low
+    assert repaired and low == pytest.approx(1e-6, rel=1e-5), low
     np.testing.assert_array_equal(c, c.T)

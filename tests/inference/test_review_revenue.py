@@ -59,7 +59,10 @@ def test_revenue_alone_reweights_by_the_revenue_likelihood(setup):
     want /= want.sum()
     np.testing.assert_allclose(w, want, rtol=1e-9, atol=1e-15)
     assert info["ess"] == pytest.approx(1.0 / np.sum(want ** 2), rel=1e-9)
-    assert info["ess"] < 0.5 * len(prior)  # the revenue says something
+    # the revenue says something: equal likelihoods would leave all 600 draws equally
+    # weighted (ESS = 600); half of that is a round margin, and over seeds 1-6 the ESS stays
+    # at 112-144, far from it
+    assert info["ess"] < 0.5 * len(prior)
 
 
 def test_revenue_alone_refines_only_the_revenue_parameters(setup):
