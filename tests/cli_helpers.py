@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,19 @@ def one_error_line(proc: subprocess.CompletedProcess, *parts: str) -> str:
         assert part in line, (part, line)
     assert proc.stdout == ""
     return line
+
+
+def tree(folder: Path) -> list[str]:
+    """The names of every file and folder under ``folder``, sorted."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file and folder under ``folder`` with its content's hash (a named pipe is
+    listed, not read): two equal snapshots mean nothing was written, removed or changed."""
+    return {str(p.relative_to(folder)): "pipe" if p.is_fifo() else
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(folder.rglob("*"))}
 
 
 #: a scenario of the linear toy model (no hours, no team): one objective, two key results;

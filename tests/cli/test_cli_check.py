@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cli_helpers import one_error_line, run_cli
+from cli_helpers import one_error_line, run_cli, tree
 import okma_sim
 
 PATHS = 600
@@ -208,10 +208,6 @@ def test_export_to_a_folder_is_refused_even_with_force(tmp_path):
 
 
 # -- all or nothing: --figures and --export together -----------------------------------------
-def _tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-
-
 @pytest.mark.parametrize("figures, export, force", [
     ("out", "out", False),  # both name one new path: the folder would block the file
     ("figs", "figs/fan_chart.png", True),  # the CSV would replace a figure it just wrote
@@ -224,7 +220,7 @@ def test_export_naming_a_figure_is_refused_before_the_run(tmp_path, figures, exp
                    "--figures", figures, "--export", export, *(["--force"] if force else []),
                    cwd=tmp_path)
     one_error_line(proc, "--export", "--figures")
-    assert _tree(tmp_path) == ["figs"]
+    assert tree(tmp_path) == ["figs"]
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
@@ -237,7 +233,7 @@ def test_export_failing_after_the_run_takes_back_the_figures(tmp_path):
                    "--figures", "keep/new/figs", "--export", "/proc/okma_export.csv",
                    cwd=tmp_path)
     one_error_line(proc, "/proc/okma_export.csv")
-    assert _tree(tmp_path) == ["keep", "keep/old.txt"]
+    assert tree(tmp_path) == ["keep", "keep/old.txt"]
 
 
 def test_export_failing_after_figures_into_an_existing_folder(tmp_path, monkeypatch, capsys):
@@ -260,7 +256,7 @@ def test_export_failing_after_figures_into_an_existing_folder(tmp_path, monkeypa
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert "No space left on device" in err
-    assert _tree(tmp_path) == ["figs", "figs/notes.txt"]
+    assert tree(tmp_path) == ["figs", "figs/notes.txt"]
 
 
 @pytest.mark.parametrize("option, value", [("--export", "ro/x.csv"),
@@ -283,7 +279,7 @@ def test_output_in_a_folder_without_write_permission_is_refused_before_the_run(
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert f"{option}: no permission to write in this folder" in err
-    assert _tree(tmp_path) == ["ro"]
+    assert tree(tmp_path) == ["ro"]
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs mkfifo")
@@ -297,4 +293,4 @@ def test_export_to_a_pipe_is_refused_even_with_force(tmp_path):
                    "--export", "pipe", cwd=tmp_path)
     one_error_line(proc, "--export", "pipe", "not a regular file")
     assert stat.S_ISFIFO((tmp_path / "pipe").stat().st_mode)
-    assert _tree(tmp_path) == ["pipe"]
+    assert tree(tmp_path) == ["pipe"]

@@ -5,7 +5,6 @@ CLI in a subprocess."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -13,24 +12,19 @@ from pathlib import Path
 import pytest
 
 import okma_sim
-from cli_helpers import TOY, one_error_line, run_cli
+from cli_helpers import TOY, one_error_line, run_cli, snapshot
 
 CASE = okma_sim.case_study_path().read_text(encoding="utf-8")
 HISTORY = okma_sim.data_path("sales_history.csv").read_text(encoding="utf-8")
 ACTUALS = okma_sim.data_path("case_study_actuals.csv").read_text(encoding="utf-8")
 
 
-def _snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            if p.is_file() else "dir" for p in sorted(folder.rglob("*")) if not p.is_fifo()}
-
-
 def _refused(folder: Path, *args: object, parts: tuple[str, ...]) -> str:
     """Run the CLI in ``folder``: one error line holding ``parts``, the folder unchanged."""
-    before = _snapshot(folder)
+    before = snapshot(folder)
     proc = run_cli(*args, cwd=folder, timeout=120)
     line = one_error_line(proc, *parts)
-    assert _snapshot(folder) == before
+    assert snapshot(folder) == before
     return line
 
 

@@ -16,11 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cli_helpers import one_error_line, run_cli
-
-
-def _tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+from cli_helpers import one_error_line, run_cli, tree
 
 
 def _run_limited(*args: object, cwd: Path, max_file_bytes: int) -> subprocess.CompletedProcess:
@@ -46,7 +42,7 @@ def test_export_failing_after_the_figures_leaves_nothing(tmp_path):
                         "--figures", "figs", "--export", "paths.csv", cwd=tmp_path,
                         max_file_bytes=200_000)
     one_error_line(proc, "paths.csv", "cannot write the file")
-    assert _tree(tmp_path) == ["old.txt"]
+    assert tree(tmp_path) == ["old.txt"]
 
 
 def test_full_disk_on_the_first_figure_leaves_nothing(tmp_path):
@@ -56,7 +52,7 @@ def test_full_disk_on_the_first_figure_leaves_nothing(tmp_path):
                         "--figures", "figs", "--export", "paths.csv", cwd=tmp_path,
                         max_file_bytes=2_000)
     one_error_line(proc, "fan_chart.png", "cannot write the file")
-    assert _tree(tmp_path) == ["figs", "figs/fan_chart.png"]
+    assert tree(tmp_path) == ["figs", "figs/fan_chart.png"]
     assert (tmp_path / "figs" / "fan_chart.png").read_bytes() == b"old figure"
 
 
@@ -71,7 +67,7 @@ def test_replaced_outputs_get_their_old_content_back(tmp_path):
                         "--figures", "figs", "--export", "paths.csv", cwd=tmp_path,
                         max_file_bytes=200_000)
     one_error_line(proc, "paths.csv")
-    assert _tree(tmp_path) == ["figs", "figs/fan_chart.png", "figs/probabilities.png"]
+    assert tree(tmp_path) == ["figs", "figs/fan_chart.png", "figs/probabilities.png"]
     assert [(figs / n).read_bytes() for n in ("fan_chart.png", "probabilities.png")] == \
         [b"fan_chart.png", b"probabilities.png"]
 
@@ -92,12 +88,12 @@ def test_force_replaces_only_regular_files(tmp_path, kind):
         target = "pipe.csv"
     else:
         target = "/dev/null"
-    before = _tree(tmp_path)
+    before = tree(tmp_path)
     for cmd in (["check", "--paths", "100", "--no-progress", "--export"],
                 ["sweep", str(_case_study()), "--paths", "100", "--no-progress", "--out"]):
         proc = run_cli(*cmd, target, "--force", cwd=tmp_path)
         one_error_line(proc, target, "not a regular file")
-        assert _tree(tmp_path) == before
+        assert tree(tmp_path) == before
         assert (tmp_path / "real.csv").read_text(encoding="utf-8") == "precious"
     assert Path("/dev/null").is_char_device()
     if kind == "symlink":
@@ -114,7 +110,7 @@ def test_a_run_too_big_for_memory_is_refused_before_it_starts(tmp_path):
     text = _case_study().read_text(encoding="utf-8")
     assert "\nreps = 12\n" in text
     scen.write_text(text.replace("\nreps = 12\n", "\nreps = 10000000\n"), encoding="utf-8")
-    before = _tree(tmp_path)
+    before = tree(tmp_path)
     proc = run_cli("check", "--paths", 10**11, "--export", "x.csv", cwd=tmp_path)
     line = one_error_line(proc, "--paths", "100,000,000,000 paths", "TiB of memory",
                           "more than the memory available")
@@ -124,7 +120,7 @@ def test_a_run_too_big_for_memory_is_refused_before_it_starts(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "okma_sim.cli", "check", "--paths", "50000"],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     one_error_line(proc, "--paths", "OKMA_SIM_MEMORY_LIMIT (1.9 MiB)")
-    assert _tree(tmp_path) == before and "Traceback" not in line
+    assert tree(tmp_path) == before and "Traceback" not in line
 
 
 @pytest.mark.parametrize("args, flag", [
@@ -142,7 +138,7 @@ def test_commands_with_their_own_path_options_name_them_when_refused(tmp_path, a
     proc = run_cli(*args, cwd=tmp_path)
     one_error_line(proc, f"error: {flag}:", "00,000,000,000 paths",
                    "more than the memory available")
-    assert _tree(tmp_path) == []
+    assert tree(tmp_path) == []
 
 
 @pytest.mark.parametrize("args, wanted", [(["--workers", "100000"], "--workers"),
@@ -150,7 +146,7 @@ def test_commands_with_their_own_path_options_name_them_when_refused(tmp_path, a
 def test_workers_and_tolerance_are_bounded(tmp_path, args, wanted):
     proc = run_cli("check", *args, cwd=tmp_path)
     one_error_line(proc, wanted, args[1])
-    assert _tree(tmp_path) == []
+    assert tree(tmp_path) == []
 
 
 # --- locked writers -------------------------------------------------------------------------
@@ -233,4 +229,4 @@ def test_ctrl_c_with_workers_is_one_line_and_exit_130(tmp_path):
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["okma-sim: error: interrupted"], err
     assert "Traceback" not in err and out == ""
-    assert _tree(tmp_path) == []
+    assert tree(tmp_path) == []

@@ -14,7 +14,6 @@ in ``.ci/run``) a missing browser fails it instead.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import socket
@@ -26,24 +25,14 @@ from pathlib import Path
 import pytest
 
 import okma_sim
+from browser_helpers import CHROMIUM, LAUNCH_ARGS, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "06_dashboard.ipynb"
-CHROMIUM = os.environ.get("OKMA_CHROMIUM", "/usr/bin/chromium")  # Debian's Chromium
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 # what the notebook builds: Dashboard(plan, n_paths=4000, seed=plan.simulation.seed)
 N_PATHS = 4000
 LEVER = "prospect_visits_per_week"
 LEVER_LABEL = "Prospect visits per week"
-
-
-def _unavailable(reason: str) -> None:
-    hint = (f"{reason}. Install Debian's Chromium with `apt-get install -y chromium` "
-            f"(do not run `playwright install`).")
-    if os.environ.get("OKMA_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"OKMA_REQUIRE_BROWSER=1 but {hint}", pytrace=False)
-    pytest.skip(hint)
 
 
 def _free_port() -> int:
@@ -57,12 +46,12 @@ def _voila(notebook: Path, log_dir: Path):
     """Voila serving ``notebook`` on a free port, yielding its URL; readiness by TCP connect
     only (a GET would start a kernel that stays alive)."""
     if not Path(CHROMIUM).exists():
-        _unavailable(f"no Chromium at {CHROMIUM}")
+        unavailable(f"no Chromium at {CHROMIUM}")
     for mod in ("voila", "playwright"):
         try:
             __import__(mod)
         except ImportError:
-            _unavailable(f"the Python package {mod!r} is missing (pip install -e '.[test]')")
+            unavailable(f"the Python package {mod!r} is missing (pip install -e '.[test]')")
     port = _free_port()
     log_path = log_dir / "voila.log"
     log = open(log_path, "w")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import os
@@ -254,15 +253,6 @@ def csv_bytes(draw, base: str) -> bytes:
 # --------------------------------------------------------------------------------------------
 # the property
 # --------------------------------------------------------------------------------------------
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file and folder under ``folder`` with its content's hash."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        rel = str(p.relative_to(folder))
-        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-    return out
-
-
 _WARNING = re.compile(r"\w*Warning: |warnings\.warn")
 #: where in the input: a line, row or column, a key path, a flag (or the whole file: empty)
 _LOCATED = re.compile(r"(line|row|column) \d+|[\w\])'\"-]: |--[a-z]|^: file is empty")

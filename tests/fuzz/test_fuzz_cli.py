@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_helpers import (ACTUALS, HISTORY, OTHER, SCENARIO, check_run, command_args, csv_bytes, reads,
-                          scenario_text, snapshot, subcommands)
+from cli_helpers import snapshot
+from fuzz_helpers import (ACTUALS, HISTORY, OTHER, SCENARIO, check_run, command_args, csv_bytes,
+                          reads, scenario_text, subcommands)
 
 COMMANDS = subcommands()
 EXAMPLES = 6
@@ -72,22 +73,21 @@ def test_every_help_subcommand_is_fuzzed():
         assert reads(command_args(name, parser, {SCENARIO})), name
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_fuzz(server, name):
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+def _fuzz(server, name: str, examples: int, derandomize: bool) -> None:
+    @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None,
               suppress_health_check=list(HealthCheck))
     @given(ex=example(name))
     def run(ex):
         _run_example(server, ex)
     run()
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_fuzz(server, name):
+    _fuzz(server, name, EXAMPLES, derandomize=True)
 
 
 @pytest.mark.fuzz_long
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_fuzz_long(server, name):
-    @settings(max_examples=LONG, deadline=None, derandomize=False, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(ex=example(name))
-    def run(ex):
-        _run_example(server, ex)
-    run()
+    _fuzz(server, name, LONG, derandomize=False)

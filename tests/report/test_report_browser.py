@@ -11,35 +11,24 @@ Without Chromium the tests are skipped with an install hint; with ``OKMA_REQUIRE
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 import okma_sim
+from browser_helpers import CHROMIUM, LAUNCH_ARGS, unavailable
 from okma_sim.report import plan_report, render_html, report_options
 
-CHROMIUM = os.environ.get("OKMA_CHROMIUM", "/usr/bin/chromium")  # Debian's Chromium
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _unavailable(reason: str) -> None:
-    hint = (f"{reason}. Install Debian's Chromium with `apt-get install -y chromium` "
-            f"(do not run `playwright install`).")
-    if os.environ.get("OKMA_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"OKMA_REQUIRE_BROWSER=1 but {hint}", pytrace=False)
-    pytest.skip(hint)
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        _unavailable(f"no Chromium at {CHROMIUM}")
+        unavailable(f"no Chromium at {CHROMIUM}")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the Python package 'playwright' is missing (pip install -e '.[test]')")
+        unavailable("the Python package 'playwright' is missing (pip install -e '.[test]')")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         yield b
