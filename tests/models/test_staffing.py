@@ -230,3 +230,18 @@ def test_shared_vacancy_covers_the_vacant_book_out_of_the_others_hours():
     assert np.all(rt["prospect_visits"][:, :2, 0] == np.rint((6 * W * 2 - cv / 2) / 2))
 
 
+# -- attrition ----------------------------------------------------------------------------------
+def test_reps_leave_at_the_monthly_hazard_of_the_annual_rate():
+    """docs/model.md: a rep leaves in any month with hazard h = 1 - (1 - a)^(1/12), so that a
+    share ``a`` leaves within a year. Month over month, the share of seats never yet vacated
+    falls by the factor 1 - h (whichever month the first departure shows in); the pooled
+    estimate of h is within 4 binomial SE of the closed form."""
+    a = 0.3
+    team = Team(reps=tuple(Rep(f"r{i}", tenure_months=60, customers=50) for i in range(5)),
+                selling_hours_per_month=200.0)
+    filled = run(make_plan(team, horizon=12), rep_attrition_annual=a).per_rep["filled"]
+    never_left = np.cumprod(filled == 1, axis=2).sum(axis=(0, 1)).astype(float)  # per month
+    at_risk, left = never_left[:-1].sum(), (never_left[:-1] - never_left[1:]).sum()
+    h = 1.0 - (1.0 - a) ** (1.0 / 12.0)
+    se = math.sqrt(h * (1.0 - h) / at_risk)
+    assert abs(left / at_risk - h) <= Z * se, (left / at_risk, h, se)
