@@ -120,3 +120,17 @@ def test_binomial_mixed_branches_in_one_call():
     z = stats.norm.ppf(U[k == 2])
     np.testing.assert_array_equal(got[k == 2], np.ceil(200 + 10 * z - 0.5))
     np.testing.assert_array_equal(got[k == 3], 15.0)
+
+
+
+def test_poisson_u_within_rounding_of_one_never_returns_the_stopping_cap():
+    """``random()`` can return 1 - 2**-53, where the summed pmf can stall below u: the search
+    runs on past the stopping cap, ceil(lam + 10 sqrt(lam) + 40), and such counts must be
+    replaced by scipy's quantile. For rates under 0.0097, P(X >= 10) < 1e-26 is far below
+    2**-53, so any count at 10 or more is wrong (about one in 60 of these rates stalls)."""
+    lam = np.concatenate([np.linspace(1e-6, 0.0097, 20_000), np.linspace(0.0097, 29.9, 2000)])
+    u = np.full(lam.size, np.nextafter(1.0, 0.0))
+    got = poisson_icdf(u, lam)
+    assert np.all(got < np.ceil(lam + 10.0 * np.sqrt(lam) + 40.0))
+    assert np.all(got[:20_000] < 10)
+    assert stats.poisson.sf(9, 0.0097) < 1e-26
