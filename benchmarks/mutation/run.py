@@ -1,37 +1,36 @@
 """Mutation testing of okma_sim's core: mutmut's operators, one mutant at a time, each against
-only the test files that cover its module (``map.toml``).
+the tests that executed its statement (README.md in this folder).
 
-mutmut's own runner rewrites every function into a trampoline and runs the whole suite once
-per mutant set; here each mutant is a plain copy of one source file with one node replaced
-(``mutmut.mutation.file_mutation.MutationVisitor`` with mutmut's operators, string literals
-left out: they are error messages and labels), run in a private copy of the worktree with the
-module's mapped tests, ``-x``, and a timeout (900 s; with ``--clean``, twice the time of the
-unmutated tests, which must pass, plus 20 s). A mutant that fails a test, errors or times out
-is killed.
+The mutants are mutmut's (``mutmut.mutation.file_mutation.MutationVisitor`` with mutmut's
+operators, string literals left out: they are error messages and labels), each a copy of one
+source file with one node replaced. ``_select.py`` finds the tests that can see a mutant (one
+coverage pass per test set), ``_worker.py`` runs it in a process that imported everything
+once and forks per mutant. Outcomes go to ``out/<tag>.jsonl`` (one JSON line per mutant:
+module, index, line, diff, outcome, seconds, how); ``equivalent.toml`` marks the mutants
+argued equivalent, which the summary counts apart.
 
-Run by hand (not part of the test command), at low priority on a shared machine::
+Run by hand (not part of the test command)::
 
-    nice -n 19 python benchmarks/mutation/run.py --subpackage engine --sample 25 --workers 2
-    python benchmarks/mutation/run.py --summary          # the table from out/*.jsonl
+    python benchmarks/mutation/run.py --fraction 0.05 --workers 2
+    python benchmarks/mutation/run.py --summary          # the table from out/after.jsonl
     python benchmarks/mutation/run.py --rerun-survivors  # after new tests: the survivors again
-
-``--sample N`` draws N mutants per module (uniformly, ``random.Random(seed)``), so the run's
-cost is bounded; without it every mutant runs. Results go to ``benchmarks/mutation/out/`` (one
-JSON line per mutant: module, index, line, diff, outcome, seconds); ``equivalent.toml`` marks
-the mutants argued equivalent (one line each), which the summary counts apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
+import math
 import os
+import queue
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -43,12 +42,14 @@ from mutmut.mutation.file_mutation import MutationVisitor, deep_replace
 from mutmut.mutation.mutators import mutation_operators, operator_string
 from mutmut.mutation.pragma_handling import IgnoredCode
 
+from _select import Statements, coverage_pass, runs_at_import, tests_for
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OUT = HERE / "out"
 #: what a sandbox needs: the package, the tests, the oracle in benchmarks/, the data files
 COPIED = ("okma_sim", "tests", "benchmarks", "data", "pyproject.toml")
-#: seconds before a mutant's test run counts as killed (an endless loop) without --clean
+#: seconds before a planted bug's test run counts as killed (an endless loop)
 TIMEOUT = 900
 OPERATORS = [(t, op) for t, op in mutation_operators if op is not operator_string]
 
@@ -64,7 +65,7 @@ class Mutants:
         wrapper = MetadataWrapper(cst.parse_module(self.code))
         visitor = MutationVisitor(OPERATORS, IgnoredCode(set(), set(), set()))
         self.module = wrapper.visit(visitor)
-        pos = wrapper.resolve(cst.metadata.PositionProvider)
+        pos = self._pos = wrapper.resolve(cst.metadata.PositionProvider)
         self.items = [(pos[m.original_node].start.line if m.original_node in pos else 0, m)
                       for m in visitor.mutations if m.contained_by_top_level_function is not None]
 
@@ -73,6 +74,12 @@ class Mutants:
 
     def line(self, i: int) -> int:
         return self.items[i][0]
+
+    def def_line(self, i: int) -> int | None:
+        """The ``def`` line of the top-level function or method holding mutant ``i`` (None for
+        a statement of a class body: it runs at import)."""
+        top = self.items[i][1].contained_by_top_level_function
+        return self._pos[top.name].start.line if isinstance(top, cst.FunctionDef) else None
 
     def source(self, i: int) -> str:
         m = self.items[i][1]
@@ -96,7 +103,8 @@ def _ignore(folder: str, names: list[str]) -> set[str]:
     return out
 
 
-def _sandbox() -> Path:
+def _sandbox(at: str | None = None) -> Path:
+    """A private copy of the worktree; with ``at``, its tests/ are those of commit ``at``."""
     box = Path(tempfile.mkdtemp(prefix="okma_mut_"))
     for name in COPIED:
         src = ROOT / name
@@ -104,6 +112,11 @@ def _sandbox() -> Path:
             shutil.copytree(src, box / name, ignore=_ignore)
         else:
             shutil.copy2(src, box / name)
+    if at is not None:
+        shutil.rmtree(box / "tests")
+        tar = subprocess.run(["git", "archive", at, "tests"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(box)], input=tar, check=True)
     # every subpackage must come from the copy (an editable install must not fill a gap)
     env = dict(os.environ, PYTHONPATH=str(box))
     probe = "import okma_sim, pkgutil, importlib; print(all(importlib.import_module(" \
@@ -120,7 +133,7 @@ def _pytest(box: Path, tests: list[str], timeout: float) -> tuple[str, float]:
     env = dict(os.environ, PYTHONPATH=str(box), PYTHONDONTWRITEBYTECODE="1",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider",
-           "-o", "addopts=", "-W", "ignore", *tests]
+           "-o", "addopts=", *tests]
     start = time.perf_counter()
     try:
         rc = subprocess.run(cmd, cwd=box, env=env, capture_output=True, timeout=timeout).returncode
@@ -136,82 +149,165 @@ def _load_map() -> dict[str, dict]:
 
 
 def _modules(spec: dict, subpackage: str | None, module: str | None) -> list[tuple[str, str, list]]:
-    rows = []
-    for sub, entries in spec.items():
-        for mod, tests in entries.items():
-            if (subpackage in (None, sub)) and (module in (None, mod)):
-                rows.append((sub, mod, tests))
-    return rows
+    """(subpackage, module, its test files) of map.toml, filtered."""
+    return [(sub, mod, entry["tests"]) for sub, entry in spec.items() for mod in entry["modules"]
+            if subpackage in (None, sub) and module in (None, mod)]
 
 
-def _existing(tests: list[str], at: str | None) -> list[str]:
-    """The mapped test files that exist (in the worktree, or at commit ``at``: a run "before"
-    new tests uses the test files of the base commit only)."""
-    if at is None:
-        return [t for t in tests if (ROOT / t).exists()]
-    return [t for t in tests if subprocess.run(["git", "cat-file", "-e", f"{at}:{t}"], cwd=ROOT,
-                                               capture_output=True).returncode == 0]
+def _pool(spec: dict) -> list[str]:
+    """Every mapped test file: the pool the coverage pass runs (a module's row in map.toml
+    says which subpackage it reports under; its mutants run whichever pool tests cover them)."""
+    return sorted({t for _, _, tests in _modules(spec, None, None) for t in tests})
 
 
-def run(subpackage, module, sample, seed, workers, only=None, at=None, clean=False,
-        lines=None) -> None:
-    """Run the sampled mutants of the selected modules; append outcomes to out/<sub>.jsonl.
+def _fingerprint(box: Path, files: list[str]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(box.glob("okma_sim/**/*.py")) + [box / t for t in files]:
+        h.update(str(f.relative_to(box)).encode() + f.read_bytes())
+    return h.hexdigest()[:16]
 
-    ``lines`` (first, last) keeps the mutants of those source lines only (a targeted run)."""
-    OUT.mkdir(exist_ok=True)
-    boxes = [_sandbox() for _ in range(workers)]
-    try:
-        for sub, mod, tests in _modules(_load_map(), subpackage, module):
-            tests = _existing(tests, at)
-            all_m = Mutants(ROOT / mod)
-            idx = [i for i in range(len(all_m))
-                   if lines is None or lines[0] <= all_m.line(i) <= lines[1]]
-            if only is not None:
-                idx = sorted(only.get(mod, ()))
-            elif sample and sample < len(idx):
-                idx = sorted(random.Random(f"{seed}:{mod}").sample(idx, sample))
-            if not idx:
+
+def _selection(box: Path, files: list[str], tag: str, workers: int) -> dict:
+    """The coverage pass of ``files`` (cached in out/select-<tag>.json for the same sources)."""
+    path = OUT / f"select-{tag}.json"
+    key = _fingerprint(box, files)
+    if path.exists():
+        sel = json.loads(path.read_text())
+        if sel.get("key") == key:
+            return sel
+    print(f"coverage pass of {len(files)} test files ({tag}) ...", flush=True)
+    start = time.perf_counter()
+    sel = coverage_pass(box, files, path, workers)
+    sel["key"], sel["pass_seconds"] = key, round(time.perf_counter() - start, 1)
+    path.write_text(json.dumps(sel))
+    print(f"  {len(sel['passed'])} passing tests, {sel['pass_seconds']} s", flush=True)
+    return sel
+
+
+def _jobs(rows, sel, sample, fraction, seed, only, lines, wide=False):
+    """The mutants to run (jobs for the workers) and the ones no test covers (no run).
+
+    A mutant runs the tests of its module's mapped files that execute its statement; with
+    ``wide``, those of every file in the pool (a second look at survivors)."""
+    jobs, uncovered = [], []
+    for sub, mod, mapped in rows:
+        all_m = Mutants(ROOT / mod)
+        st = Statements(all_m.code)
+        idx = [i for i in range(len(all_m))
+               if lines is None or lines[0] <= all_m.line(i) <= lines[1]]
+        n = sample or (math.ceil(fraction * len(idx)) if fraction else 0)
+        if only is not None:
+            idx = sorted(only.get(mod, ()))
+        elif n and n < len(idx):
+            idx = sorted(random.Random(f"{seed}:{mod}").sample(idx, n))
+        modname = mod[:-3].replace("/", ".")
+        for i in idx:
+            at_def = all_m.def_line(i)
+            qualname, first, last = st.function(at_def) if at_def else ("", 0, 10 ** 9)
+            tests = [t for t in tests_for(sel, mod, st.statement(all_m.line(i)))
+                     if wide or t.split("::")[0] in mapped]
+            row = {"subpackage": sub, "module": mod, "index": i, "line": all_m.line(i),
+                   "diff": all_m.diff(i), "of": len(all_m), "tests": len(tests), "wide": wide}
+            if not tests:
+                uncovered.append(dict(row, outcome="not covered", seconds=0.0, how="none"))
                 continue
-            timeout = TIMEOUT
-            if clean:
-                outcome, base = _pytest(boxes[0], tests, 1800)
-                if outcome != "survived":
-                    print(f"{mod}: the clean run fails ({outcome}); skipped", flush=True)
-                    continue
-                timeout = 2 * base + 20
-            print(f"{mod}: {len(idx)} of {len(all_m)} mutants", flush=True)
-            _run_module(boxes, sub, mod, tests, all_m, idx, timeout)
+            budget = sum(sel["seconds"].get(t, 1.0) for t in tests)
+            jobs.append(dict(row, job={
+                "module": mod, "modname": modname, "qualname": qualname,
+                "source": all_m.source(i), "tests": tests, "timeout": 3 * budget + 30,
+                "fresh": runs_at_import(sel, mod, (first, last))}))
+    return jobs, uncovered
+
+
+class Worker:
+    """A ``_worker.py`` process in its own sandbox: collects the pool once, forks per job."""
+
+    def __init__(self, box: Path, pool: list[str]):
+        env = dict(os.environ, PYTHONPATH=str(box), PYTHONDONTWRITEBYTECODE="1",
+                   OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "_worker.py")], cwd=box,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self.ask(pool)
+
+    def ask(self, message) -> dict:
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise SystemExit("a mutation worker died")
+        return json.loads(reply)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def run(subpackage, module, sample, seed, workers, only=None, at=None, lines=None,
+        fraction=0.0, wide=False, fresh=False) -> None:
+    """Run the selected mutants; append outcomes to out/<tag>.jsonl (tag: before or after).
+
+    ``at``: the tests of that commit (the "before" run); ``lines`` (first, last) keeps the
+    mutants of those source lines only (a targeted run)."""
+    OUT.mkdir(exist_ok=True)
+    tag = "before" if at else "after"
+    spec = _load_map()
+    sel_tag, tag = tag, tag + ("-fresh" if fresh else "")
+    boxes = [_sandbox(at) for _ in range(workers)]
+    try:
+        pool = [t for t in _pool(spec) if (boxes[0] / t).exists()]
+        sel = _selection(boxes[0], pool, sel_tag, workers)
+        jobs, uncovered = _jobs(_modules(spec, subpackage, module), sel, sample, fraction,
+                                seed, only, lines, wide)
+        for j in jobs:
+            j["job"]["fresh"] = j["job"]["fresh"] or fresh
+        print(f"{len(jobs)} mutants to run, {len(uncovered)} not covered by any test",
+              flush=True)
+        with open(OUT / f"{tag}.jsonl", "a") as fh:
+            for row in uncovered:
+                fh.write(json.dumps(dict(row, tag=tag)) + "\n")
+            _dispatch(boxes, pool, jobs, fh, tag)
     finally:
         for box in boxes:
             shutil.rmtree(box, ignore_errors=True)
 
 
-def _run_module(boxes, sub, mod, tests, all_m, idx, timeout) -> None:
-    free = list(boxes)
+def _dispatch(boxes, pool, jobs, fh, tag) -> None:
+    todo = queue.SimpleQueue()
+    for j in jobs:
+        todo.put(j)
+    lock = threading.Lock()
+    done = [0]
+    start = time.perf_counter()
 
-    def one(i):
-        box = free.pop()
+    def serve(box):
+        w = Worker(box, pool)
         try:
-            target = box / mod
-            original = target.read_text()
-            target.write_text(all_m.source(i))
-            try:
-                outcome, secs = _pytest(box, tests, timeout)
-            finally:
-                target.write_text(original)
+            while True:
+                try:
+                    item = todo.get_nowait()
+                except queue.Empty:
+                    return
+                job = item.pop("job")
+                row = dict(item, **w.ask(job), tag=tag)
+                with lock:
+                    fh.write(json.dumps(row) + "\n")
+                    fh.flush()
+                    done[0] += 1
+                    if row["outcome"] != "killed":
+                        print(f"  {row['outcome']}: {row['module']}:{row['line']} "
+                              f"#{row['index']}  {row['diff']}", flush=True)
+                    if done[0] % 50 == 0:
+                        print(f"[{done[0]}/{len(jobs)} in {time.perf_counter() - start:.0f} s]",
+                              flush=True)
         finally:
-            free.append(box)
-        return {"subpackage": sub, "module": mod, "index": i, "line": all_m.line(i),
-                "diff": all_m.diff(i), "outcome": outcome, "seconds": round(secs, 1),
-                "of": len(all_m), "tests": len(tests)}
+            w.close()
 
-    with ThreadPoolExecutor(len(boxes)) as pool, open(OUT / f"{sub}.jsonl", "a") as fh:
-        for row in pool.map(one, idx):
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-            if row["outcome"] != "killed":
-                print(f"  {row['outcome']}: {mod}:{row['line']} #{row['index']}  {row['diff']}",
-                      flush=True)
+    threads = [threading.Thread(target=serve, args=(b,)) for b in boxes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def planted(workers: int, at: str | None, ids=None) -> None:
@@ -219,15 +315,15 @@ def planted(workers: int, at: str | None, ids=None) -> None:
     bugs = tomllib.loads((HERE / "planted.toml").read_text())["bug"]
     where = {mod: tests for _, mod, tests in _modules(_load_map(), None, None)}
     OUT.mkdir(exist_ok=True)
-    boxes = [_sandbox() for _ in range(workers)]
+    boxes = [_sandbox(at) for _ in range(workers)]
     free = list(boxes)
 
     def one(bug):
         code = (ROOT / bug["module"]).read_text()
         if code.count(bug["old"]) != 1:
             raise SystemExit(f"{bug['id']}: 'old' must occur once in {bug['module']}")
-        tests = _existing(where[bug["module"]], at)
         box = free.pop()
+        tests = [t for t in where[bug["module"]] if (box / t).exists()]
         try:
             (box / bug["module"]).write_text(code.replace(bug["old"], bug["new"]))
             try:
@@ -258,48 +354,52 @@ def _latest(rows: list[dict]) -> dict[tuple, dict]:
     return {(r["module"], r["index"]): r for r in rows}
 
 
-def _read_out() -> list[dict]:
-    rows = []
-    for f in sorted(OUT.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
+def _read_out(tag: str) -> list[dict]:
+    f = OUT / f"{tag}.jsonl"
+    return [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.exists() else []
 
 
-def summary(first: bool) -> str:
-    """A markdown table per subpackage: mutants run, killed, survived, equivalent, survival."""
-    rows = _read_out()
-    if first:  # the first outcome of each mutant: the state before any new test
-        seen = {}
-        for r in rows:
-            seen.setdefault((r["module"], r["index"]), r)
-        latest = seen
-    else:
-        latest = _latest(rows)
+def _equivalent() -> set[tuple[str, int]]:
     eq_path = HERE / "equivalent.toml"
     eq = tomllib.loads(eq_path.read_text()) if eq_path.exists() else {}
-    equivalent = {(m, int(i)) for m, d in eq.items() for i in d}
-    lines = ["| subpackage | modules | mutants (of all) | killed | survived | equivalent "
-             "| survival of non-equivalent | run time (s) |", "|---|---|---|---|---|---|---|---|"]
-    subs = sorted({r["subpackage"] for r in latest.values()} - {"planted"})
-    for sub in subs:
+    return {(m, int(i)) for m, d in eq.items() for i in d}
+
+
+def summary(tag: str) -> str:
+    """A markdown table per subpackage: mutants run, killed, survived, equivalent, survival."""
+    latest = _latest(_read_out(tag))
+    equivalent = _equivalent()
+    lines = ["| subpackage | modules | mutants run (of all) | killed | survived (not covered) "
+             "| equivalent | survival of non-equivalent | CPU time (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    total = [0, 0, 0, 0]
+    for sub in sorted({r["subpackage"] for r in latest.values()}):
         rs = [r for r in latest.values() if r["subpackage"] == sub]
         mods = {r["module"]: r["of"] for r in rs}
         eqv = sum((r["module"], r["index"]) in equivalent for r in rs)
         killed = sum(r["outcome"] in ("killed", "timeout") for r in rs)
-        surv = len(rs) - killed - eqv
-        rate = surv / max(1, len(rs) - eqv)
+        errors = sum(r["outcome"].startswith("error") for r in rs)
+        uncovered = sum(r["outcome"] == "not covered" for r in rs
+                        if (r["module"], r["index"]) not in equivalent)
+        surv = len(rs) - killed - eqv - errors
+        rate = surv / max(1, len(rs) - eqv - errors)
         secs = sum(r["seconds"] for r in rs)
+        total = [total[0] + killed, total[1] + surv, total[2] + eqv, total[3] + errors]
         lines.append(f"| {sub} | {len(mods)} | {len(rs)} ({sum(mods.values())}) | {killed} "
-                     f"| {surv} | {eqv} | {100 * rate:.0f}% | {secs:.0f} |")
-    return "\n".join(lines + ["", planted_table(rows)])
+                     f"| {surv} ({uncovered}) | {eqv} | {100 * rate:.1f}% | {secs:.0f} |"
+                     + (f" {errors} harness errors" if errors else ""))
+    k, sv, _, _ = total
+    if k + sv:
+        lines.append(f"\nPooled: {sv} of {k + sv} non-equivalent mutants survive "
+                     f"({100 * sv / (k + sv):.1f}%).")
+    return "\n".join(lines)
 
 
-def planted_table(rows: list[dict]) -> str:
+def planted_table() -> str:
     """Each planted bug's outcome with the base commit's tests and with the worktree's."""
     out = {}
-    for r in rows:
-        if r["subpackage"] == "planted":
-            out.setdefault(r["index"], {})[r.get("tests_at", "worktree")] = r
+    for r in _read_out("planted"):
+        out.setdefault(r["index"], {})[r.get("tests_at", "worktree")] = r
     lines = ["| planted bug | module | before | after |", "|---|---|---|---|"]
     for bug, runs in out.items():
         before = next((v["outcome"] for k, v in runs.items() if k != "worktree"), "-")
@@ -309,13 +409,11 @@ def planted_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _survivors() -> dict[str, set[int]]:
-    eq_path = HERE / "equivalent.toml"
-    eq = tomllib.loads(eq_path.read_text()) if eq_path.exists() else {}
+def _survivors(tag: str) -> dict[str, set[int]]:
+    equivalent = _equivalent()
     out: dict[str, set[int]] = {}
-    for (mod, i), r in _latest(_read_out()).items():
-        if r["subpackage"] != "planted" and r["outcome"] == "survived" \
-                and str(i) not in eq.get(mod, {}):
+    for (mod, i), r in _latest(_read_out(tag)).items():
+        if r["outcome"] in ("survived", "not covered") and (mod, i) not in equivalent:
             out.setdefault(mod, set()).add(i)
     return out
 
@@ -325,21 +423,24 @@ def main(argv=None) -> None:
     ap.add_argument("--subpackage")
     ap.add_argument("--module")
     ap.add_argument("--sample", type=int, default=0, help="mutants per module (0: all)")
+    ap.add_argument("--fraction", type=float, default=0.0,
+                    help="this share of each module's mutants (rounded up; 0: all)")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--summary", action="store_true")
-    ap.add_argument("--before", action="store_true", help="summary of the first outcomes")
+    ap.add_argument("--before", action="store_true", help="the summary of the 'before' runs")
     ap.add_argument("--rerun-survivors", action="store_true")
-    ap.add_argument("--tests-at", help="use only the mapped test files of this commit")
+    ap.add_argument("--fresh", action="store_true",
+                    help="every mutant in a new interpreter (tag <tag>-fresh): checks the fork")
+    ap.add_argument("--wide", action="store_true",
+                    help="every pool file's covering tests, not only the module's mapped files")
+    ap.add_argument("--tests-at", help="run against the tests of this commit (the 'before' run)")
     ap.add_argument("--lines", help="FIRST-LAST: only the mutants of these lines")
     ap.add_argument("--planted", nargs="*", help="run the bugs of planted.toml (all, or ids)")
-    ap.add_argument("--clean", action="store_true",
-                    help="run each module's tests unmutated first (they must pass) and time "
-                         "out at twice that plus 20 s (default: a fixed 900 s)")
     a = ap.parse_args(argv)
     if a.summary:
-        print(summary(first=a.before))
+        print(summary("before" if a.before else "after") + "\n\n" + planted_table())
     elif a.planted is not None:
         planted(a.workers, a.tests_at, a.planted or None)
     elif a.list:
@@ -348,10 +449,10 @@ def main(argv=None) -> None:
             for i in range(len(ms)):
                 print(f"{mod}:{ms.line(i)} #{i}  {ms.diff(i)}")
     else:
-        only = _survivors() if a.rerun_survivors else None
+        only = _survivors("before" if a.tests_at else "after") if a.rerun_survivors else None
         lines = tuple(int(x) for x in a.lines.split("-")) if a.lines else None
-        run(a.subpackage, a.module, a.sample, a.seed, a.workers, only, a.tests_at, a.clean,
-            lines)
+        run(a.subpackage, a.module, a.sample, a.seed, a.workers, only, a.tests_at, lines,
+            a.fraction, a.wide, a.fresh)
 
 
 if __name__ == "__main__":
