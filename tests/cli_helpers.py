@@ -14,6 +14,14 @@ def run_cli(*args: object, cwd: Path | None = None,
                           capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
+def run_ok(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``run_cli`` that must exit 0 without a traceback."""
+    proc = run_cli(*args, cwd=cwd)
+    assert proc.returncode == 0, (args, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
 def one_error_line(proc: subprocess.CompletedProcess, *parts: str) -> str:
     """Exit 2, one stderr line ``okma-sim: error: ...`` holding every part, no traceback,
     nothing on stdout; returns the line."""

@@ -87,7 +87,47 @@ def _review_ess(candidates: int | None):
     return value
 
 
+def _anchored_median_gap(seed: int) -> float:
+    """tests/models/test_anchor.py: |median first-month revenue / baseline - 1| at last
+    year's actions, anchored (the test asserts <= 0.10 at seed 3)."""
+    import numpy as np
+
+    import okma_sim
+    plan = okma_sim.load_plan(okma_sim.case_study_path())
+    at_base = plan.with_actions(**plan.baseline.actions)
+    res = okma_sim.simulate(at_base, n_paths=4000, seed=seed, keep_monthly=["revenue"],
+                            progress=False)
+    med = float(np.median(np.asarray(res.monthly["revenue"][:, 0], dtype=float)))
+    return abs(med / plan.baseline.monthly_revenue[0] - 1)
+
+
+def _reach_correlation(seed: int) -> float:
+    """tests/inference/test_revisit_shape_fit.py: the fitted posterior correlation of
+    targeting and heterogeneity on a world of constant visits (10 reps, 24 months; the test
+    asserts > 0.5 for the world of seed 5)."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    import okma_sim
+    from history_helpers import generator, recovery_priors
+    from okma_sim import Distribution
+    from okma_sim.inference import fit_rep_month, history_from_simulation
+    g, priors = generator(), recovery_priors()
+    truth = {**{k: (float(v.ppf(0.5)) if isinstance(v, Distribution) else v)
+                for k, v in priors.items()}, "revisit_heterogeneity": 0.5}
+    kw = dict(reps=10, months=24, rules=(),
+              actions={**g.ACTIONS, "customer_visits_per_week": 3.0})
+    flat = history_from_simulation(okma_sim.simulate(
+        g.build_plan(truth, **kw), n_paths=1, seed=seed, record_reps=True, progress=False)
+    ).drop(columns="path")
+    fit = fit_rep_month(flat, g.build_plan(priors, **kw))
+    names = fit.correlations.parameters
+    return fit.correlations.matrix[names.index("followup_targeting")][
+        names.index("revisit_heterogeneity")]
+
+
 CHECKS = {
+    "tests/models/test_anchor.py::test_anchoring_removes_the_ignorance_of_the_scale "
+    "|median / baseline - 1| <= 0.10": (3, 0.10, _anchored_median_gap),
     "tests/inference/test_review.py::test_collapsed_weights_are_reported plain.ess < 200":
         (3, 200.0, _review_ess(1)),
     "tests/inference/test_review.py::test_collapsed_weights_are_reported refined.ess > 200":
@@ -95,9 +135,11 @@ CHECKS = {
 }
 
 
-def measure(seeds: int) -> list[str]:
+def measure(seeds: int, only: str = "") -> list[str]:
     lines = []
     for name, (seed, threshold, fn) in CHECKS.items():
+        if only not in name:
+            continue
         at = fn(seed)
         others = [fn(s) for s in range(1000, 1000 + seeds)]
         sd = statistics.stdev(others)
@@ -113,12 +155,13 @@ def main(argv=None) -> None:
     ap.add_argument("--scan", action="store_true")
     ap.add_argument("--measure", action="store_true")
     ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--only", default="", help="measure the checks whose name holds this")
     a = ap.parse_args(argv)
     if a.scan or not a.measure:
         for f, line, src in scan():
             print(f"{f}:{line}: {' '.join(src.split())}")
     if a.measure:
-        print("\n".join(measure(a.seeds)))
+        print("\n".join(measure(a.seeds, a.only)))
 
 
 if __name__ == "__main__":

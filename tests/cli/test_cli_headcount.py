@@ -13,7 +13,7 @@ import tomllib
 import pytest
 import tomli_w
 
-from cli_helpers import TOY, one_error_line, run_cli
+from cli_helpers import TOY, one_error_line, run_cli, run_ok
 import okma_sim
 
 CASE = tomllib.loads(okma_sim.case_study_path().read_text(encoding="utf-8"))
@@ -75,16 +75,11 @@ def case(tmp_path, name: str, objectives=(), **actions):
 
 
 def ok_json(*args) -> dict:
-    proc = run_cli(*args, "--json", "--no-progress")
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(run_ok(*args, "--json", "--no-progress").stdout)
 
 
 def ok_text(*args) -> str:
-    proc = run_cli(*args, "--no-progress")
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return run_ok(*args, "--no-progress").stdout
 
 
 def kr(doc: dict, kid: str) -> dict:

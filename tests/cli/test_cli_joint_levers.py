@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from cli_helpers import one_error_line, run_cli
+from cli_helpers import one_error_line, run_cli, run_ok
 import okma_sim
 from okma_sim.analysis import joint_targets, lever_effects
 
@@ -20,10 +20,7 @@ TORNADO = {"parameter", "low", "high", "p_low", "p_high", "swing", "stderr_low",
 
 
 def ok(*args) -> subprocess.CompletedProcess:
-    proc = run_cli(*args)
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    return proc
+    return run_ok(*args)
 
 
 def test_target_joint_json_contract_and_the_api_s_numbers(tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import okma_sim
-from cli_helpers import run_cli
+from cli_helpers import run_cli, run_ok
 from okma_sim._core.formatting import format_odds, format_percent
 from okma_sim.results import target_label, value_text
 
@@ -128,10 +128,13 @@ def test_json_keeps_every_key(tmp_path):
         assert not missing, (name, sorted(missing))
 
 
+def json_and_text(*args) -> tuple[dict, str]:
+    """The command's JSON and its text, both from runs that exit 0."""
+    return json.loads(run_ok(*args, "--json").stdout), run_ok(*args).stdout
+
+
 def test_check_text_prints_the_json_numbers():
-    args = ("check", "--paths", "400", "--seed", "7", "--no-progress")
-    doc = json.loads(run_cli(*args, "--json").stdout)
-    text = run_cli(*args).stdout
+    doc, text = json_and_text("check", "--paths", "400", "--seed", "7", "--no-progress")
     plan = okma_sim.load_plan(CASE)
     for entry in doc["objectives"] + doc["key_results"]:
         label = target_label(plan.target(entry["id"]), plan)
@@ -148,9 +151,8 @@ def test_check_text_prints_the_json_numbers():
 
 @pytest.fixture(scope="module")
 def backtest_runs():
-    args = ("backtest", HISTORY, "--cutoff", "2026-06", "--horizon", "3", "--paths", "200",
-            "--seed", "1")
-    return json.loads(run_cli(*args, "--json").stdout), run_cli(*args).stdout
+    return json_and_text("backtest", HISTORY, "--cutoff", "2026-06", "--horizon", "3",
+                         "--paths", "200", "--seed", "1")
 
 
 def test_backtest_ends_with_a_verdict(backtest_runs):
@@ -175,9 +177,8 @@ def test_backtest_ends_with_a_verdict(backtest_runs):
 
 @pytest.fixture(scope="module")
 def review_runs():
-    args = ("review", "--actuals", ACTUALS, "--paths", "800", "--seed", "2",
-            "--no-recommend", "--no-progress")
-    return json.loads(run_cli(*args, "--json").stdout), run_cli(*args).stdout
+    return json_and_text("review", "--actuals", ACTUALS, "--paths", "800", "--seed", "2",
+                         "--no-recommend", "--no-progress")
 
 
 def test_review_explains_a_kr_on_pace_but_unlikely(review_runs):

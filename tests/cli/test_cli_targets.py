@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import TOY, one_error_line, run_cli
+from cli_helpers import TOY, one_error_line, run_cli, run_ok
 import okma_sim
 
 ENVELOPE = {"version", "scenario", "scenario_sha256", "paths", "seed", "warnings"}
@@ -26,10 +26,7 @@ def toy(tmp_path) -> Path:
 
 
 def ok_json(*args) -> dict:
-    proc = run_cli(*args)
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    doc = json.loads(proc.stdout)
+    doc = json.loads(run_ok(*args).stdout)
     assert set(doc) >= ENVELOPE
     return doc
 
