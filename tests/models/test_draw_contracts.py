@@ -57,3 +57,30 @@ def test_sparse_where_is_np_where_then_cast_for_any_value(value, cast):
     got = sparse_where(cond, value, old, cast)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("key", ["coach_h", "train_h"])
+def test_rule_hours_are_charged_as_the_sum_of_the_selected_hours(key):
+    """A rule is charged ``hourly x hours[seats it owns].sum()`` bit for bit: the masked-product
+    shortcut may only stand in where it is exact (here whole hours too large for it: a
+    product over all 16 seats sums in other lanes than the 3 selected hours do)."""
+    from types import SimpleNamespace
+
+    from okma_sim.models.sales._rules import charge_rule_hours
+    from okma_sim.plan import Rule
+    hours = np.zeros((2, 8))
+    hours[0, 0], hours[0, 2], hours[0, 3] = 2.0 ** 53, 1.0, 1.0
+    owner = np.full((2, 8), -1, dtype=np.int16)
+    owner[0, [0, 2, 3]] = 0
+    rule = Rule(metric="new_customers", response="coaching", below=1.0, id="r")
+    plan = SimpleNamespace(management=SimpleNamespace(rules=(rule,)),
+                           team=SimpleNamespace(hourly_cost=3.0))
+    other = np.full((2, 8), -1, dtype=np.int16)
+    st = SimpleNamespace(acc={"coach_h": np.zeros((2, 8)), "train_h": np.zeros((2, 8))},
+                         coach_rule=other, train_rule=other)
+    st.acc[key] = hours.copy()
+    setattr(st, "coach_rule" if key == "coach_h" else "train_rule", owner)
+    diag = {"rule:r:cost": 0.0}
+    charge_rule_hours(plan, st, diag)
+    assert diag["rule:r:cost"] == float(hours[owner == 0].sum()) * 3.0
+    assert not st.acc[key].any()
