@@ -17,7 +17,7 @@ import pytest
 from okma_sim.models.sales._state import SalesState
 from okma_sim.plan import Management, Rep, Rule, Team
 
-from test_staffing import W, make_plan, run
+from test_staffing import VALUES, W, make_plan, run
 
 N = 40
 H = 12
@@ -124,3 +124,21 @@ def test_timers_count_down_wait_then_duration(wait, left):
             s.tick_timers()
         assert on == want_on, t
     assert st.mkt_events[0, 0] == 2.0
+
+
+def test_a_resumed_run_without_reviews_charges_a_finished_training_nothing():
+    """Training a rule ran before a resumed block (its seats still record the rule) is charged
+    only for hours delivered: with no reviews in the resumed block none is, so its cost is 0."""
+    from okma_sim.models.sales import SalesTeamModel
+    rule = Rule(metric="new_customers", response="training", below=1e9, per_rep=True,
+                id="t", hours_per_month=8.0, duration_months=1)
+    first = plan_with(rule, 3, horizon=5)  # fires at the end of month 2, trains in month 3
+    res = run(first, n=N, rep_attrition_annual=0.0)
+    assert res.diagnostics["rule:t:cost"] == N * 2 * 8.0 * first.team.hourly_cost
+    st = res.state
+    assert (st.train_rule == 0).all() and not st.train_left.any()
+    later = plan_with(rule, 0, horizon=8)
+    params = {k: np.full(N, v) for k, v in {**VALUES, "rep_attrition_annual": 0.0}.items()}
+    again = SalesTeamModel().simulate(later, params, np.random.default_rng(2),
+                                      initial_state=st)
+    assert again.diagnostics["rule:t:cost"] == 0.0
