@@ -38,3 +38,14 @@ def test_cutoff_message_names_the_months_and_the_minimum(hist):
     with pytest.raises(DataError) as e:
         check_cutoff(hist, "2024-12", 1, min_train=3)
     assert "the fit needs 3 of them" in str(e.value)
+
+
+def test_option_errors_name_the_culprit(hist):
+    """A horizon that is not a positive whole number is named with its message; a rolling
+    backtest whose horizon leaves no cutoff names --horizon, not the --min-train given."""
+    with pytest.raises(DataError, match="--horizon must be a positive whole number") as e:
+        check_cutoff(hist, "2026-11", 0)
+    assert e.value.key == "--horizon"
+    with pytest.raises(DataError, match="no feasible cutoff") as e:
+        rolling_backtest(hist, 40, n_paths=10, seed=1, min_train=3)
+    assert (e.value.key, e.value.value) == ("--horizon", 40)
