@@ -128,6 +128,8 @@ def _reach_correlation(seed: int) -> float:
 CHECKS = {
     "tests/models/test_anchor.py::test_anchoring_removes_the_ignorance_of_the_scale "
     "|median / baseline - 1| <= 0.10": (3, 0.10, _anchored_median_gap),
+    "tests/inference/test_revisit_shape_fit.py::test_constant_visits_keep_the_shape_prior "
+    "r > 0.5": (5, 0.5, _reach_correlation),
     "tests/inference/test_review.py::test_collapsed_weights_are_reported plain.ess < 200":
         (3, 200.0, _review_ess(1)),
     "tests/inference/test_review.py::test_collapsed_weights_are_reported refined.ess > 200":
