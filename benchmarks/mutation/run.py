@@ -365,12 +365,19 @@ def _equivalent() -> set[tuple[str, int]]:
     return {(m, int(i)) for m, d in eq.items() for i in d}
 
 
+def _interval(k: int, n: int) -> str:
+    """Clopper-Pearson 95% interval of a survival rate k / n, in percent."""
+    from scipy import stats
+    ci = stats.binomtest(k, max(n, 1)).proportion_ci(0.95)
+    return f"{100 * ci.low:.1f}-{100 * ci.high:.1f}%"
+
+
 def summary(tag: str) -> str:
     """A markdown table per subpackage: mutants run, killed, survived, equivalent, survival."""
     latest = _latest(_read_out(tag))
     equivalent = _equivalent()
     lines = ["| subpackage | modules | mutants run (of all) | killed | survived (not covered) "
-             "| equivalent | survival of non-equivalent | CPU time (s) |",
+             "| equivalent | survival of non-equivalent (95% interval) | CPU time (s) |",
              "|---|---|---|---|---|---|---|---|"]
     total = [0, 0, 0, 0]
     for sub in sorted({r["subpackage"] for r in latest.values()}):
@@ -382,16 +389,18 @@ def summary(tag: str) -> str:
         uncovered = sum(r["outcome"] == "not covered" for r in rs
                         if (r["module"], r["index"]) not in equivalent)
         surv = len(rs) - killed - eqv - errors
-        rate = surv / max(1, len(rs) - eqv - errors)
+        n = len(rs) - eqv - errors
+        rate = surv / max(1, n)
         secs = sum(r["seconds"] for r in rs)
         total = [total[0] + killed, total[1] + surv, total[2] + eqv, total[3] + errors]
         lines.append(f"| {sub} | {len(mods)} | {len(rs)} ({sum(mods.values())}) | {killed} "
-                     f"| {surv} ({uncovered}) | {eqv} | {100 * rate:.1f}% | {secs:.0f} |"
+                     f"| {surv} ({uncovered}) | {eqv} | {100 * rate:.1f}% ({_interval(surv, n)}) "
+                     f"| {secs:.0f} |"
                      + (f" {errors} harness errors" if errors else ""))
     k, sv, _, _ = total
     if k + sv:
         lines.append(f"\nPooled: {sv} of {k + sv} non-equivalent mutants survive "
-                     f"({100 * sv / (k + sv):.1f}%).")
+                     f"({100 * sv / (k + sv):.1f}%, 95% interval {_interval(sv, k + sv)}).")
     return "\n".join(lines)
 
 
