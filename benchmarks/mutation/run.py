@@ -255,10 +255,12 @@ def run(subpackage, module, sample, seed, workers, only=None, at=None, lines=Non
     sel_tag, tag = tag, tag + ("-fresh" if fresh else "")
     boxes = [_sandbox(at) for _ in range(workers)]
     try:
-        pool = [t for t in _pool(spec) if (boxes[0] / t).exists()]
+        rows = _modules(spec, subpackage, module)
+        # the coverage pass runs only the files the selected modules can use
+        files = _pool(spec) if wide else sorted({t for _, _, ts in rows for t in ts})
+        pool = [t for t in files if (boxes[0] / t).exists()]
         sel = _selection(boxes[0], pool, sel_tag, workers)
-        jobs, uncovered = _jobs(_modules(spec, subpackage, module), sel, sample, fraction,
-                                seed, only, lines, wide)
+        jobs, uncovered = _jobs(rows, sel, sample, fraction, seed, only, lines, wide)
         for j in jobs:
             j["job"]["fresh"] = j["job"]["fresh"] or fresh
         print(f"{len(jobs)} mutants to run, {len(uncovered)} not covered by any test",
