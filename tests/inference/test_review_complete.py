@@ -5,6 +5,7 @@ warned about; a model that is not the sales model is refused by its type's name.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pandas as pd
 import pytest
@@ -59,3 +60,28 @@ def test_a_model_without_a_name_is_refused_by_its_type(case, year):
     with pytest.raises(okma_sim.OkmaError, match="sales-team model") as e:
         review(case, year, n_paths=10, seed=1, model=Nameless())
     assert "Nameless" in str(e.value) or getattr(e.value, "value", None) == "Nameless"
+
+
+def test_mid_year_table_prints_the_reviews_own_numbers(case):
+    """Before the horizon the table prints, for every target, the value so far and the
+    chances at plan time and now with their standard errors, under a rule as wide as its
+    header, and a last line with all objectives together at plan time and now."""
+    from okma_sim._core.formatting import format_chance, format_estimate, format_percent
+    from okma_sim.results import value_text
+    rv = review(case, ACTUALS, n_paths=400, seed=1, recommend=False, progress=False)
+    assert not rv.complete
+    lines = rv.table().splitlines()
+    i = next(k for k, x in enumerate(lines) if x.startswith("   objective / key result"))
+    assert lines[i + 1] == "-" * len(lines[i])
+    rows = lines[i + 2:i + 2 + len(case.targets)]
+    for t, row in zip(case.targets, rows):
+        e, e0 = rv.probability(t.id), rv.plan_probability(t.id)
+        assert row.startswith("KR " if isinstance(t, KeyResult) else "O  "), row
+        assert value_text(t, rv.to_date.get(t.id, float("nan")), case, raw=True) in row
+        cells = re.split(r"\s{2,}", row.strip())
+        plan_time, now = (format_estimate(x.probability, x.stderr) for x in (e0, e))
+        assert cells.index(plan_time) + 1 == cells.index(now), row
+    a, a0 = rv.all_met(), rv.plan_result.all_met()
+    assert lines[i + 2 + len(case.targets)] == "-" * len(lines[i])
+    assert (f"All objectives together: {format_percent(a0.probability)} at plan time, "
+            f"now {format_chance(a.probability, a.stderr)}") in lines
