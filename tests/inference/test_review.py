@@ -23,11 +23,6 @@ from okma_sim.inference import (LIKELIHOOD_TERMS, ReviewResult, flag_reps, load_
 ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 
 
-@pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
 def combined_z(a, b) -> float:
     return (a.probability - b.probability) / math.hypot(a.stderr, b.stderr)
 

@@ -18,11 +18,6 @@ ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 
 
 @pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
-@pytest.fixture(scope="module")
 def year(case, tmp_path_factory):
     """Twelve months of actuals: the shipped five months repeated in turn."""
     df = pd.read_csv(ACTUALS)

@@ -20,11 +20,6 @@ ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 
 
 @pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
-@pytest.fixture(scope="module")
 def act(case):
     return load_actuals(ACTUALS, case)
 

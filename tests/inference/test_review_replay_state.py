@@ -17,11 +17,6 @@ ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 
 
 @pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
-@pytest.fixture(scope="module")
 def departures(tmp_path_factory):
     """The shipped actuals with rep03 gone after February and rep05 absent in May."""
     df = pd.read_csv(ACTUALS)

@@ -40,11 +40,6 @@ def awkward_file(path: Path, edits: dict[int, Callable[[list[str]], None]]) -> d
     return start
 
 
-@pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
 def set_field(k: int, value: str) -> Callable[[list[str]], None]:
     def edit(fields: list[str]) -> None:
         fields[k] = value

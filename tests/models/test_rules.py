@@ -15,11 +15,6 @@ PATHS = 3000
 SEED = 11
 
 
-@pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
 def with_rules(plan, *rules, every=1):
     return plan.replace(management=Management(review_every_months=every, rules=tuple(rules)))
 

@@ -8,16 +8,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-import pytest
 from scipy import stats
 
 import okma_sim
 from okma_sim import check_plan
-
-
-@pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
 
 
 def test_action_at_the_plans_lever_bounds_is_not_warned(case):

@@ -15,11 +15,6 @@ from okma_sim import Rule, check_plan
 from okma_sim.params import Distribution
 
 
-@pytest.fixture(scope="module")
-def case():
-    return okma_sim.load_plan(okma_sim.case_study_path())
-
-
 def errors(plan):
     return [(e.key, e.value) for e in check_plan(plan)[0]]
 
