@@ -148,7 +148,8 @@ def _load_map() -> dict[str, dict]:
     return tomllib.loads((HERE / "map.toml").read_text())
 
 
-def _modules(spec: dict, subpackage: str | None, module: str | None) -> list[tuple[str, str, list]]:
+def _modules(spec: dict, subpackage: str | None,
+             module: str | None) -> list[tuple[str, str, list]]:
     """(subpackage, module, its test files) of map.toml, filtered."""
     return [(sub, mod, entry["tests"]) for sub, entry in spec.items() for mod in entry["modules"]
             if subpackage in (None, sub) and module in (None, mod)]
@@ -429,6 +430,14 @@ def _survivors(tag: str) -> dict[str, set[int]]:
     return out
 
 
+def _line_range(text: str) -> tuple[int, int]:
+    try:
+        first, last = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FIRST-LAST, got {text!r}") from None
+    return first, last
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--subpackage")
@@ -447,7 +456,8 @@ def main(argv=None) -> None:
     ap.add_argument("--wide", action="store_true",
                     help="every pool file's covering tests, not only the module's mapped files")
     ap.add_argument("--tests-at", help="run against the tests of this commit (the 'before' run)")
-    ap.add_argument("--lines", help="FIRST-LAST: only the mutants of these lines")
+    ap.add_argument("--lines", type=_line_range,
+                    help="FIRST-LAST: only the mutants of these lines")
     ap.add_argument("--planted", nargs="*", help="run the bugs of planted.toml (all, or ids)")
     a = ap.parse_args(argv)
     if a.summary:
@@ -461,7 +471,7 @@ def main(argv=None) -> None:
                 print(f"{mod}:{ms.line(i)} #{i}  {ms.diff(i)}")
     else:
         only = _survivors("before" if a.tests_at else "after") if a.rerun_survivors else None
-        lines = tuple(int(x) for x in a.lines.split("-")) if a.lines else None
+        lines = a.lines
         run(a.subpackage, a.module, a.sample, a.seed, a.workers, only, a.tests_at, lines,
             a.fraction, a.wide, a.fresh)
 
