@@ -21,8 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def coverage_pass(box: Path, files: list[str], out: Path, workers: int = 2) -> dict:
-    """Run ``files`` once in ``box`` with per-test coverage; save and return the selection data.
+def coverage_pass(box: Path, files: list[str], workers: int = 2) -> dict:
+    """Run ``files`` once in ``box`` with per-test coverage; return the selection data.
 
     Returns ``{"lines": {module: {line: [test, ...]}}, "import_lines": {module: [line, ...]},
     "seconds": {test: s}, "passed": [test, ...]}``, modules as paths relative to ``box``.
@@ -57,9 +57,7 @@ def coverage_pass(box: Path, files: list[str], out: Path, workers: int = 2) -> d
         lines[rel] = {str(n): sorted({c.rsplit("|", 1)[0] for c in ctx if c})
                       for n, ctx in by_line.items()}
         import_lines[rel] = sorted(n for n, ctx in by_line.items() if "" in ctx)
-    result = {"lines": lines, "import_lines": import_lines, "seconds": seconds, "passed": passed}
-    out.write_text(json.dumps(result))
-    return result
+    return {"lines": lines, "import_lines": import_lines, "seconds": seconds, "passed": passed}
 
 
 class Statements:

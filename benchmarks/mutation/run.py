@@ -178,7 +178,7 @@ def _selection(box: Path, files: list[str], tag: str, workers: int) -> dict:
             return sel
     print(f"coverage pass of {len(files)} test files ({tag}) ...", flush=True)
     start = time.perf_counter()
-    sel = coverage_pass(box, files, path, workers)
+    sel = coverage_pass(box, files, workers)
     sel["key"], sel["pass_seconds"] = key, round(time.perf_counter() - start, 1)
     path.write_text(json.dumps(sel))
     print(f"  {len(sel['passed'])} passing tests, {sel['pass_seconds']} s", flush=True)
