@@ -10,8 +10,10 @@ import pytest
 
 import okma_sim
 from okma_sim.engine import draw_parameters
-from okma_sim.plan import Management, Rule
 from okma_sim.inference import load_actuals, observed_metrics, observed_state
+from okma_sim.inference._review_replay import _replay
+from okma_sim.models import get_model
+from okma_sim.plan import Management, Rule
 
 ACTUALS = okma_sim.data_path("case_study_actuals.csv")
 
@@ -64,3 +66,45 @@ def test_a_hiring_rule_fires_once_per_path(case):
     _, _, _, info = observed_state(plan, act, draw_parameters(plan, n, 3), seed=3)
     assert info["rules_fired"] == {"hire": 1.0}
     np.testing.assert_allclose(info["rule_money"], [5000.0, 0, 0, 0, 0])
+
+
+def _replayed(plan, csv, n=10, seed=3):
+    """The replay of ``csv`` under ``plan`` with ``n`` prior draws."""
+    act = load_actuals(csv, plan)
+    pdf = draw_parameters(plan, n, seed)
+    p = {k: pdf[k].to_numpy(float) for k in pdf.columns}
+    return act, _replay(plan, get_model(plan.model), act, observed_metrics(plan, act), p)
+
+
+def test_a_one_month_marketing_push_runs_in_the_month_after_its_review(case):
+    """A team push of 4 events for one month, fired at every monthly review (its condition
+    always holds), runs in the month after each review: 0 extra events in January, 4 in each
+    of February to May, on every path; five firings at 1,000 each."""
+    rule = Rule(metric="revisit_rate", response="marketing_push", below=1.01, id="push",
+                events=4.0, duration_months=1, cost=1000.0)
+    plan = case.replace(management=Management(review_every_months=1, rules=(rule,)))
+    _, rep = _replayed(plan, ACTUALS)
+    assert np.all(rep.mkt_events == [0.0, 4.0, 4.0, 4.0, 4.0])
+    assert rep.fired == {"push": 5.0}
+    assert np.all(rep.rule_money == 1000.0)
+
+
+def test_a_new_occupant_in_the_last_month_does_not_inherit_the_coaching(case, tmp_path):
+    """rep05 leaves after April and rep77 takes the seat in May, the last observed month. A
+    six-month coaching of every seat worked in March (a quarterly review) is still running
+    after May on the other eleven seats, but not on that seat: a change of occupant ends the
+    seat's running responses, so the newcomer is not coached for rep05."""
+    df = pd.read_csv(ACTUALS)
+    df.loc[(df["rep_id"] == "rep05") & (df["month"] == "2027-05"), "rep_id"] = "rep77"
+    df.to_csv(tmp_path / "team.csv", index=False)
+    rule = Rule(metric="revisit_rate", response="coaching", below=1.01, per_rep=False,
+                id="team", hours_per_month=3, duration_months=6, effect=0.25, cost=100.0)
+    plan = case.replace(management=Management(review_every_months=3, rules=(rule,)))
+    act, rep = _replayed(plan, tmp_path / "team.csv")
+    seat = act.seat_of["rep05"]
+    assert act.seat_of["rep77"] == seat and act.worked[seat].all()
+    left = rep.state.coach_left
+    assert np.all(left[:, seat] == 0)
+    others = [i for i in range(act.n_seats) if i != seat and act.worked[i, 2]]
+    assert len(others) == 11 and np.all(left[:, others] > 0)
+    assert not rep.coach_on[:, seat, 4].any() and rep.coach_on[:, seat, 3].all()
