@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import okma_sim
+from okma_sim.analysis import operating_cost
 from okma_sim.engine import draw_parameters
 from okma_sim.models.sales import WEEKS_PER_MONTH, SalesTeamModel, survey_month
 from okma_sim.plan import Management, Rep, Rule, loads_plan
@@ -443,9 +444,17 @@ def test_recommendation_restores_a_reachable_goal(case):
     observed["cost"] = obs["training_hours"] * case.team.hourly_cost + info["rule_money"]
     res = okma_sim.simulate(case.with_actions(**rec["actions"]), n_paths=1500, seed=3,
                             initial_state=st, observed=observed,
-                            parameter_values={k: post[k].to_numpy() for k in post.columns})
+                            parameter_values={k: post[k].to_numpy() for k in post.columns},
+                            keep_monthly=tuple(rv.result.monthly))
     res = dataclasses.replace(res, weights=w)
     assert res.all_met().probability == pytest.approx(rec["probability"])
+    # its cost: the levers' unit costs over the months left, plus the change in the expected
+    # operating cost of the whole year (observed months included, so they cancel)
+    H, T = case.horizon_months, 5
+    levers = sum(case.levers[k].unit_cost * (v - rec["from"][k]) * (H - T) / H
+                 for k, v in rec["actions"].items())
+    assert rec["cost"] == pytest.approx(levers + operating_cost(res)
+                                        - operating_cost(rv.result), rel=1e-9)
     # the recommendation fits the reps' hours in the months it applies to, from the observed
     # state (at most 5% of rep-months over, as in solve)
     assert res.capacity()["share_rep_months_capped"] <= 0.05

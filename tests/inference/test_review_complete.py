@@ -80,3 +80,14 @@ def test_mid_year_table_prints_the_reviews_own_numbers(case):
     assert lines[i + 2 + len(case.targets)] == "-" * len(lines[i])
     assert (f"All objectives together: {format_percent(a0.probability)} at plan time, "
             f"now {format_chance(a.probability, a.stderr)}") in lines
+
+
+def test_the_review_shows_one_bar_of_its_steps_and_no_simulation_bar(case, capsys):
+    """With ``progress=True`` the review draws one bar of its own steps on stderr (3 without a
+    recommendation); the simulations it runs draw none of their own inside it."""
+    review(case, ACTUALS, n_paths=300, seed=1, recommend=False, progress=True)
+    err = capsys.readouterr().err
+    for k, what in enumerate(["simulating the plan as made", "updating with the actuals",
+                              "re-forecasting the months left"], 1):
+        assert f"reviewing, step {k} of 3: {what}" in err, err
+    assert "simulating Case study" not in err and "path/s" not in err, err
