@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
-from cli_helpers import one_error_line, run_cli, run_ok, snapshot
+from cli_helpers import TOY, one_error_line, run_cli, run_ok, snapshot
+
+import okma_sim
 
 #: a fast run (the error cases fail before it starts)
 SMALL = ("--paths", "200", "--seed", "1", "--no-progress")
@@ -88,3 +91,85 @@ def test_joint_weights_of_0_001_each_are_the_default_weights(joint_default):
     assert doc["targets"] == joint_default["targets"]
     assert doc["probability"] == joint_default["probability"]
     assert doc["weights"] == {"revenue": 0.001, "csat": 0.001}
+
+
+# -- output paths of report, review --report and target --joint --figure ---------------------
+
+def _folder(tmp_path):
+    """A user's folder: the case study, a one-objective toy scenario, the actuals, a subfolder
+    with a file in it and a plain file."""
+    tmp_path.joinpath("case.toml").write_bytes(okma_sim.case_study_path().read_bytes())
+    tmp_path.joinpath("toy.toml").write_text(TOY.format(low=0.0, high=3.0, cost=100.0,
+                                                        sampler="mc", extra=""))
+    tmp_path.joinpath("actuals.csv").write_bytes(
+        okma_sim.data_path("case_study_actuals.csv").read_bytes())
+    tmp_path.joinpath("sub").mkdir()
+    tmp_path.joinpath("sub", "notes.txt").write_text("keep me")
+    tmp_path.joinpath("afile").write_text("keep me")
+
+
+REVIEW = ("review", "case.toml", "--actuals", "actuals.csv", "--no-recommend")
+
+
+@pytest.mark.parametrize("args, parts", [
+    # report: a folder, a name ending in '/', a folder part that is a file, the input
+    (("report", "case.toml", "--out", "sub"), ["--out", "sub", "names a folder"]),
+    (("report", "case.toml", "--out", "new/"), ["--out", "new/", "names a folder"]),
+    (("report", "case.toml", "--out", "r.html", "--xlsx", "afile/r.xlsx"),
+     ["--xlsx", "afile/r.xlsx", "folder part names a file"]),
+    (("report", "case.toml", "--out", "r.html", "--xlsx", "case.toml", "--force"),
+     ["--xlsx", "case.toml", "names the input scenario"]),
+    # review --report: the actuals (the second input), a missing folder
+    ((*REVIEW, "--report", "actuals.csv", "--force"),
+     ["--report", "actuals.csv", "names the input --actuals"]),
+    ((*REVIEW, "--report", "no/r.html"), ["--report", "no/r.html", "folder does not exist"]),
+    # target --joint --figure: the input, a missing folder, a scenario with one objective
+    (("target", "case.toml", "--joint", "--figure", "case.toml", "--force"),
+     ["--figure", "case.toml", "names the input scenario"]),
+    (("target", "case.toml", "--joint", "--figure", "no/f.png"),
+     ["--figure", "no/f.png", "folder does not exist"]),
+    (("target", "toy.toml", "--joint", "--figure", "f.png"),
+     ["--figure", "'f.png'", "needs two objectives"]),
+])
+def test_a_bad_output_path_is_refused_and_nothing_changes(tmp_path, args, parts):
+    """Refused before the run, in one line naming the option and the path; the folder is as
+    it was (no output, no temporary file, the inputs untouched)."""
+    _folder(tmp_path)
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(*args, *SMALL, cwd=tmp_path), *parts)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("args, option", [
+    (("report", "--out", "ro/r.html"), "--out"),
+    (("report", "--out", "r.html", "--xlsx", "ro/r.xlsx"), "--xlsx"),
+    ((*REVIEW, "--report", "ro/r.html"), "--report"),
+    (("target", "case.toml", "--joint", "--figure", "ro/f.png"), "--figure"),
+])
+def test_an_output_in_a_folder_without_write_permission_is_refused_before_the_run(
+        tmp_path, monkeypatch, capsys, args, option):
+    """(In-process, with the folder's permission faked: root may write anywhere, so mode
+    bits cannot stand in for it.) One line naming the option; nothing simulated or written."""
+    import os
+
+    import okma_sim.analysis
+    import okma_sim.cli.common as common
+    import okma_sim.inference
+    from okma_sim.cli import main
+    _folder(tmp_path)
+    (tmp_path / "ro").mkdir()
+    monkeypatch.chdir(tmp_path)
+    real = os.access
+    ro = (tmp_path / "ro").resolve()
+    monkeypatch.setattr(common.os, "access", lambda p, mode, **k: (
+        False if Path(p).resolve() == ro and mode & os.W_OK else real(p, mode, **k)))
+    for module, name in ((okma_sim, "simulate"), (okma_sim.inference, "review"),
+                         (okma_sim.analysis, "joint_targets")):
+        monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("it ran"))
+    before = snapshot(tmp_path)
+    code = main([*args, *SMALL])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"okma-sim: error: ro/") and \
+        f"{option}: no permission to write in this folder" in err
+    assert snapshot(tmp_path) == before
