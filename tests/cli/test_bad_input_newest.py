@@ -173,3 +173,59 @@ def test_an_output_in_a_folder_without_write_permission_is_refused_before_the_ru
     assert err.startswith(f"okma-sim: error: ro/") and \
         f"{option}: no permission to write in this folder" in err
     assert snapshot(tmp_path) == before
+
+
+# -- the report of the linear toy model, and a full disk under report --force ----------------
+
+@pytest.fixture(scope="module")
+def toy_report(tmp_path_factory):
+    """``report`` of the linear toy model (no reps, no hours) with --xlsx and --json."""
+    folder = tmp_path_factory.mktemp("toy_report")
+    folder.joinpath("toy.toml").write_text(TOY.format(low=0.0, high=3.0, cost=100.0,
+                                                      sampler="mc", extra=""))
+    proc = run_ok("report", "toy.toml", "--out", "r.html", "--xlsx", "r.xlsx", "--json",
+                  *SMALL, cwd=folder)
+    return folder, json.loads(proc.stdout)
+
+
+def test_the_report_of_the_linear_toy_model(toy_report):
+    """Both files and nothing else; the chance all objectives are met is the library's for the
+    same scenario, paths and seed, and the page says it."""
+    import openpyxl
+    folder, doc = toy_report
+    assert doc["outputs"] == ["r.html", "r.xlsx"]
+    assert sorted(p.name for p in folder.iterdir()) == ["r.html", "r.xlsx", "toy.toml"]
+    res = okma_sim.simulate(okma_sim.load_plan(folder / "toy.toml"), 200, seed=1,
+                            progress=False)
+    a = res.all_met()
+    assert doc["all_met"] == {"probability": a.probability, "stderr": a.stderr}
+    page = (folder / "r.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert f"All objectives together: {a.probability:.0%} chance" in page
+    assert openpyxl.load_workbook(folder / "r.xlsx").sheetnames[0] == "Summary"
+
+
+def test_a_full_disk_under_report_force_keeps_the_old_files(toy_report, tmp_path):
+    """A write that fails (the file-size limit stands for a full disk: the page, ~240 kB, does
+    not fit under 50 kB) is one line naming the file; both old files are as they were and no
+    temporary file is left."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+    folder, _ = toy_report
+    for name in ("toy.toml", "r.html", "r.xlsx"):
+        tmp_path.joinpath(name).write_bytes(folder.joinpath(name).read_bytes())
+    before = snapshot(tmp_path)
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+    proc = subprocess.run([sys.executable, "-m", "okma_sim.cli", "report", "toy.toml", "--out",
+                           "r.html", "--xlsx", "r.xlsx", "--force", *SMALL],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                          preexec_fn=limit, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    one_error_line(proc, "r.html", "cannot write", "File too large")
+    assert snapshot(tmp_path) == before
