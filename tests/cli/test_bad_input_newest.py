@@ -31,6 +31,17 @@ def test_sensitivity_levers_with_an_empty_value_is_refused(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_sensitivity_levers_naming_a_lever_without_bounds(tmp_path):
+    """A lever the model knows but the scenario gives no [levers.NAME] bounds: the line names
+    the scenario, the option and the lever, and says what to add."""
+    before = snapshot(tmp_path)
+    proc = run_cli("sensitivity", "--levers", "new_reps,csat_surveys_per_year", "--sobol-n",
+                   "0", "--paths", "50", cwd=tmp_path)
+    one_error_line(proc, str(okma_sim.case_study_path()), "--levers", "no bounds",
+                   "[levers.csat_surveys_per_year]", "'csat_surveys_per_year'")
+    assert snapshot(tmp_path) == before
+
+
 # -- target --joint --weights: only their ratios count --------------------------------------
 
 def _independent(n: int, seed: int = 11):
