@@ -80,8 +80,8 @@ def test_joint_weights_far_from_1_give_the_closed_form_of_their_ratios(weights):
     true = {"a": 1 - stats.norm.cdf(targets["a"]), "b": targets["b"]}  # P(a >= t), P(b <= t)
     # u solves P-hat(u) = C (SE sqrt(C(1-C)/n)); each q_i moves with it by w_i / sum w
     se = math.sqrt(c * (1 - c) / n)
-    for k in q:
-        assert abs(true[k] - q[k]) < Z * (math.sqrt(q[k] * (1 - q[k]) / n) + se), (k, true)
+    for k, qk in q.items():
+        assert abs(true[k] - qk) < Z * (math.sqrt(qk * (1 - qk) / n) + se), (k, true)
     met = (res.values["a"] >= targets["a"]) & (res.values["b"] <= targets["b"])
     assert c <= met.mean() <= c + 3 / n
 
@@ -164,8 +164,8 @@ def test_an_output_in_a_folder_without_write_permission_is_refused_before_the_ru
     import os
 
     import okma_sim.analysis
-    import okma_sim.cli.common as common
     import okma_sim.inference
+    from okma_sim.cli import common
     from okma_sim.cli import main
     _folder(tmp_path)
     (tmp_path / "ro").mkdir()
@@ -181,7 +181,7 @@ def test_an_output_in_a_folder_without_write_permission_is_refused_before_the_ru
     code = main([*args, *SMALL])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and len(err.splitlines()) == 1
-    assert err.startswith(f"okma-sim: error: ro/") and \
+    assert err.startswith("okma-sim: error: ro/") and \
         f"{option}: no permission to write in this folder" in err
     assert snapshot(tmp_path) == before
 
