@@ -115,6 +115,8 @@ def joint_level(result: SimulationResult, confidence: float,
         C, strictly between 0 and 1.
     weights : mapping of objective id -> positive float, optional
         Objective i meets its target alone with probability ``u ** weights[i]`` (default 1).
+        Only their ratios count: weights far from 1 (0.001 each, 1e16 each) give the targets
+        of the same ratios near 1.
 
     Returns
     -------
@@ -132,10 +134,11 @@ def joint_level(result: SimulationResult, confidence: float,
     """
     c = check_confidence(confidence)
     w = check_weights(result.plan, weights)
+    e = _exponents(w, c)
     ladders = {i: _Ladder(result, i) for i in w}
 
     def p_all(u: float) -> float:
-        t = {i: ladders[i].target(u ** w[i]) for i in w}
+        t = {i: ladders[i].target(u ** e[i]) for i in w}
         if any(math.isnan(v) for v in t.values()):
             return 0.0
         return estimate(_all_met(result, t), result.replicate_index, result.weights).probability
@@ -151,7 +154,26 @@ def joint_level(result: SimulationResult, confidence: float,
             hi = mid
         else:
             lo = mid
-    return hi, {i: achievable_target(result, i, ladders[i].level(hi ** w[i])) for i in w}
+    targets = {i: achievable_target(result, i, ladders[i].level(hi ** e[i])) for i in w}
+    if e is not w:  # the level of the weights as given (0 or 1 when too close to resolve)
+        top = max(w, key=w.__getitem__)
+        hi = hi ** (e[top] / w[top])
+    return hi, targets
+
+
+def _exponents(w: dict[str, float], c: float) -> dict[str, float]:
+    """The weights the bisection uses: ``w`` itself, unless its level u would lie within 1e-6
+    of 0 or 1 (u is about C ** (1 / sum(w)): weights of 0.001 or 1e16 each), where the
+    bisection's steps (2^-60 on [0, 1]) or the floats near 1 cannot resolve it; then the same
+    ratios, scaled so that u is about 0.5. Only the ratios count: scaling every weight by s
+    maps u to u ** (1 / s) and leaves every target as it is."""
+    u0 = c ** (1 / sum(w.values()))
+    if 1e-6 <= u0 <= 1 - 1e-6:
+        return w
+    top = max(w.values())
+    r = {i: v / top for i, v in w.items()}  # in (0, 1]: no overflow, whatever the scale
+    s = math.log(c) / math.log(0.5) / sum(r.values())
+    return {i: v * s for i, v in r.items()}
 
 
 @dataclass(frozen=True)

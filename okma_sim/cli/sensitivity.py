@@ -24,7 +24,9 @@ def register(sub) -> None:
                         "512; the model runs (parameters + 3) x N paths)")
     p.add_argument("--parameters", default=None, metavar="a,b,...",
                    help="tornado only these uncertain parameters")
-    p.add_argument("--levers", nargs="?", const="", default=None, metavar="a,b,...",
+    # a bare --levers is True (every lever with bounds), not "": an empty value, e.g. an unset
+    # shell variable, is an error as for `solve --levers`, not a silent "every lever"
+    p.add_argument("--levers", nargs="?", const=True, default=None, metavar="a,b,...",
                    help="also move each lever (default: every lever with bounds, new_reps "
                         "included) from its low to its high bound alone, on the same simulated "
                         "runs: the chance of each objective and the cost at each end")
@@ -90,12 +92,12 @@ def run(args: argparse.Namespace) -> int:
     return emit_result(args, doc, text, written)
 
 
-def _lever_names(text: str | None, plan) -> list[str] | None:
-    """``--levers``: the lever names (every lever with bounds for a bare flag), checked before
-    anything runs; None without the flag."""
+def _lever_names(text: str | bool | None, plan) -> list[str] | None:
+    """``--levers``: the lever names (every lever with bounds for a bare flag, True), checked
+    before anything runs; None without the flag."""
     if text is None:
         return None
     from okma_sim.analysis import solver_levers
     from okma_sim.models import get_model
-    return solver_levers(plan, get_model(plan.model), text.split(",") if text else None,
+    return solver_levers(plan, get_model(plan.model), None if text is True else text.split(","),
                          "--levers")
