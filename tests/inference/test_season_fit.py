@@ -124,9 +124,14 @@ def test_factor_and_dispersion_recovery_coverage():
     """Histories made by the model (10 reps, 24 months, about 80 new customers a month) with
     each path's true month-of-quarter factors and dispersion drawn from the priors the fit
     uses: the fitted 90% intervals of the factors (divided by their mean, as the model uses
-    them) and of the dispersion hold the truth in 80% to 97% of 120 replications, and the
-    data narrow the dispersion's prior. Revenue is blanked so that only the acquisition side
-    is fitted (the revenue fit is tested elsewhere and costs seconds a history)."""
+    them) hold the truth in 90% of 120 replications within 4 binomial SE, and the data narrow
+    the dispersion's prior. Revenue is blanked so that only the acquisition side is fitted
+    (the revenue fit is tested elsewhere and costs seconds a history).
+
+    The dispersion's 90% intervals are too narrow: they hold the truth in about 82% (81-83%
+    on six seeds of 120, 5 SE short of 90% pooled; docs/calibration.md reports the miss).
+    Here they are only guarded against a collapse (at least 70%, 12 SD of the seeds' spread
+    below the measured level)."""
     priors = {**PRIORS, "quarter_end_uplift": 0.0, "rep_attrition_annual": 0.0,
               "base_win_rate": D("gamma", {"shape": 16.0, "scale": 0.5}),
               "new_customer_dispersion": D("gamma", {"shape": 2.0, "scale": 0.05}),
@@ -145,8 +150,11 @@ def test_factor_and_dispersion_recovery_coverage():
         fit = fit_rep_month(h.drop(columns="path").reset_index(drop=True), plan)
         rows += coverage_rows(fit, MOQ + ("new_customer_dispersion",), truth.iloc[i])
     summary = coverage_summary(rows)
+    se = math.sqrt(0.9 * 0.1 / len(truth))
+    for name in MOQ:
+        assert abs(summary.loc[name, "coverage"] - 0.90) <= 4 * se, summary
+    assert summary.loc["new_customer_dispersion", "coverage"] >= 0.70, summary
     for name in MOQ + ("new_customer_dispersion",):
-        assert 0.80 <= summary.loc[name, "coverage"] <= 0.97, summary
         assert summary.loc[name, "fitted"] >= 0.9, summary
     disp = priors["new_customer_dispersion"]
     assert summary.loc["new_customer_dispersion", "width"] < 0.75 * (disp.ppf(0.95)
