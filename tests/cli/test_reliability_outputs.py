@@ -218,8 +218,15 @@ def test_ctrl_c_with_workers_is_one_line_and_exit_130(tmp_path):
             if len(workers) == 2 and not _ignores_sigint(proc.pid):
                 break
             time.sleep(0.2)
-        else:
-            pytest.fail(f"the cluster did not start: {proc.poll()}")
+        else:  # say what was seen: the processes, the signal mask and the command's stderr
+            seen = [" ".join(_cmdline(c))[:120] for c in
+                    psutil.Process(proc.pid).children(recursive=True)]
+            ignoring = _ignores_sigint(proc.pid) if proc.poll() is None else None
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            _, err = proc.communicate(timeout=60)
+            pytest.fail(f"the cluster did not start in 300 s: exit {proc.poll()}, SIGINT "
+                        f"ignored {ignoring}, processes {seen}, stderr {err[-2000:]!r}")
         time.sleep(1.0)  # the workers compute their first chunks
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=300)
