@@ -208,7 +208,11 @@ def test_ctrl_c_with_workers_is_one_line_and_exit_130(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "okma_sim.cli", "check", "--workers", "2",
                              "--paths", "2000000", "--seed", "1", "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, start_new_session=True)
+                            cwd=tmp_path, start_new_session=True,
+                            # as from a terminal: pytest-xdist's workers ignore SIGINT, and an
+                            # ignored signal is inherited (a CLI started so rightly keeps
+                            # ignoring it)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:
