@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["OkmaError", "PlanError", "DataError"]
+__all__ = ["OkmaError", "PlanError", "DataError", "suggest"]
+
+
+def suggest(name: str, allowed: Sequence[str]) -> str:
+    """The tail of an "unknown name" message: the closest allowed name, or all of them.
+
+    Matching ignores case, so ``NEW_REPS`` finds ``new_reps`` (difflib alone compares
+    characters exactly and finds nothing there).
+
+    Examples
+    --------
+    >>> suggest("NEW_REPS", ["new_reps", "visits"])
+    "; did you mean 'new_reps'?"
+    >>> suggest("xyz", ["new_reps", "visits"])
+    '; allowed: new_reps, visits'
+    """
+    allowed = [str(a) for a in allowed]
+    by_lower: dict[str, str] = {}
+    for a in allowed:
+        by_lower.setdefault(a.lower(), a)
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1)
+    return (f"; did you mean '{by_lower[close[0]]}'?" if close
+            else f"; allowed: {', '.join(allowed)}")
 
 
 def _show(value: Any) -> str:

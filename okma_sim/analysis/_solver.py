@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from okma_sim._core.accessors import AccessorSlot
-from okma_sim._core.errors import OkmaError, PlanError
+from okma_sim._core.errors import OkmaError, PlanError, suggest
 from okma_sim._core.formatting import format_amount, format_chance, format_percent, format_share
 from okma_sim.plan import Plan
 from okma_sim.results import check_confidence
@@ -203,11 +203,12 @@ def solver_levers(plan: Plan, model: Any, levers: Iterable[str] | None,
             raise OkmaError("must name at least one lever", key=key, value=",".join(names))
     for name in names:
         if known and name not in known:
-            import difflib
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else \
-                f"; levers: {', '.join(sorted(known))}"
-            raise OkmaError(f"unknown lever{hint}", key=key, value=name)
+            if name.lower().endswith(".toml"):
+                # `sensitivity --levers case.toml`: the optional value took the scenario
+                raise OkmaError("is a scenario file, not a lever: give the scenario before "
+                                f"the option, or the levers as {key}=a,b", key=key, value=name)
+            raise OkmaError(f"unknown lever{suggest(name, sorted(known))}", key=key,
+                            value=name)
         if name not in plan.levers:
             raise PlanError(f"lever has no bounds: add a [levers.{name}] table with low and "
                             "high", file=plan.source, key=key, value=name)

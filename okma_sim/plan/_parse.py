@@ -8,13 +8,12 @@ Every error names its key path and the bad value. Key paths count from 0, as in 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 from typing import Any, Mapping, Sequence
 
 from okma_sim._core.calendar import is_month
-from okma_sim._core.errors import PlanError
+from okma_sim._core.errors import PlanError, suggest
 from okma_sim._core.formatting import format_percent
 from okma_sim._core.numbers import magnitude_problem
 from okma_sim.params import as_distribution
@@ -32,8 +31,7 @@ _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 # validating helpers: every error names its key path and the bad value
 # --------------------------------------------------------------------------------------------
 def _suggest(key: str, allowed: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+    return suggest(key, allowed)
 
 
 def _table(obj: Any, path: str, allowed: Sequence[str] | None = None,

@@ -67,6 +67,9 @@ CASES: dict[str, tuple[Callable[[], bytes] | None, list[str]]] = {
     # unknown keys
     "unknown_key": (renamed((KR, 2, "target"), "taget"),
                     ["key_results[2].taget", "'taget'", "did you mean 'target'"]),
+    # matching ignores case: difflib alone finds nothing close to "HORIZON_MONTHS"
+    "key_in_capitals": (renamed(("horizon_months",), "HORIZON_MONTHS"),
+                        ["HORIZON_MONTHS", "did you mean 'horizon_months'?"]),
     "unknown_top_key": (renamed(("horizon_months",), "horizon"),
                         ["horizon", "'horizon'", "horizon_months"]),
     # wrong types

@@ -42,6 +42,26 @@ def test_sensitivity_levers_naming_a_lever_without_bounds(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_sensitivity_levers_given_the_scenario_file_says_so(tmp_path):
+    """``sensitivity --levers case.toml``: the optional value took the scenario file. The line
+    says it is a scenario, not a lever, and how to write the command."""
+    before = snapshot(tmp_path)
+    proc = run_cli("sensitivity", "--levers", "case.toml", "--sobol-n", "0", "--paths", "50",
+                   cwd=tmp_path)
+    one_error_line(proc, "--levers", "is a scenario file, not a lever", "--levers=a,b",
+                   "'case.toml'")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_lever_in_capitals_is_suggested_in_its_own_spelling(tmp_path):
+    """``--levers NEW_REPS``: matching ignores case, so the suggestion is 'new_reps' (an exact
+    comparison of characters finds nothing close)."""
+    proc = run_cli("sensitivity", "--levers", "NEW_REPS", "--sobol-n", "0", "--paths", "50",
+                   cwd=tmp_path)
+    one_error_line(proc, "--levers", "unknown lever", "did you mean 'new_reps'?",
+                   "'NEW_REPS'")
+
+
 # -- target --joint --weights: only their ratios count --------------------------------------
 
 def _independent(n: int, seed: int = 11):
