@@ -27,7 +27,8 @@ from ._laplace import laplace
 from ._discrepancy import discrepancy_from_fit
 from ._likelihoods import ACQUISITION, SEASON, AcquisitionData, log_marketing
 from ._priors import is_fixed, model_and_priors, prior_mean
-from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, record_form,
+from ._dispersion import fit_dispersion
+from ._seasonal import (choose_and_refit, normalise_factors, record_form,
                         season_from_totals, season_notes)
 from ._vacancies import hiring_delay, open_departures, vacancy_warning, vacant_reps
 
@@ -170,7 +171,7 @@ def _fit_win_rate(col: Collector, win: pd.DataFrame, effort: pd.Series,
         if n not in col.entries:
             col.prior(n, notes.get(n, ""))
     record_form(col, choice, n_rows, what)
-    fit_dispersion(col, acq, th, "close months (team wins vs the fitted rates)")
+    fit_dispersion(col, acq, th, "close months (team wins vs the fitted rates)", priors)
     discrepancy_from_fit(col, acq, None, th, "close months (team wins vs the fitted rates: "
                          "residuals beyond the model's own noise)")
     return acq.skills(th)

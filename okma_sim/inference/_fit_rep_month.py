@@ -26,7 +26,8 @@ from ._nested import nested_marginals
 from ._likelihoods import (ACQUISITION, REVENUE, SEASON, AcquisitionData, ChurnData, CsatData,
                            ReachData, RevenueData, log_marketing)
 from ._priors import grid_beta, is_fixed, model_and_priors, ppf, prior_mean, support
-from ._seasonal import (choose_and_refit, fit_dispersion, normalise_factors, record_form,
+from ._dispersion import fit_dispersion
+from ._seasonal import (choose_and_refit, normalise_factors, record_form,
                         season_from_totals, season_notes)
 from ._vacancies import (hiring_delay, open_departures, seat_book, vacancy_warning,
                          vacant_reps)
@@ -244,7 +245,7 @@ def _fit_acquisition_revenue(col: Collector, df: pd.DataFrame, priors: Mapping[s
     record_form(col, choice, rows["quarter_end_uplift"], what["quarter_end_uplift"])
     if th is not None:
         fit_dispersion(col, acq, th, "months (team new customers of the ramped rep-months "
-                       "vs the fitted rates)")
+                       "vs the fitted rates)", priors)
         discrepancy_from_fit(col, acq, rev, th, "months (team new customers and revenue vs "
                              "the fitted model: residuals beyond its own noise)")
     return skills

@@ -18,16 +18,16 @@ import numpy as np
 from scipy import optimize, special
 
 from okma_sim._core.calendar import calendar_month
-from okma_sim.models import SEASON_QUARTER, SEASON_YEAR, season_factors
+from okma_sim.models import SEASON_QUARTER, SEASON_YEAR
 from okma_sim.params import Distribution
 
 from ._entries import entry
 from ._priors import frozen, is_fixed, named_from_quantiles, prior_mean
 
 __all__ = ["FORMS", "FORM_LABELS", "MonthlyTotals", "SeasonChoice", "choose_and_refit",
-           "choose_form", "dispersion_data", "fit_dispersion", "fitted_totals",
-           "form_parameters", "form_priors", "nb_loglik", "neutral_forms", "normalise_factors",
-           "record_form", "season_from_totals", "season_notes"]
+           "choose_form", "fitted_form", "fitted_totals", "form_parameters", "form_priors",
+           "nb_loglik", "neutral_forms", "normalise_factors", "record_form",
+           "season_from_totals", "season_notes", "totals_model"]
 
 #: seasonal forms, simplest first
 FORMS = ("quarter_end", "month_of_quarter", "month_of_year")
@@ -154,18 +154,20 @@ class _Tabulated:
 class _FormFit:
     """MAP of x = (log level c, log dispersion, the form's parameters) on some months, with
     the gradient in closed form: for the negative binomial of mean mu and size r = 1/phi,
-    d ll / d log mu = (N - mu) r / (r + mu)."""
+    d ll / d log mu = (N - mu) r / (r + mu). Form ``None``: no seasonal parameter (a season
+    already multiplied into the totals' ``E``)."""
 
     _BOUNDS = {"level": (-3.0, 3.0), "phi": (-14.0, 2.0), "u": (-0.49, 1.49),
                "log_factor": (-3.0, 3.0)}
 
-    def __init__(self, form: str, priors: Mapping[str, Any],
+    def __init__(self, form: str | None, priors: Mapping[str, Any],
                  factor_priors: Mapping[str, Distribution] | None = None) -> None:
         """``factor_priors``: the form's own priors (lognormal), default
         :func:`form_priors`."""
         self.form = form
-        self.names = form_parameters(form)
-        self.fp = dict(factor_priors) if factor_priors is not None else form_priors(form, priors)
+        self.names = form_parameters(form) if form else ()
+        self.fp = {} if not form else (dict(factor_priors) if factor_priors is not None
+                                       else form_priors(form, priors))
         dphi = priors["new_customer_dispersion"]
         self.phi_fixed = is_fixed(dphi)
         self.phi0 = max(prior_mean(dphi), 1e-6)
@@ -186,6 +188,8 @@ class _FormFit:
 
     def _log_season(self, x: np.ndarray, cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log season of each month and its derivative in the form's parameters (rows)."""
+        if self.form is None:
+            return np.zeros(cm.size), np.zeros((0, cm.size))
         if self.form == "quarter_end":
             u = x[2]
             qe = cm % 3 == 0
@@ -243,16 +247,28 @@ class _FormFit:
             else list(self.mlog)
         return np.array([0.0, math.log(self.phi0), *rest])
 
+    def bounds(self) -> list[tuple[float, float]]:
+        """The search's bounds of each coordinate of x."""
+        B = self._BOUNDS
+        return [B["level"], B["phi"]] + (
+            [B["u"]] if self.form == "quarter_end" else [B["log_factor"]] * len(self.names))
+
     def fit(self, t: MonthlyTotals, idx: np.ndarray, x0: np.ndarray | None = None
             ) -> np.ndarray:
-        B = self._BOUNDS
-        bounds = [B["level"], B["phi"]] + (
-            [B["u"]] if self.form == "quarter_end" else [B["log_factor"]] * len(self.names))
+        bounds = self.bounds()
         # TNC, not L-BFGS-B: on problems this small the latter's solver step is slowed
         # several-fold by multithreaded BLAS
         res = optimize.minimize(self.neg_post, self.start() if x0 is None else x0,
                                 args=(t, idx), method="TNC", jac=True, bounds=bounds)
         return res.x
+
+    def hessian(self, x: np.ndarray, t: MonthlyTotals, idx: np.ndarray) -> np.ndarray:
+        """The negative log posterior's Hessian at ``x``, by central differences of the
+        closed-form gradient (symmetrised)."""
+        h = 1e-5
+        H = np.array([(self.neg_post(x + h * e, t, idx)[1] - self.neg_post(x - h * e, t, idx)[1])
+                      / (2 * h) for e in np.eye(x.size)])
+        return (H + H.T) / 2
 
     def held_out(self, t: MonthlyTotals) -> float:
         """Leave-one-quarter-out log score: each calendar quarter of the history predicted
@@ -265,6 +281,30 @@ class _FormFit:
             x = self.fit(t, np.flatnonzero(t.quarter != q), full)
             total += float(nb_loglik(t.N[out], self.mean(x, t, out), self._phi(x)))
         return total
+
+
+def fitted_form(col: Any) -> str | None:
+    """The seasonal form whose parameters the fit ``col`` wrote as fitted (None: none, or
+    more than one). A quarter-end uplift fixed at 0 by a richer form's choice does not count."""
+    active = [f for f in FORMS
+              if all(col.entries.get(n) is not None and col.entries[n].source == "fitted"
+                     and col.entries[n].distribution.dist != "fixed"
+                     for n in form_parameters(f))]
+    return active[0] if len(active) == 1 else None
+
+
+def totals_model(form: str | None, base: Mapping[str, Any], priors: Mapping[str, Any]
+                 ) -> _FormFit:
+    """The monthly totals' posterior in ``form`` (None: the season held in the totals' E):
+    the priors before the choice of form (``base``: a richer form's prior is centred on
+    their quarter-end form), a richer form's factors with the fit's own lognormal priors
+    (``priors``: a scenario's or the form's)."""
+    own = None
+    if form not in (None, "quarter_end"):
+        own = form_priors(form, base)
+        own.update({n: priors[n] for n in form_parameters(form)
+                    if getattr(priors[n], "dist", "") == "lognormal"})
+    return _FormFit(form, base, own)
 
 
 def choose_form(t: MonthlyTotals, priors: Mapping[str, Any]) -> SeasonChoice:
@@ -305,22 +345,6 @@ def fitted_totals(acq: Any, th: Mapping[str, float]) -> MonthlyTotals:
     shrunk skills."""
     skills = acq.skills(th)["shrunk"].to_numpy(float)
     return MonthlyTotals.from_rows(acq.ym, acq.n, acq.expected(th, skills, season=False))
-
-
-def dispersion_data(t: MonthlyTotals, season: np.ndarray) -> "_Dispersion":
-    """The likelihood of ``new_customer_dispersion`` given the monthly totals, at the fitted
-    rates (``season``: the fitted factor of each calendar month, shape (12,))."""
-    return _Dispersion(t.N, t.E * season[t.cm - 1])
-
-
-@dataclass
-class _Dispersion:
-    N: np.ndarray
-    mu: np.ndarray
-
-    def loglik(self, th: Mapping[str, np.ndarray]) -> np.ndarray:
-        phi = np.asarray(th["new_customer_dispersion"], dtype=float)[:, None]
-        return nb_loglik(self.N[None, :], self.mu[None, :], phi)
 
 
 def choose_and_refit(col: Any, acq: Any, names: list[str], lap: Any, th: dict[str, float],
@@ -365,39 +389,6 @@ def _choice_notes(choice: SeasonChoice | None) -> dict[str, str]:
                             if choice.scores else "the history is too short to judge a "
                             "richer seasonal form (4 months over two calendar quarters needed)")
     return notes
-
-
-def fit_dispersion(col: Any, acq: Any, th: Mapping[str, float], what: str) -> None:
-    """Fit ``new_customer_dispersion`` to the monthly totals at the fitted rates."""
-    name = "new_customer_dispersion"
-    if acq is None:
-        col.prior(name, "no rows")
-        return
-    t = fitted_totals(acq, th)
-    if t.N.size < 4:
-        col.prior(name, f"only {t.N.size} months (4 needed)")
-        return
-    s = season_factors({k: float(v) for k, v in th.items()})
-    col.fit_group((name,), dispersion_data(t, s), t.N.size, what)
-    _widen_level(col, t.N.size)
-
-
-def _widen_level(col: Any, months: int) -> None:
-    """Add the shared shocks' share to ``base_win_rate``'s written uncertainty: its interval
-    comes from the rep-month likelihood, which takes a month's reps as independent, while
-    the shocks of ``months`` months add about ``dispersion / months`` to the variance of its
-    log (the mean of that many gamma shocks of variance ``dispersion``)."""
-    e = col.entries.get("base_win_rate")
-    if e is None or e.source != "fitted" or e.distribution.dist != "lognormal":
-        return
-    d = col.entries["new_customer_dispersion"].distribution
-    phi = float(d.args["value"]) if d.dist == "fixed" else float(frozen(d).mean())
-    a = dict(e.distribution.args)
-    a["sigma"] = math.sqrt(a["sigma"] ** 2 + phi / months)
-    note = "; ".join(x for x in (e.note, f"widened for the market shock of {months} months "
-                                 f"(dispersion {phi:.3g})") if x)
-    col.entries["base_win_rate"] = entry("base_win_rate", Distribution("lognormal", a),
-                                         e.rows_used, "fitted", e.rows, note)
 
 
 def normalise_factors(col: Any, lap: Any, n_draws: int = 4000) -> None:
@@ -446,26 +437,15 @@ def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mappin
     that, so the factors' uncertainty is taken from them. ``base``: the priors before the
     choice of form (a richer form's prior is centred on their quarter-end form). Factors of
     the richer forms are written divided by their mean (see :func:`normalise_factors`)."""
-    active = [f for f in FORMS
-              if all(col.entries.get(n) is not None and col.entries[n].source == "fitted"
-                     for n in form_parameters(f))]
-    if acq is None or len(active) != 1:
+    form = fitted_form(col)
+    if acq is None or form is None:
         return
-    form = active[0]
     names = form_parameters(form)
-    own = None
-    if form != "quarter_end":  # the fit's own lognormal priors (a scenario's or the form's)
-        own = form_priors(form, base)
-        own.update({n: col.priors[n] for n in names
-                    if getattr(col.priors[n], "dist", "") == "lognormal"})
     t = fitted_totals(acq, th)
-    ff = _FormFit(form, base, own)
+    ff = totals_model(form, base, col.priors)
     idx = np.arange(t.N.size)
     x = ff.fit(t, idx)
-    h = 1e-5
-    H = np.array([(ff.neg_post(x + h * e, t, idx)[1] - ff.neg_post(x - h * e, t, idx)[1])
-                  / (2 * h) for e in np.eye(x.size)])
-    H = (H + H.T) / 2
+    H = ff.hessian(x, t, idx)
     if ff.phi_fixed:  # the dispersion's coordinate is not used
         H[1, :] = H[:, 1] = 0.0
         H[1, 1] = 1.0

@@ -124,14 +124,16 @@ def test_factor_and_dispersion_recovery_coverage():
     """Histories made by the model (10 reps, 24 months, about 80 new customers a month) with
     each path's true month-of-quarter factors and dispersion drawn from the priors the fit
     uses: the fitted 90% intervals of the factors (divided by their mean, as the model uses
-    them) hold the truth in 90% of 120 replications within 4 binomial SE, and the data narrow
-    the dispersion's prior. Revenue is blanked so that only the acquisition side is fitted
-    (the revenue fit is tested elsewhere and costs seconds a history).
+    them) and of the dispersion hold the truth in 90% of 120 replications within 4 binomial
+    SE, and the data narrow the dispersion's prior. Revenue is blanked so that only the
+    acquisition side is fitted (the revenue fit is tested elsewhere and costs seconds a
+    history).
 
-    The dispersion's 90% intervals are too narrow: they hold the truth in about 82% (81-83%
-    on six seeds of 120, 5 SE short of 90% pooled; docs/calibration.md reports the miss).
-    Here they are only guarded against a collapse (at least 70%, 12 SD of the seeds' spread
-    below the measured level)."""
+    The dispersion's intervals are the marginal posterior's, with the level and the factors
+    integrated out. Plugging in the fitted ones instead held the truth in only about 82%
+    (81-83% on six seeds of 120): 3 SE short at this size, inside the 4 SE allowed, so the
+    six-seed measurement in docs/calibration.md, not this test alone, shows the fix; the
+    test catches a collapse or a gross miss."""
     priors = {**PRIORS, "quarter_end_uplift": 0.0, "rep_attrition_annual": 0.0,
               "base_win_rate": D("gamma", {"shape": 16.0, "scale": 0.5}),
               "new_customer_dispersion": D("gamma", {"shape": 2.0, "scale": 0.05}),
@@ -151,9 +153,8 @@ def test_factor_and_dispersion_recovery_coverage():
         rows += coverage_rows(fit, MOQ + ("new_customer_dispersion",), truth.iloc[i])
     summary = coverage_summary(rows)
     se = math.sqrt(0.9 * 0.1 / len(truth))
-    for name in MOQ:
+    for name in MOQ + ("new_customer_dispersion",):
         assert abs(summary.loc[name, "coverage"] - 0.90) <= 4 * se, summary
-    assert summary.loc["new_customer_dispersion", "coverage"] >= 0.70, summary
     for name in MOQ + ("new_customer_dispersion",):
         assert summary.loc[name, "fitted"] >= 0.9, summary
     disp = priors["new_customer_dispersion"]
