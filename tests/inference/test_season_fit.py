@@ -132,7 +132,7 @@ def test_factor_and_dispersion_recovery_coverage():
     The dispersion's intervals are the marginal posterior's, with the level and the factors
     integrated out. Plugging in the fitted ones instead held the truth in only about 82%
     (81-83% on six seeds of 120): 3 SE short at this size, inside the 4 SE allowed, so the
-    six-seed measurement in docs/calibration.md, not this test alone, shows the fix; the
+    twelve-seed measurement in docs/calibration.md, not this test alone, shows the fix; the
     test catches a collapse or a gross miss."""
     priors = {**PRIORS, "quarter_end_uplift": 0.0, "rep_attrition_annual": 0.0,
               "base_win_rate": D("gamma", {"shape": 16.0, "scale": 0.5}),
