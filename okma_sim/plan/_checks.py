@@ -10,13 +10,13 @@ import math
 from typing import Any, Mapping
 
 from okma_sim._core.calendar import month_number, month_text
-from okma_sim._core.errors import PlanError
+from okma_sim._core.errors import PlanError, suggest
 from okma_sim._core.formatting import format_percent
 from okma_sim.params import Distribution
 
 from ._extrapolation import extrapolation
 from ._model import Plan, Rule
-from ._parse import _did_you_mean, _suggest
+from ._parse import _did_you_mean
 
 __all__ = ["check_plan", "unit_warnings"]
 
@@ -90,7 +90,7 @@ def _target_errors(plan: Plan, model: Any) -> list[PlanError]:
                                      f"{p}.id", t.id))
             seen.setdefault(t.id, p)
             if t.metric not in metrics:
-                errors.append(_error(plan, f"unknown metric{_suggest(t.metric, sorted(metrics))}",
+                errors.append(_error(plan, f"unknown metric{suggest(t.metric, sorted(metrics))}",
                                      f"{p}.metric", t.metric))
                 continue
             if not math.isfinite(t.target):
@@ -164,7 +164,7 @@ def _link_errors(plan: Plan) -> list[PlanError]:
             if o not in obj_ids:
                 key = f"key_results[{i}].objective" + (f"[{j}]" if len(k.objective) > 1 else "")
                 errors.append(_error(
-                    plan, f"no objective has this id{_suggest(o, obj_ids) if obj_ids else ''}",
+                    plan, f"no objective has this id{suggest(o, obj_ids) if obj_ids else ''}",
                     key, o))
     return errors
 
@@ -241,11 +241,11 @@ def _action_errors(plan: Plan, model: Any) -> list[PlanError]:
             errors += _level_errors(plan, levers, f"{where}.{k}", k, v)
     for k in plan.levers:
         if k not in levers:
-            errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
+            errors.append(_error(plan, f"unknown lever{suggest(k, sorted(levers))}",
                                  f"levers.{k}", k))
     for k, v in (plan.calibration.observed if plan.calibration else {}).items():
         if k not in levers:
-            errors.append(_error(plan, f"unknown lever{_suggest(k, sorted(levers))}",
+            errors.append(_error(plan, f"unknown lever{suggest(k, sorted(levers))}",
                                  f"calibration.observed.{k}", list(v)))
     return errors
 
@@ -255,7 +255,7 @@ def _level_errors(plan: Plan, levers: Mapping[str, Any], path: str, k: str, v: f
     """An action level's errors: an unknown lever, or a level outside its range or allowed
     values."""
     if k not in levers:
-        return [_error(plan, f"unknown lever{_suggest(k, sorted(levers))}", path, k)]
+        return [_error(plan, f"unknown lever{suggest(k, sorted(levers))}", path, k)]
     lo, hi = levers[k].bounds
     allowed = getattr(levers[k], "allowed", None)
     if not lo <= v <= hi:
@@ -309,7 +309,7 @@ def _parameter_errors(plan: Plan, model: Any) -> list[PlanError]:
     bounds = getattr(model, "parameter_bounds", {})
     for k, spec in plan.parameters.items():
         if k not in params:
-            errors.append(_error(plan, f"unknown parameter{_suggest(k, sorted(params))}",
+            errors.append(_error(plan, f"unknown parameter{suggest(k, sorted(params))}",
                                  f"parameters.{k}", k))
             continue
         lo, hi = bounds.get(k, (-math.inf, math.inf))
@@ -325,7 +325,7 @@ def _parameter_errors(plan: Plan, model: Any) -> list[PlanError]:
     if plan.correlations is not None:
         for i, name in enumerate(plan.correlations.parameters):
             if name not in params:
-                errors.append(_error(plan, f"unknown parameter{_suggest(name, sorted(params))}",
+                errors.append(_error(plan, f"unknown parameter{suggest(name, sorted(params))}",
                                      f"correlations.parameters[{i}]", name))
     return errors
 
@@ -373,7 +373,7 @@ def _one_rule_errors(plan: Plan, r: Rule, p: str, metrics: Any,
     [0, 1], keys the response ignores, hiring when the team may not hire."""
     errors: list[PlanError] = []
     if r.metric not in metrics:
-        errors.append(_error(plan, f"unknown metric{_suggest(r.metric, sorted(metrics))}",
+        errors.append(_error(plan, f"unknown metric{suggest(r.metric, sorted(metrics))}",
                              f"{p}.metric", r.metric))
     elif r.per_rep and not metrics[r.metric].per_rep:
         per = sorted(m for m, inf in metrics.items() if inf.per_rep)
@@ -385,7 +385,7 @@ def _one_rule_errors(plan: Plan, r: Rule, p: str, metrics: Any,
             errors.append(_error(plan, "must be a probability in [0, 1]",
                                  f"{p}.{'below' if r.below is not None else 'above'}", thr))
     if responses is not None and r.response not in responses:
-        errors.append(_error(plan, f"unknown response{_suggest(r.response, sorted(responses))}",
+        errors.append(_error(plan, f"unknown response{suggest(r.response, sorted(responses))}",
                              f"{p}.response", r.response))
     if r.effect is not None and r.response != "coaching" and \
             (responses is None or r.response in responses):

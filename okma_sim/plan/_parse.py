@@ -30,10 +30,6 @@ _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 # --------------------------------------------------------------------------------------------
 # validating helpers: every error names its key path and the bad value
 # --------------------------------------------------------------------------------------------
-def _suggest(key: str, allowed: Sequence[str]) -> str:
-    return suggest(key, allowed)
-
-
 def _table(obj: Any, path: str, allowed: Sequence[str] | None = None,
            required: Sequence[str] = ()) -> dict:
     """``obj`` as a dict, after checking it is a table with only ``allowed`` keys (any key when
@@ -42,7 +38,7 @@ def _table(obj: Any, path: str, allowed: Sequence[str] | None = None,
         raise PlanError("must be a table", key=path or "(top level)", value=obj)
     for k in obj:
         if allowed is not None and k not in allowed:
-            raise PlanError(f"unknown key{_suggest(k, allowed)}", key=_join(path, k), value=k)
+            raise PlanError(f"unknown key{suggest(k, allowed)}", key=_join(path, k), value=k)
     for k in required:
         if k not in obj:
             raise PlanError("required key is missing", key=_join(path, k), value=None)
@@ -106,7 +102,7 @@ def _choice(v: Any, path: str, allowed: Sequence[str], what: str) -> str:
     """A string from ``allowed``; anything else names the nearest allowed value."""
     v = _string(v, path)
     if v not in allowed:
-        raise PlanError(f"unknown {what}{_suggest(v, allowed)}", key=path, value=v)
+        raise PlanError(f"unknown {what}{suggest(v, allowed)}", key=path, value=v)
     return v
 
 
