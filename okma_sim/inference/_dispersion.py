@@ -34,6 +34,8 @@ N_GRID = 41
 SPAN = 6.0
 #: a grid side is extended while its end's log density is within DROP nats of the peak
 DROP = 10.0
+#: points further than this below the peak (nats) carry no mass worth interpolating
+TAIL = 50.0
 
 
 def fit_dispersion(col: Any, acq: Any, th: Mapping[str, float], what: str,
@@ -112,17 +114,23 @@ def dispersion_marginal(t: MonthlyTotals, ff: Any, n_grid: int = N_GRID
     grid = full[1] + step * np.arange(-(n_grid // 2), n_grid - n_grid // 2)
     grid = grid[(grid >= lo_b) & (grid <= hi_b)]
     logp = _conditional_laplace(ff, t, idx, full, keep, grid)
+    def beyond(end: float, bound: float) -> np.ndarray:
+        """Up to half a grid of points past ``end`` towards ``bound``, the bound itself last
+        when the steps overshoot it."""
+        pts = end + np.sign(bound - end) * step * np.arange(1, n_grid // 2 + 1)
+        inside = pts[(pts >= lo_b) & (pts <= hi_b)]
+        return inside if inside.size == pts.size else np.append(inside, bound)
+
     for _ in range(2):  # extend a side whose end is still near the peak
         top = np.nanmax(logp) if np.isfinite(logp).any() else np.nan
         more = []
         if np.isfinite(logp[0]) and logp[0] > top - DROP and grid[0] > lo_b:
-            more.append(grid[0] - step * np.arange(n_grid // 2, 0, -1))
+            more.append(beyond(grid[0], lo_b))
         if np.isfinite(logp[-1]) and logp[-1] > top - DROP and grid[-1] < hi_b:
-            more.append(grid[-1] + step * np.arange(1, n_grid // 2 + 1))
+            more.append(beyond(grid[-1], hi_b))
         if not more:
             break
         new = np.concatenate(more)
-        new = new[(new >= lo_b) & (new <= hi_b)]
         grid = np.concatenate([grid, new])
         logp = np.concatenate([logp, _conditional_laplace(ff, t, idx, full, keep, new)])
         order = np.argsort(grid)
@@ -156,11 +164,17 @@ def _conditional_laplace(ff: Any, t: MonthlyTotals, idx: np.ndarray, full: np.nd
 
 
 def _quantiles(x: np.ndarray, logp: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles of the density exp(logp) tabulated at ``x``: the log density interpolated
-    by a cubic spline onto a grid 20 times finer (a trapezoid on the coarse grid fattens
-    the tails of a peaked density), then a trapezoid CDF."""
+    """Quantiles of the density exp(logp) tabulated at ``x``: the points within ``TAIL`` nats
+    of the peak (beyond a prior's support the tabulated log density drops by 1e6, and no
+    interpolant should see that cliff), the log density interpolated by PCHIP (no
+    overshoot) onto a grid 20 times finer (a trapezoid on the coarse grid fattens the tails
+    of a peaked density), then a trapezoid CDF."""
+    near = np.flatnonzero(logp >= logp.max() - TAIL)
+    x, logp = x[near[0]:near[-1] + 1], logp[near[0]:near[-1] + 1]
+    if x.size < 2:
+        return np.full(len(qs), x[0])
     fine = np.linspace(x[0], x[-1], 20 * (x.size - 1) + 1)
-    lf = interpolate.CubicSpline(x, logp)(fine) if x.size >= 4 else np.interp(fine, x, logp)
+    lf = interpolate.PchipInterpolator(x, logp)(fine)
     p = np.exp(lf - lf.max())
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(fine))])
     return np.interp(qs, cdf / cdf[-1], fine)

@@ -77,6 +77,34 @@ def test_quantiles_match_a_two_dimensional_quadrature():
         assert np.allclose(ours, exact, atol=0.02), (phi, ours, exact)
 
 
+def test_a_bounded_prior_at_the_poisson_limit():
+    """Few small Poisson months under a uniform prior on [0, 5]: the posterior runs from the
+    search's lower bound (log dispersion -14) to the prior's edge, where the tabulated log
+    density drops by 1e6. The grid reaches the bound (the first version stopped short of it
+    here, and where its steps overshot the bound its extension was an empty search that
+    raised) and the quantiles match a two-dimensional quadrature on the same domain within
+    0.05 on the log scale (a cubic spline across the prior's edge rang and put all three
+    near 1.44 here, against -4.35, -1.73 and -0.13)."""
+    pri = {**PRIORS, "new_customer_dispersion": Distribution("uniform", {"low": 0.0,
+                                                                         "high": 5.0})}
+    ff = totals_model(None, pri, pri)
+    # under-dispersed months (variance 1.3 against a mean of 2.2): the mass runs to the bound
+    N = np.array([0, 1, 2, 3, 3, 1, 3, 3, 2, 4, 1, 3], dtype=float)
+    E, cm = np.full(12, 3.0), np.arange(12) + 1
+    grid, logp = dispersion_marginal(MonthlyTotals(cm, N, E), ff)
+    ok = np.isfinite(logp)
+    assert grid[0] == ff._BOUNDS["phi"][0] and ok.all(), grid[:3]
+    ours = _quantiles(grid[ok], logp[ok], (0.05, 0.5, 0.95))
+    a = np.linspace(-3.0, 3.0, 601)[:, None, None]
+    b = np.linspace(-14.0, math.log(5.0), 801)
+    log_prior = -0.5 * a[..., 0] ** 2 + b  # uniform density in phi, with the Jacobian
+    F = nb_loglik(N, np.exp(a) * E, np.exp(b)[None, :, None]) + log_prior
+    dens = np.exp(F - F.max()).sum(axis=0)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(b))])
+    exact = np.interp([0.05, 0.5, 0.95], cdf / cdf[-1], b)
+    assert np.allclose(ours, exact, atol=0.05), (ours, exact)
+
+
 def test_intervals_from_the_marginal_hold_truths_drawn_from_the_prior():
     """Self-consistency (Cook, Gelman and Rubin's check): draw the level and the dispersion
     from the priors the posterior uses (log c ~ N(0, 1), a gamma prior of the dispersion),
