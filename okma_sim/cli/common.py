@@ -370,6 +370,73 @@ def _sigint_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
+class _InsistentInterrupt:
+    """While a cluster computes, Ctrl-C raises KeyboardInterrupt in the main thread and repeats
+    the signal every half second until the interrupt has left the block.
+
+    Python raises the interrupt wherever the main thread happens to be; inside a garbage
+    collector's callback (distributed's GCDiagnosis) or a ``__del__`` it is printed as
+    "Exception ignored" and dropped, and the run went on to its end (seen in CI); that print
+    is silenced too, since the repeat delivers the interrupt. Repeats that
+    arrive within a second of the block's end are ignored, so the cluster's shutdown is not cut
+    short by one of them; a later Ctrl-C interrupts as usual."""
+
+    REPEAT_S = 0.5
+
+    def __init__(self) -> None:
+        import threading
+        self._done = threading.Event()
+        self._repeating = False
+        self._done_at: float | None = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        import time
+        if self._done_at is not None:
+            if time.monotonic() - self._done_at < 2 * self.REPEAT_S:
+                return  # a repeat still in flight when the block ended
+            raise KeyboardInterrupt
+        if not self._repeating:
+            import threading
+            self._repeating = True
+            threading.Thread(target=self._repeat, daemon=True).start()
+        raise KeyboardInterrupt
+
+    def _repeat(self) -> None:
+        while not self._done.wait(self.REPEAT_S):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """The handler for the cluster's whole life; :meth:`computing` marks the part that
+        repeats."""
+        import threading
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        old = signal.signal(signal.SIGINT, self._handler)
+        old_hook = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            # a dropped interrupt is not news to the user: the repeat delivers it
+            if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+                old_hook(unraisable)
+        sys.unraisablehook = hook
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old)
+            sys.unraisablehook = old_hook
+
+    @contextlib.contextmanager
+    def computing(self) -> Iterator[None]:
+        import time
+        try:
+            yield
+        finally:
+            self._done_at = time.monotonic()
+            self._done.set()
+
+
 @contextlib.contextmanager
 def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
     """A Dask client for --workers N (LocalCluster on 127.0.0.1) or --scheduler ADDRESS."""
@@ -401,11 +468,7 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
                                    # port: its default, 8787, warns when another run has it
                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             client = Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
+        closers = [client.close, cluster.close]
     else:
         _probe_scheduler(address)
         try:
@@ -413,7 +476,12 @@ def executor_from_args(args: argparse.Namespace) -> Iterator[Any]:
         except Exception as exc:  # whatever answered there, it is not a usable scheduler
             raise OkmaError(f"cannot reach the Dask scheduler ({type(exc).__name__})",
                             key="--scheduler", value=address) from None
+        closers = [client.close]
+    interrupt = _InsistentInterrupt()
+    with interrupt.installed():
         try:
-            yield client
+            with interrupt.computing():
+                yield client
         finally:
-            client.close()
+            for close in closers:
+                close()
