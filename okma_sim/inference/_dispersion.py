@@ -1,6 +1,6 @@
-"""The dispersion of a team's monthly new customers (docs/calibration.md, "Seasonality and
-overdispersion"), fitted to the monthly totals with their level and seasonal factors
-integrated out.
+"""The dispersion of a team's monthly new customers and the seasonal factors' uncertainty
+(docs/calibration.md, "Seasonality and overdispersion"), both from the monthly totals with
+the other coordinates integrated out.
 
 The rates, the level and the seasonal factors are fitted to the same months whose spread
 the dispersion measures. Plugging them in leaves the residuals fewer free months than there
@@ -8,7 +8,10 @@ are months, so the spread looks smaller than it is: the dispersion's 90% interva
 truth in only 82% of 720 simulated histories, missing mostly above. Here the dispersion's
 marginal posterior is computed on a grid of its log, each point with the level and the
 form's free factors integrated out by a Laplace approximation: the determinant of their
-curvature is what gives back the degrees of freedom they used.
+curvature is what gives back the degrees of freedom they used. The factors' posterior is the
+mixture of those conditional Laplace approximations over the same grid: a Laplace at the
+joint mode took the dispersion too low and as known, and their intervals held the truth in
+about 87% of 1,440 simulated histories.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from okma_sim.params import Distribution
 
 from ._entries import entry
 from ._priors import frozen, is_fixed, named_from_quantiles
-from ._seasonal import MonthlyTotals, fitted_form, fitted_totals, totals_model
+from ._seasonal import (MonthlyTotals, fitted_form, fitted_totals, form_parameters,
+                        totals_model, write_marginals)
 
-__all__ = ["dispersion_marginal", "fit_dispersion"]
+__all__ = ["dispersion_marginal", "factor_draws", "fit_dispersion", "season_from_totals"]
 
 #: points of the grid of log dispersion
 N_GRID = 41
@@ -58,7 +62,7 @@ def fit_dispersion(col: Any, acq: Any, th: Mapping[str, float], what: str,
     if form is None:  # no seasonal parameter fitted: the season held at its values
         s = season_factors({k: float(v) for k, v in th.items()})
         t = MonthlyTotals(t.cm, t.N, t.E * s[t.cm - 1], t.quarter)
-    grid, logp = dispersion_marginal(t, totals_model(form, base, col.priors))
+    grid, logp, _, _ = _shared_grid(col, form, t, base)
     ok = np.isfinite(logp)
     if ok.sum() < 3:
         col.warnings.append(f"the fit of {name} failed (no finite posterior on its grid): "
@@ -102,6 +106,24 @@ def dispersion_marginal(t: MonthlyTotals, ff: Any, n_grid: int = N_GRID
     >>> bool(0.02 < np.exp(grid[np.nanargmax(logp)]) < 0.3)  # the truth is 1/10
     True
     """
+    grid, logp, _, _ = _grid_posterior(t, ff, n_grid)
+    return grid, logp
+
+
+def _shared_grid(col: Any, form: str | None, t: MonthlyTotals, base: Mapping[str, Any]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_grid_posterior` of the totals ``t`` in ``form``, computed once a fit: the
+    factors' and the dispersion's steps ask for the same one."""
+    key = ("dispersion grid", form, t.cm.tobytes(), t.N.tobytes(), t.E.tobytes())
+    if key not in col.memo:
+        col.memo[key] = _grid_posterior(t, totals_model(form, base, col.priors))
+    return col.memo[key]
+
+
+def _grid_posterior(t: MonthlyTotals, ff: Any, n_grid: int = N_GRID
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`dispersion_marginal`'s grid and log posterior, with the other coordinates'
+    conditional modes and covariances at each point (see :func:`_conditional_laplace`)."""
     idx = np.arange(t.N.size)
     full = ff.fit(t, idx)
     keep = np.r_[0, 2:full.size]  # every coordinate but the dispersion's
@@ -113,7 +135,8 @@ def dispersion_marginal(t: MonthlyTotals, ff: Any, n_grid: int = N_GRID
     step = 2 * SPAN * sd / (n_grid - 1)
     grid = full[1] + step * np.arange(-(n_grid // 2), n_grid - n_grid // 2)
     grid = grid[(grid >= lo_b) & (grid <= hi_b)]
-    logp = _conditional_laplace(ff, t, idx, full, keep, grid)
+    logp, modes, covs = _conditional_laplace(ff, t, idx, full, keep, grid)
+
     def beyond(end: float, bound: float) -> np.ndarray:
         """Up to half a grid of points past ``end`` towards ``bound``, the bound itself last
         when the steps overshoot it."""
@@ -131,19 +154,23 @@ def dispersion_marginal(t: MonthlyTotals, ff: Any, n_grid: int = N_GRID
         if not more:
             break
         new = np.concatenate(more)
-        grid = np.concatenate([grid, new])
-        logp = np.concatenate([logp, _conditional_laplace(ff, t, idx, full, keep, new)])
-        order = np.argsort(grid)
-        grid, logp = grid[order], logp[order]
-    return grid, logp
+        lp, md, cv = _conditional_laplace(ff, t, idx, full, keep, new)
+        order = np.argsort(np.concatenate([grid, new]))
+        grid, logp, modes, covs = (np.concatenate(pair)[order] for pair in
+                                   ((grid, new), (logp, lp), (modes, md), (covs, cv)))
+    return grid, logp, modes, covs
 
 
 def _conditional_laplace(ff: Any, t: MonthlyTotals, idx: np.ndarray, full: np.ndarray,
-                         keep: np.ndarray, grid: np.ndarray) -> np.ndarray:
+                         keep: np.ndarray, grid: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """At each log dispersion of ``grid``: the conditional mode of the other coordinates
-    and its Laplace log integral. The searches go outwards from the point nearest the
+    (``keep``), its Laplace log integral and the inverse of the curvature there (NaN where
+    that curvature is not positive). The searches go outwards from the point nearest the
     joint mode ``full``, each starting from its neighbour's optimum."""
     logp = np.full(grid.size, np.nan)
+    modes = np.full((grid.size, keep.size), np.nan)
+    covs = np.full((grid.size, keep.size, keep.size), np.nan)
     bounds = [bd for i, bd in enumerate(ff.bounds()) if i != 1]
     start = int(np.argmin(np.abs(grid - full[1])))
     for order in (range(start, grid.size), range(start - 1, -1, -1)):
@@ -156,11 +183,98 @@ def _conditional_laplace(ff: Any, t: MonthlyTotals, idx: np.ndarray, full: np.nd
                 return v, g[keep]
             r = optimize.minimize(f, z, jac=True, method="TNC", bounds=bounds)
             z = r.x
-            sign, logdet = np.linalg.slogdet(
-                ff.hessian(np.insert(z, 1, b), t, idx)[np.ix_(keep, keep)])
+            H = ff.hessian(np.insert(z, 1, b), t, idx)[np.ix_(keep, keep)]
+            sign, logdet = np.linalg.slogdet(H)
             if np.isfinite(r.fun) and r.fun < 1e299 and sign > 0:
                 logp[i] = -r.fun - 0.5 * logdet
-    return logp
+                modes[i], covs[i] = z, np.linalg.inv(H)
+    return logp, modes, covs
+
+
+def factor_draws(t: MonthlyTotals, ff: Any, n_draws: int, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """Draws of the form's factor coordinates (``x[2:]`` of ``ff``) from their posterior
+    with the dispersion integrated out: a mixture over the dispersion's grid, each point
+    weighted by its marginal posterior and its share of the grid, of the Gaussian of the
+    other coordinates' conditional Laplace approximation there.
+
+    A Laplace approximation at the joint mode took the dispersion at that mode, below the
+    marginal's (the determinant term), and ignored its spread: the factors' 90% intervals
+    held the truth in about 87% of simulated histories. One row a draw.
+
+    Examples
+    --------
+    A 30% quarter-end uplift over two years of about 100 new customers a month:
+
+    >>> import numpy as np
+    >>> from okma_sim.inference._seasonal import MonthlyTotals, totals_model
+    >>> from okma_sim.models.sales import PARAMETERS
+    >>> rng, months = np.random.default_rng(4), np.arange(1, 25)
+    >>> mu = 100.0 * np.where(months % 3 == 0, 1.3, 0.85)
+    >>> N = rng.negative_binomial(50, 50 / (50 + mu)).astype(float)
+    >>> pri = {k: v.prior for k, v in PARAMETERS.items()}
+    >>> totals = MonthlyTotals((months - 1) % 12 + 1, N, np.full(24, 100.0))
+    >>> draws = factor_draws(totals, totals_model("quarter_end", pri, pri), 2000, rng)
+    >>> u = draws[:, 0]
+    >>> bool(0.15 < np.median(u) < 0.45)
+    True
+    """
+    return _mixture_draws(_grid_posterior(t, ff), n_draws, rng)
+
+
+def _mixture_draws(post: tuple[np.ndarray, ...], n_draws: int, rng: np.random.Generator
+                   ) -> np.ndarray:
+    """:func:`factor_draws` from a :func:`_grid_posterior`."""
+    grid, logp, modes, covs = post
+    ok = np.flatnonzero(np.isfinite(logp))
+    if ok.size < 3:
+        raise ValueError("no finite posterior on the dispersion's grid")
+    g = grid[ok]
+    width = np.gradient(g) if g.size > 1 else np.ones(1)  # each point's share of the grid
+    w = np.exp(logp[ok] - logp[ok].max()) * width
+    pick = rng.choice(ok, size=n_draws, p=w / w.sum())
+    out = np.empty((n_draws, modes.shape[1] - 1))
+    for i in np.unique(pick):
+        rows = np.flatnonzero(pick == i)
+        out[rows] = rng.multivariate_normal(modes[i, 1:], covs[i, 1:, 1:], size=rows.size)
+    return out
+
+
+def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mapping[str, Any],
+                       n_draws: int = 4000) -> None:
+    """Rewrite the fitted seasonal parameters' entries from the monthly totals' negative
+    binomial posterior (level, dispersion and the form's factors): the dispersion integrated
+    out on its grid, the rest by Laplace (:func:`factor_draws`).
+
+    The rep-month likelihood of the joint fit treats a month's reps as independent Poisson
+    draws; the market shock they share (docs/model.md 5.2) makes a month count as one
+    observation of the season, not as many as it has reps. Only the monthly totals carry
+    that, so the factors' uncertainty is taken from them. ``base``: the priors before the
+    choice of form (a richer form's prior is centred on their quarter-end form). Factors of
+    the richer forms are written divided by their mean (see :func:`normalise_factors`)."""
+    form = fitted_form(col)
+    if acq is None or form is None:
+        return
+    names = form_parameters(form)
+    t = fitted_totals(acq, th)
+    ff = totals_model(form, base, col.priors)
+    idx = np.arange(t.N.size)
+    rng = np.random.default_rng(0)
+    try:
+        if ff.phi_fixed:  # Laplace at the mode, the dispersion's coordinate unused
+            x = ff.fit(t, idx)
+            H = ff.hessian(x, t, idx)
+            H[1, :] = H[:, 1] = 0.0
+            H[1, 1] = 1.0
+            draws = rng.multivariate_normal(x[2:], np.linalg.inv(H)[2:, 2:], size=n_draws)
+        else:
+            draws = _mixture_draws(_shared_grid(col, form, t, base), n_draws, rng)
+    except (np.linalg.LinAlgError, ValueError):
+        return
+    theta = draws if form == "quarter_end" else np.exp(draws)
+    write_marginals(col, names, theta, form != "quarter_end",
+                    f"uncertainty from the {t.N.size} monthly totals (the market shock "
+                    "included)")
 
 
 def _quantiles(x: np.ndarray, logp: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:

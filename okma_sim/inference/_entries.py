@@ -60,6 +60,9 @@ class Collector:
         #: parameters fitted with a flat prior: a vague one replaced theirs (the data carried
         #: over ten times its information), or the data alone estimated them
         self.flat: set[str] = set()
+        #: results one step of a fit computes and a later one reuses (the monthly totals'
+        #: dispersion grid: the factors' and the dispersion's fits need the same one)
+        self.memo: dict[Any, Any] = {}
 
     def prior(self, name: str, note: str = "") -> None:
         """Report ``name`` with its prior."""

@@ -27,9 +27,8 @@ from ._laplace import laplace
 from ._discrepancy import discrepancy_from_fit
 from ._likelihoods import ACQUISITION, SEASON, AcquisitionData, log_marketing
 from ._priors import is_fixed, model_and_priors, prior_mean
-from ._dispersion import fit_dispersion
-from ._seasonal import (choose_and_refit, normalise_factors, record_form,
-                        season_from_totals, season_notes)
+from ._dispersion import fit_dispersion, season_from_totals
+from ._seasonal import choose_and_refit, normalise_factors, record_form, season_notes
 from ._vacancies import hiring_delay, open_departures, vacancy_warning, vacant_reps
 
 __all__ = ["fit_opportunities"]

@@ -26,9 +26,8 @@ from ._nested import nested_marginals
 from ._likelihoods import (ACQUISITION, REVENUE, SEASON, AcquisitionData, ChurnData, CsatData,
                            ReachData, RevenueData, log_marketing)
 from ._priors import grid_beta, is_fixed, model_and_priors, ppf, prior_mean, support
-from ._dispersion import fit_dispersion
-from ._seasonal import (choose_and_refit, normalise_factors, record_form,
-                        season_from_totals, season_notes)
+from ._dispersion import fit_dispersion, season_from_totals
+from ._seasonal import choose_and_refit, normalise_factors, record_form, season_notes
 from ._vacancies import (hiring_delay, open_departures, seat_book, vacancy_warning,
                          vacant_reps)
 

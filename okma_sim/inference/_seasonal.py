@@ -1,5 +1,6 @@
-"""The seasonal form a history supports, chosen by held-out likelihood, and the dispersion of a
-team's monthly new customers (docs/calibration.md, "Seasonality and overdispersion").
+"""The seasonal form a history supports, chosen by held-out likelihood, and the monthly
+totals' model that it and the dispersion's fit (``_dispersion.py``) share (docs/calibration.md,
+"Seasonality and overdispersion").
 
 Both work on the monthly team totals of the rows the acquisition fit uses: ``N_m`` new
 customers against ``E_m``, the total the fitted rates expect without the seasonal factor. Given
@@ -27,7 +28,7 @@ from ._priors import frozen, is_fixed, named_from_quantiles, prior_mean
 __all__ = ["FORMS", "FORM_LABELS", "MonthlyTotals", "SeasonChoice", "choose_and_refit",
            "choose_form", "fitted_form", "fitted_totals", "form_parameters", "form_priors",
            "nb_loglik", "neutral_forms", "normalise_factors", "record_form",
-           "season_from_totals", "season_notes", "totals_model"]
+           "season_notes", "totals_model", "write_marginals"]
 
 #: seasonal forms, simplest first
 FORMS = ("quarter_end", "month_of_quarter", "month_of_year")
@@ -407,10 +408,10 @@ def normalise_factors(col: Any, lap: Any, n_draws: int = 4000) -> None:
             lap.mode[idx], lap.cov[np.ix_(idx, idx)], size=n_draws)
         theta = np.column_stack([lap.priors[i].scale.theta(z[:, j])
                                  for j, i in enumerate(idx)])
-        _write_marginals(col, names, theta, True, "divided by their mean")
+        write_marginals(col, names, theta, True, "divided by their mean")
 
 
-def _write_marginals(col: Any, names: Sequence[str], theta: np.ndarray, normalise: bool,
+def write_marginals(col: Any, names: Sequence[str], theta: np.ndarray, normalise: bool,
                      note: str) -> None:
     """Write each fitted entry of ``names`` from the posterior draws ``theta`` (one column a
     parameter; divided by the row mean first when ``normalise``: the factors as the model
@@ -424,40 +425,6 @@ def _write_marginals(col: Any, names: Sequence[str], theta: np.ndarray, normalis
         d = named_from_quantiles(p, float(p.scale.phi(q05)), float(p.scale.phi(q95)))
         col.entries[n] = entry(n, d, e.rows_used, "fitted", e.rows,
                                "; ".join(x for x in (e.note, note) if x))
-
-
-def season_from_totals(col: Any, acq: Any, th: Mapping[str, float], base: Mapping[str, Any],
-                       n_draws: int = 4000) -> None:
-    """Rewrite the fitted seasonal parameters' entries from the monthly totals' negative
-    binomial posterior (level, dispersion and the form's factors; Laplace at the mode).
-
-    The rep-month likelihood of the joint fit treats a month's reps as independent Poisson
-    draws; the market shock they share (docs/model.md 5.2) makes a month count as one
-    observation of the season, not as many as it has reps. Only the monthly totals carry
-    that, so the factors' uncertainty is taken from them. ``base``: the priors before the
-    choice of form (a richer form's prior is centred on their quarter-end form). Factors of
-    the richer forms are written divided by their mean (see :func:`normalise_factors`)."""
-    form = fitted_form(col)
-    if acq is None or form is None:
-        return
-    names = form_parameters(form)
-    t = fitted_totals(acq, th)
-    ff = totals_model(form, base, col.priors)
-    idx = np.arange(t.N.size)
-    x = ff.fit(t, idx)
-    H = ff.hessian(x, t, idx)
-    if ff.phi_fixed:  # the dispersion's coordinate is not used
-        H[1, :] = H[:, 1] = 0.0
-        H[1, 1] = 1.0
-    try:
-        cov = np.linalg.inv(H)
-        draws = np.random.default_rng(0).multivariate_normal(x[2:], cov[2:, 2:], size=n_draws)
-    except (np.linalg.LinAlgError, ValueError):
-        return
-    theta = draws if form == "quarter_end" else np.exp(draws)
-    _write_marginals(col, names, theta, form != "quarter_end",
-                     f"uncertainty from the {t.N.size} monthly totals (the market shock "
-                     "included)")
 
 
 def record_form(col: Any, choice: SeasonChoice | None, rows: int, what: str) -> None:

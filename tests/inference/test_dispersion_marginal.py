@@ -1,6 +1,7 @@
 """The dispersion's marginal posterior (okma_sim.inference._dispersion): the Laplace
-integration over the nuisance coordinates against scipy's quadrature, and the quantiles of a
-tabulated density against scipy.stats."""
+integration over the nuisance coordinates against scipy's quadrature, the quantiles of a
+tabulated density against scipy.stats, and the seasonal factor's posterior with the
+dispersion integrated out against a three-dimensional quadrature."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from scipy import integrate, stats
 
 from okma_sim import Distribution
-from okma_sim.inference._dispersion import _quantiles, dispersion_marginal
+from okma_sim.inference._dispersion import _quantiles, dispersion_marginal, factor_draws
 from okma_sim.inference._seasonal import MonthlyTotals, nb_loglik, totals_model
 from okma_sim.models.sales import PARAMETERS
 
@@ -143,3 +144,47 @@ def test_quantiles_of_a_tabulated_density():
     x = np.linspace(-8.0, 8.0, 801)
     q = _quantiles(x, stats.norm.logpdf(x, 1.0, 2.0), (0.05, 0.5, 0.95))
     assert np.allclose(q, stats.norm.ppf([0.05, 0.5, 0.95], 1.0, 2.0), atol=0.01), q
+
+
+def test_the_factor_with_the_dispersion_integrated_out_matches_a_quadrature():
+    """The quarter-end uplift's posterior from :func:`factor_draws` (200,000 draws) against an
+    independent computation: the joint posterior of (log level, log dispersion, uplift)
+    tabulated on a grid with nb_loglik and the priors written out here, summed over the
+    first two. The 90% interval's width agrees within 1% (the draws' Monte Carlo error on it
+    is about 0.2%); a Laplace approximation at the joint mode, as the fit used before, is 2-3%
+    too narrow on both histories and fails this. The points themselves agree within 0.15 of
+    the posterior's sd: the Laplace approximation of each conditional is centred on its mode,
+    and the uplift's posterior is slightly skewed (about 0.1 sd here)."""
+    prior_phi, prior_u = stats.gamma(2.0, scale=0.05), stats.norm(0.15, 0.2)
+    pri = {**PRIORS, "new_customer_dispersion": Distribution("gamma", {"shape": 2.0,
+                                                                       "scale": 0.05}),
+           "quarter_end_uplift": Distribution("normal", {"mu": 0.15, "sigma": 0.2})}
+    ff = totals_model("quarter_end", pri, pri)
+    months = 24
+    cm, E = np.arange(months) % 12 + 1, np.full(months, 40.0)
+    qe = cm % 3 == 0
+    for seed in (3, 6):  # a truth of phi 0.08 and an uplift of 0.25
+        rng = np.random.default_rng(seed)
+        mu = E * np.where(qe, 1.25, 1.0 - 0.25 / 2)
+        N = rng.negative_binomial(12.5, 12.5 / (12.5 + mu)).astype(float)
+        t = MonthlyTotals(cm, N, E)
+        u_draws = factor_draws(t, ff, 200_000, np.random.default_rng(1))[:, 0]
+        ours = np.quantile(u_draws, [0.05, 0.5, 0.95])
+        centre = float(np.median(u_draws))
+        a = np.linspace(math.log(N.sum() / E.sum()) - 0.4,
+                        math.log(N.sum() / E.sum()) + 0.4, 81)[:, None, None, None]
+        b = np.linspace(-9.0, 1.0, 101)[None, :, None, None]
+        u = np.linspace(centre - 0.6, centre + 0.6, 241)[None, None, :, None]
+        log_season = np.where(qe, np.log1p(u), np.log1p(-u / 2.0))
+        F = (nb_loglik(N, np.exp(a) * E * np.exp(log_season), np.exp(b))
+             - 0.5 * a[..., 0] ** 2  # log level ~ N(0, 1)
+             + prior_phi.logpdf(np.exp(b[..., 0])) + b[..., 0]  # with the Jacobian
+             + prior_u.logpdf(u[..., 0]))
+        dens = np.exp(F - F.max()).sum(axis=(0, 1))
+        uu = u[0, 0, :, 0]
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(uu))])
+        exact = np.interp([0.05, 0.5, 0.95], cdf / cdf[-1], uu)
+        sd = (exact[2] - exact[0]) / (2 * 1.645)
+        width, exact_width = ours[2] - ours[0], exact[2] - exact[0]
+        assert abs(width / exact_width - 1.0) < 0.01, (seed, ours, exact)
+        assert np.all(np.abs(ours - exact) < 0.15 * sd), (seed, ours, exact)
