@@ -230,9 +230,13 @@ class SobolIndices:
         return df
 
     def to_dict(self) -> dict[str, Any]:
-        return {"first": dict(self.first), "total": dict(self.total),
-                "unexplained": self.unexplained, "first_stderr": dict(self.first_stderr),
-                "total_stderr": dict(self.total_stderr),
+        """The ``sensitivity --json`` entry: :meth:`to_frame`'s columns by parameter (95%
+        intervals included), the unexplained share, the metric and its variance."""
+        df = self.to_frame().set_index("parameter")
+        cols = ("first", "total", "first_stderr", "total_stderr", "first_low", "first_high",
+                "total_low", "total_high")
+        return {**{c: {k: float(v) for k, v in df[c].items()} for c in cols},
+                "unexplained": self.unexplained,
                 "unexplained_stderr": self.unexplained_stderr, "metric": self.metric,
                 "variance": self.variance, "n": self.n}
 

@@ -130,6 +130,9 @@ def test_sensitivity_with_one_uncertain_parameter(tmp_path):
     for kind, want in (("first", 0.04 / V), ("total", 0.04 / V)):
         se = s[f"{kind}_stderr"]["gain"]
         assert se > 0 and abs(s[kind]["gain"] - want) <= 4 * se, (kind, s[kind], se)
+        # the 95% interval the table shows: estimate ± 1.96 SE, not clipped at 0
+        assert s[f"{kind}_low"]["gain"] == pytest.approx(s[kind]["gain"] - 1.96 * se)
+        assert s[f"{kind}_high"]["gain"] == pytest.approx(s[kind]["gain"] + 1.96 * se)
     assert abs(s["unexplained"] - (1 / 12) / V) <= 4 * s["unexplained_stderr"]
 
 
