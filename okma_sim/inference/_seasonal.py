@@ -158,7 +158,9 @@ class _FormFit:
     d ll / d log mu = (N - mu) r / (r + mu). Form ``None``: no seasonal parameter (a season
     already multiplied into the totals' ``E``)."""
 
-    _BOUNDS = {"level": (-3.0, 3.0), "phi": (-14.0, 2.0), "u": (-0.49, 1.49),
+    # the log dispersion's search runs to the model's bound of the dispersion (10): a prior
+    # beyond the search's end would be all cliff (-1e6) there, and its "fit" a point
+    _BOUNDS = {"level": (-3.0, 3.0), "phi": (-14.0, math.log(10.0)), "u": (-0.49, 1.49),
                "log_factor": (-3.0, 3.0)}
 
     def __init__(self, form: str | None, priors: Mapping[str, Any],

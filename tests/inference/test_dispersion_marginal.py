@@ -106,6 +106,33 @@ def test_a_bounded_prior_at_the_poisson_limit():
     assert np.allclose(ours, exact, atol=0.05), (ours, exact)
 
 
+def test_a_prior_near_the_models_upper_bound():
+    """A prior of the dispersion between 8 and 9 (the model allows up to 10) and months that
+    agree with it: the search's log dispersion runs to log 10, so the marginal lies inside
+    the prior, and its 5/50/95% points match a two-dimensional quadrature within 0.02 on the
+    log scale. The search used to end at log 7.39, where this prior is 0: the whole grid sat
+    on the tabulated prior's -1e6 cliff, the points collapsed onto the search's end, and
+    calibrate failed writing a distribution of sd 1e-13."""
+    pri = {**PRIORS, "new_customer_dispersion": Distribution("uniform", {"low": 8.0,
+                                                                         "high": 9.0})}
+    ff = totals_model(None, pri, pri)
+    E, cm = np.full(24, 20.0), np.arange(24) % 12 + 1
+    a = np.linspace(-5.0, 5.0, 801)[:, None, None]
+    b = np.linspace(math.log(8.0), math.log(9.0), 401)
+    for seed in (8, 9):
+        rng = np.random.default_rng(seed)
+        r = 1 / 8.5
+        N = rng.negative_binomial(r, r / (r + E)).astype(float)
+        grid, logp = dispersion_marginal(MonthlyTotals(cm, N, E), ff)
+        ok = np.isfinite(logp)
+        ours = _quantiles(grid[ok], logp[ok], (0.05, 0.5, 0.95))
+        F = nb_loglik(N, np.exp(a) * E, np.exp(b)[None, :, None]) - 0.5 * a[..., 0] ** 2 + b
+        dens = np.exp(F - F.max()).sum(axis=0)
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(b))])
+        exact = np.interp([0.05, 0.5, 0.95], cdf / cdf[-1], b)
+        assert np.allclose(ours, exact, atol=0.02), (seed, np.exp(ours), np.exp(exact))
+
+
 def test_intervals_from_the_marginal_hold_truths_drawn_from_the_prior():
     """Self-consistency (Cook, Gelman and Rubin's check): draw the level and the dispersion
     from the priors the posterior uses (log c ~ N(0, 1), a gamma prior of the dispersion),

@@ -219,3 +219,18 @@ def test_the_win_rate_carries_the_shocks_of_the_months():
     assert s1 ** 2 - s0 ** 2 == pytest.approx(phi / 9, rel=1e-9)
     assert shocked.distribution.args["median"] == calm.distribution.args["median"]
     assert "widened for the market shock of 9 months" in shocked.note
+
+
+def test_a_dispersion_prior_near_the_models_bound_is_fitted_inside_it():
+    """Calibration with a dispersion prior between 8 and 9 (the model allows up to 10) on a
+    simulated two-year history: the fit returns, its 90% interval lies inside the prior and is
+    not a point. It used to fail ("sigma: must be 0 or at least 1e-12"): the search stopped at
+    7.39, below the whole prior (tests/inference/test_dispersion_marginal.py has the numbers
+    against a quadrature)."""
+    plan = G.build_plan(PRIORS, reps=10, months=MONTHS, rules=())
+    res = okma_sim.simulate(plan, n_paths=1, seed=3, record_reps=True, progress=False)
+    hist = history_from_simulation(res).drop(columns="path")
+    pri = {**PRIORS, "new_customer_dispersion": D("uniform", {"low": 8.0, "high": 9.0})}
+    fit = fit_rep_month(hist, G.build_plan(pri, reps=10, months=MONTHS, rules=()))
+    e = fit.entry("new_customer_dispersion")
+    assert 8.0 <= e.low90 and e.high90 <= 9.0 and e.high90 - e.low90 > 0.1, e
