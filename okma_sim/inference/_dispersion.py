@@ -69,7 +69,12 @@ def fit_dispersion(col: Any, acq: Any, th: Mapping[str, float], what: str,
                             "it keeps its prior")
         col.prior(name, "the fit failed: prior kept")
         return
-    q05, q95 = _quantiles(grid[ok], logp[ok], (0.05, 0.95))
+    q05, q50, q95 = _quantiles(grid[ok], logp[ok], (0.05, 0.5, 0.95))
+    # a prior narrower than the tabulated prior's step (0.004 on the log scale) is all cliff
+    # there: the "posterior" is then the months' alone, its median outside the prior
+    if not frozen(col.priors[name]).pdf(math.exp(q50)) > 0:
+        col.prior(name, "its prior is narrower than the fit's grid resolves: prior kept")
+        return
     p = col.prior_of(name)
     post = named_from_quantiles(p, float(p.scale.phi(math.exp(q05))),
                                 float(p.scale.phi(math.exp(q95))))
@@ -230,7 +235,7 @@ def _mixture_draws(post: tuple[np.ndarray, ...], n_draws: int, rng: np.random.Ge
     if ok.size < 3:
         raise ValueError("no finite posterior on the dispersion's grid")
     g = grid[ok]
-    width = np.gradient(g) if g.size > 1 else np.ones(1)  # each point's share of the grid
+    width = np.gradient(g)  # each point's share of the grid
     w = np.exp(logp[ok] - logp[ok].max()) * width
     pick = rng.choice(ok, size=n_draws, p=w / w.sum())
     out = np.empty((n_draws, modes.shape[1] - 1))

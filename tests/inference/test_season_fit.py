@@ -234,3 +234,19 @@ def test_a_dispersion_prior_near_the_models_bound_is_fitted_inside_it():
     fit = fit_rep_month(hist, G.build_plan(pri, reps=10, months=MONTHS, rules=()))
     e = fit.entry("new_customer_dispersion")
     assert 8.0 <= e.low90 and e.high90 <= 9.0 and e.high90 - e.low90 > 0.1, e
+
+
+def test_a_dispersion_prior_narrower_than_the_grid_is_kept():
+    """A dispersion prior 1e-7 wide (uniform on [0.05, 0.0500001]), narrower than the fit's
+    tabulated prior resolves: the fit keeps the prior and says why. It used to take the
+    months' own posterior (its median near 1e-5, outside the prior), truncate it to the prior
+    and fail writing a distribution of sd 1.5e-13 ("sigma: must be 0 or at least 1e-12")."""
+    plan = G.build_plan(PRIORS, reps=10, months=MONTHS, rules=())
+    res = okma_sim.simulate(plan, n_paths=1, seed=3, record_reps=True, progress=False)
+    hist = history_from_simulation(res).drop(columns="path")
+    prior = D("uniform", {"low": 0.05, "high": 0.0500001})
+    pri = {**PRIORS, "new_customer_dispersion": prior}
+    fit = fit_rep_month(hist, G.build_plan(pri, reps=10, months=MONTHS, rules=()))
+    e = fit.entry("new_customer_dispersion")
+    assert e.source == "prior" and e.distribution == prior, e
+    assert "narrower than the fit's grid resolves" in e.note, e
