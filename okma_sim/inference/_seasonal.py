@@ -414,7 +414,7 @@ def normalise_factors(col: Any, lap: Any, n_draws: int = 4000) -> None:
 
 
 def write_marginals(col: Any, names: Sequence[str], theta: np.ndarray, normalise: bool,
-                     note: str) -> None:
+                    note: str) -> None:
     """Write each fitted entry of ``names`` from the posterior draws ``theta`` (one column a
     parameter; divided by the row mean first when ``normalise``: the factors as the model
     uses them), through its 5% and 95% points, with ``note`` added."""
